@@ -1,0 +1,23 @@
+# The two commands of the README. Both create the virtual environment on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench clean-data
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+## run: dev server (SQLite store in data/, UI :8233) + worker + API (:8000), demo policy and people
+run: $(STAMP)
+	$(BIN)/python -m worker.embedded
+
+## test: the whole suite (unit, time-skipping, dev server, end to end)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean-data:
+	rm -rf data/

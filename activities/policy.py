@@ -1,0 +1,54 @@
+"""Policy loading as an activity, so the workflow pins one validated, self-contained copy."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import holidays
+import structlog
+from pydantic import ValidationError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from workflows.models import LoadPolicy
+from workflows.policy import Policy
+
+log = structlog.get_logger(__name__)
+
+HOLIDAY_YEARS_AHEAD = 2
+
+
+def read_policy(path: Path, today: date | None = None) -> Policy:
+    """Read and validate a policy file; expand public holidays into each calendar."""
+    with open(path, "rb") as f:
+        policy = Policy.model_validate(tomllib.load(f))
+    year = (today or date.today()).year
+    years = range(year - 1, year + HOLIDAY_YEARS_AHEAD + 1)
+    for cal in policy.calendars.values():
+        if cal.holiday_country:
+            public = holidays.country_holidays(
+                cal.holiday_country, subdiv=cal.holiday_subdivision, years=years
+            )
+            cal.holidays = sorted(set(cal.holidays) | set(public.keys()))
+    return policy
+
+
+class PolicyActivities:
+    def __init__(self, policy_path: Path) -> None:
+        self.policy_path = policy_path
+
+    @activity.defn(name="load_policy")
+    async def load_policy(self, req: LoadPolicy) -> Policy:
+        path = Path(req.path) if req.path else self.policy_path
+        try:
+            policy = read_policy(path)
+        except FileNotFoundError as e:
+            raise ApplicationError(f"policy file not found: {path}", non_retryable=False) from e
+        except ValidationError as e:
+            # A broken policy file is fixed by an operator; keep retrying so no case is lost.
+            log.error("policy_invalid", path=str(path), errors=e.errors(include_url=False))
+            raise ApplicationError(f"policy file {path} is invalid: {e}") from e
+        log.info("policy_loaded", version=policy.version)
+        return policy

@@ -1,0 +1,88 @@
+"""One settings object for every process (API, worker, embedded launcher).
+
+Every field can be set from the environment with the ``ESCALATIONS_`` prefix, e.g.
+``ESCALATIONS_TEMPORAL_ADDRESS=my-ns.a1b2c.tmprl.cloud:7233``. Pointing the service at another
+Temporal (a cluster, Temporal Cloud) is configuration only.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = ROOT / "config"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ESCALATIONS_", env_file=".env", extra="ignore")
+
+    # Temporal connection
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "escalations"
+    temporal_tls: bool = False
+    temporal_tls_client_cert: Path | None = None
+    temporal_tls_client_key: Path | None = None
+    temporal_tls_server_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
+
+    # Process behaviour
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: str = "INFO"
+    worker_metrics_bind: str = "127.0.0.1:9464"
+    worker_graceful_shutdown_s: float = 20.0
+    worker_max_cached_workflows: int = 2000
+
+    # Policy, people, knowledge base
+    demo: bool = False
+    policy_path: Path = CONFIG_DIR / "policy.toml"
+    directory_path: Path = CONFIG_DIR / "people.demo.toml"
+    kb_dir: Path = CONFIG_DIR / "kb"
+    data_dir: Path = ROOT / "data"
+
+    # Outbound integrations (activities)
+    smtp_host: str = "localhost"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "escalations@example.invalid"
+    webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
+    webhook_sms_url: str | None = None
+    webhook_chat_url: str | None = None
+    webhook_social_url: str | None = None
+    webhook_phone_url: str | None = None
+    webhook_staff_url: str | None = None
+    crm_webhook_url: str | None = None
+    http_timeout_s: float = 10.0
+
+    @model_validator(mode="after")
+    def _tls_pairs(self) -> "Settings":
+        if bool(self.temporal_tls_client_cert) != bool(self.temporal_tls_client_key):
+            raise ValueError(
+                "temporal_tls_client_cert and temporal_tls_client_key must be set together"
+            )
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(
+            self.temporal_tls
+            or self.temporal_tls_client_cert
+            or self.temporal_tls_server_ca
+            or self.temporal_api_key
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

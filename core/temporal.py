@@ -1,0 +1,77 @@
+"""The one way every process connects to Temporal: dev server, cluster or Temporal Cloud."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
+
+from core.settings import Settings
+
+
+def tls_config(settings: Settings) -> bool | TLSConfig:
+    if not settings.uses_tls:
+        return False
+    if not (
+        settings.temporal_tls_client_cert
+        or settings.temporal_tls_server_ca
+        or settings.temporal_tls_server_name
+    ):
+        return True  # system roots, e.g. Temporal Cloud with an API key
+    return TLSConfig(
+        client_cert=settings.temporal_tls_client_cert.read_bytes()
+        if settings.temporal_tls_client_cert
+        else None,
+        client_private_key=settings.temporal_tls_client_key.read_bytes()
+        if settings.temporal_tls_client_key
+        else None,
+        server_root_ca_cert=settings.temporal_tls_server_ca.read_bytes()
+        if settings.temporal_tls_server_ca
+        else None,
+        domain=settings.temporal_tls_server_name,
+    )
+
+
+async def connect(
+    settings: Settings, runtime: Runtime | None = None, lazy: bool = False
+) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        tls=tls_config(settings),
+        api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+        lazy=lazy,
+    )
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register the contract's search attributes that the namespace lacks; returns those added.
+
+    Idempotent. On Temporal Cloud, custom search attributes are created with tcld or the Cloud
+    UI (the operator API is not open to namespace API keys); there a failure here is only logged.
+    """
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+
+    from workflows import search_attributes as sa
+
+    ns = client.namespace
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=ns)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+        for key in sa.ALL
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=ns, search_attributes=missing)
+        )
+    return sorted(missing)

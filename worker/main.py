@@ -1,0 +1,86 @@
+"""The worker process: runs EscalationWorkflow and its activities on the task queue.
+
+    escalations-worker            (or: python -m worker)
+
+Scale out by running more of these against the same Temporal; they share the task queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from datetime import timedelta
+
+import structlog
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from core.logging import setup_logging
+from core.settings import Settings, get_settings
+from core.temporal import connect, ensure_search_attributes
+
+log = structlog.get_logger("worker")
+
+
+def build_worker(client, settings: Settings, task_queue: str | None = None) -> Worker:
+    from activities import build_activities
+    from workflows import WORKFLOWS
+
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings, client),
+        graceful_shutdown_timeout=timedelta(
+            seconds=settings.worker_graceful_shutdown_s
+        ),
+        max_cached_workflows=settings.worker_max_cached_workflows,
+    )
+
+
+async def run(settings: Settings) -> None:
+    runtime = Runtime(
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_bind))
+    )
+    client = await connect(settings, runtime=runtime)
+    try:
+        added = await ensure_search_attributes(client)
+        if added:
+            log.info("search_attributes_registered", names=added)
+    except Exception as e:  # noqa: BLE001 - e.g. Temporal Cloud: created with tcld instead
+        log.warning("search_attributes_not_registered", error=str(e))
+    worker = build_worker(client, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "worker_started",
+        address=settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        task_queue=settings.task_queue,
+        metrics=f"http://{settings.worker_metrics_bind}/metrics",
+    )
+    async with worker:
+        await stop.wait()
+        log.info("worker_stopping", graceful_s=settings.worker_graceful_shutdown_s)
+    log.info("worker_stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    setup_logging(settings.log_format, settings.log_level)
+    asyncio.run(run(settings))
+    # The worker has shut down cleanly. Skip interpreter finalisation: the SDK's Rust runtime
+    # threads can race it and abort the process (seen intermittently as PyGILState_Release).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""The escalation process (deterministic code only)."""
+
+WORKFLOWS: list[type] = []

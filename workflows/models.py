@@ -1,0 +1,372 @@
+"""Pydantic contracts of the escalation process: workflow input, update payloads, query results,
+and the messages exchanged with activities. One model per argument (fields can be added later
+without breaking running workflows). Pure data: no I/O here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal[
+    "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
+]
+STAFF_ROLES: tuple[str, ...] = (
+    "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
+)
+Stage = Literal[
+    "triage", "tier1_exception", "helpline_consult", "specialist", "executive_signoff",
+    "resolved", "follow_up", "closed", "cancelled",
+]
+FINAL_STAGES: tuple[str, ...] = ("closed", "cancelled")
+Severity = Literal["P1", "P2", "P3", "P4"]
+Urgency = Literal["immediate", "high", "normal", "low"]
+Channel = Literal["email", "sms", "phone", "chat", "social"]
+CustomerTier = Literal["standard", "gold", "vip"]
+Trigger = Literal[
+    "customer_request", "policy_exception", "out_of_scope", "repeat_contact", "legal_threat",
+    "social_media_threat", "technical_fault",
+]
+RemedyKind = Literal["refund", "goodwill_credit", "fee_waiver", "replacement", "other"]
+Tier = Literal["tier1", "helpline", "specialist", "executive"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+class Person(Model):
+    """A member of staff or a calling system, as the directory knows them."""
+
+    id: str = Field(description="Stable person id", examples=["p-spec-1"])
+    name: str = Field(description="Display name", examples=["Sam Specialist"])
+    role: Role = Field(description="What the person may do")
+    authority_limit: float = Field(0, ge=0, description="Money they may grant or approve")
+    team: str | None = Field(None, description="Specialist team, calendar owner")
+    email: str | None = None
+    phone: str | None = None
+    chat: str | None = Field(None, description="Handle on the staff chat tool")
+    channels: list[Channel] = Field(
+        default_factory=lambda: ["chat", "email"],
+        description="Staff notification channels, in order of preference",
+    )
+    calendar: str | None = Field(
+        None, description="Working-hours calendar name in the policy (quiet hours)"
+    )
+
+
+class Actor(Model):
+    """Who performs an action (set by the API from the caller's token)."""
+
+    id: str
+    name: str
+    role: Role
+    authority_limit: float = 0
+
+
+# --- the request that opens an escalation -------------------------------------------------------
+
+
+class Contact(Model):
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                              examples=["ada@example.com"])
+    phone: str | None = Field(None, max_length=32, pattern=r"^\+?[0-9 ()\-]{5,31}$",
+                              examples=["+44 20 7946 0000"])
+    preferred_channel: Channel = Field("email", description="Where the customer wants to hear back")
+
+
+class Customer(Model):
+    id: str = Field(min_length=1, max_length=128, examples=["C-1001"])
+    name: str = Field(min_length=1, max_length=256, examples=["Ada Lovelace"])
+    tier: CustomerTier = "standard"
+    contact: Contact = Field(default_factory=Contact)
+
+
+class Remedy(Model):
+    kind: RemedyKind = Field(examples=["refund"])
+    amount: float = Field(0, ge=0, le=1_000_000_000, examples=[40.0])
+    currency: str = Field("GBP", pattern=r"^[A-Z]{3}$", examples=["GBP"])
+    description: str = Field("", max_length=2000, examples=["Duplicate charge for March"])
+
+
+class EscalationRequest(Model):
+    customer: Customer
+    channel: Channel = Field(description="Where the customer contacted us", examples=["phone"])
+    category: str = Field(min_length=1, max_length=64, examples=["billing"])
+    summary: str = Field(min_length=1, max_length=500, examples=["Charged twice for March"])
+    details: str = Field("", max_length=20_000, description="Free text captured by the frontline")
+    trigger: Trigger = Field(examples=["customer_request"])
+    requested_remedy: Remedy | None = None
+    external_ref: str | None = Field(None, max_length=128, examples=["CRM-778812"])
+
+
+# --- state ------------------------------------------------------------------------------------
+
+
+class Clock(Model):
+    """An SLA clock measured in business seconds on a calendar; pausable."""
+
+    name: Literal["first_response", "resolution"]
+    calendar: str = Field(description="Calendar name the clock counts on")
+    target_s: float = Field(description="Business seconds allowed")
+    consumed_s: float = Field(0, description="Business seconds used before the current run")
+    running_since: datetime | None = None
+    due_at: datetime | None = Field(None, description="When it breaches if it keeps running")
+    paused: bool = False
+    stopped_at: datetime | None = Field(None, description="Met (or no longer relevant) at")
+    warned_fractions: list[float] = Field(default_factory=list)
+    warned_at: datetime | None = None
+    breached: bool = False
+    breached_at: datetime | None = None
+
+
+class PendingApproval(Model):
+    remedy: Remedy
+    required_authority: float
+    level: str = Field(description="The authority level currently asked (role)")
+    since: datetime
+    due_at: datetime | None = Field(None, description="When the approval moves one level up")
+    proposed_by: str
+    reminders_sent: int = 0
+
+
+class TimelineEntry(Model):
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    stage: str
+    detail: str = ""
+
+
+class KbMatch(Model):
+    slug: str
+    title: str
+    score: float
+    snippet: str = ""
+
+
+class EscalationState(Model):
+    """Everything the workflow knows; carried across continue-as-new."""
+
+    id: str
+    stage: Stage = "triage"
+    request: EscalationRequest
+    opened_by: Actor
+    severity: Severity | None = None
+    urgency: Urgency | None = None
+    avoidable: bool | None = None
+    granted_remedy: Remedy | None = None
+    proposal: Remedy | None = None
+    assigned_team: str | None = None
+    assignee: str | None = None
+    assignee_name: str | None = None
+    acknowledged: bool = False
+    previous_assignees: list[str] = Field(default_factory=list)
+    pending_approval: PendingApproval | None = None
+    clocks: list[Clock] = Field(default_factory=list)
+    promise_at: datetime | None = None
+    resolved_at_tier: Tier | None = None
+    outcome: str | None = None
+    authority_level: int = Field(0, description="Raised by breaches and approval time-outs")
+    waiting_on_customer: bool = False
+    consult_answer: str | None = None
+    kb_matches: list[KbMatch] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    check_ins_done: int = 0
+    reopen_count: int = 0
+    resolved_at: datetime | None = None
+    policy_version: str | None = None
+    opened_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class ClockView(BaseModel):
+    name: str
+    due_at: datetime | None
+    paused: bool
+    warned_at: datetime | None
+    breached: bool
+    met_at: datetime | None = None
+    remaining_business_s: float | None = None
+
+
+class PendingApprovalView(BaseModel):
+    remedy: Remedy
+    required_authority: float
+    level: str
+    since: datetime
+    due_at: datetime | None
+
+
+class EscalationView(BaseModel):
+    """The live state of an escalation (the contract's escalation response)."""
+
+    id: str
+    stage: Stage
+    severity: Severity | None
+    urgency: Urgency | None
+    customer: Customer
+    channel: Channel
+    category: str
+    summary: str
+    trigger: Trigger
+    avoidable: bool | None
+    requested_remedy: Remedy | None
+    granted_remedy: Remedy | None
+    proposal: Remedy | None = None
+    assigned_team: str | None
+    assignee: str | None
+    pending_approval: PendingApprovalView | None
+    clocks: list[ClockView]
+    next_deadline: datetime | None
+    promise_at: datetime | None = Field(
+        description="The earliest time an agent may honestly promise the customer a resolution"
+    )
+    resolved_at_tier: Tier | None
+    outcome: str | None = None
+    waiting_on_customer: bool = False
+    external_ref: str | None = None
+    policy_version: str | None
+    opened_at: datetime
+    updated_at: datetime
+
+
+class Timeline(BaseModel):
+    items: list[TimelineEntry]
+
+
+# --- workflow input, updates --------------------------------------------------------------------
+
+
+class StartEscalation(Model):
+    id: str
+    request: EscalationRequest
+    opened_by: Actor
+    resume: EscalationState | None = Field(None, description="Set by continue-as-new")
+    resume_policy: Any | None = Field(None, description="The pinned policy, on continue-as-new")
+    continue_as_new_after_events: int | None = Field(
+        None, description="Force continue-as-new past this history length (tests, operations)"
+    )
+
+
+class ConsultAnswer(Model):
+    actor: Actor
+    resolves: bool
+    answer: str = Field(min_length=1, max_length=20_000)
+
+
+class Acknowledge(Model):
+    actor: Actor
+
+
+class AddNote(Model):
+    actor: Actor
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class InfoRequest(Model):
+    actor: Actor
+    question: str = Field(min_length=1, max_length=5_000)
+
+
+class CustomerContact(Model):
+    actor: Actor
+    message: str = Field(min_length=1, max_length=20_000)
+    still_broken: bool = False
+
+
+class Proposal(Model):
+    actor: Actor
+    remedy: Remedy
+
+
+class Decision(Model):
+    actor: Actor
+    decision: Literal["approve", "reject"]
+    comment: str = Field("", max_length=5_000)
+
+
+class ResolveCase(Model):
+    actor: Actor
+    outcome: str = Field(min_length=1, max_length=5_000)
+
+
+class Reason(Model):
+    actor: Actor
+    reason: str = Field("", max_length=5_000)
+
+
+# --- activity messages --------------------------------------------------------------------------
+
+
+class LoadPolicy(Model):
+    path: str | None = Field(None, description="Override the configured policy file")
+
+
+class KbQuery(Model):
+    category: str
+    text: str
+    limit: int = 3
+
+
+class KbResult(Model):
+    matches: list[KbMatch]
+
+
+class RouteRequest(Model):
+    escalation_id: str
+    category: str
+    required_authority: float = 0
+    exclude: list[str] = Field(default_factory=list, description="Person ids not to pick")
+
+
+class RouteResult(Model):
+    team: str
+    assignee: Person
+    open_load: int = Field(description="Open escalations already assigned to the assignee")
+
+
+class PeopleQuery(Model):
+    roles: list[Role]
+    min_authority: float = 0
+    team: str | None = None
+
+
+class PeopleResult(Model):
+    people: list[Person]
+
+
+class Delivery(Model):
+    """One message on one channel to one address."""
+
+    escalation_id: str
+    event: str
+    channel: Channel
+    address: str = Field(description="E-mail address, phone number or chat handle")
+    recipient_name: str
+    subject: str
+    body: str
+    urgent: bool = False
+
+
+class DeliveryReceipt(Model):
+    channel: Channel
+    idempotency_key: str
+    detail: str = ""
+
+
+class CrmEvent(Model):
+    escalation_id: str
+    external_ref: str | None
+    event: str
+    stage: str
+    at: datetime
+    severity: str | None = None
+    assignee: str | None = None
+    detail: str = ""

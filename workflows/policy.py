@@ -1,0 +1,177 @@
+"""The escalation policy: the documented, versioned process that stakeholders sign off.
+
+Validated by pydantic (errors name the bad field). The loader activity reads the TOML file and
+expands each calendar's public holidays into concrete dates, so the pinned copy a workflow
+carries is self-contained and deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from workflows.models import Channel, CustomerTier, RemedyKind, Severity, Trigger, Urgency
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PolicyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignOff(PolicyModel):
+    name: str
+    role: str
+    date: date
+
+
+class CalendarSpec(PolicyModel):
+    """Business hours of a team (or a person's working hours)."""
+
+    timezone: str = Field(examples=["Europe/London"])
+    hours: dict[str, tuple[time, time]] = Field(
+        description="Weekday (mon..sun) -> [start, end] local time; missing days are closed"
+    )
+    holiday_country: str | None = Field(None, description="ISO country for the holidays package")
+    holiday_subdivision: str | None = None
+    holidays: list[date] = Field(default_factory=list, description="Extra closed days (and, once "
+                                 "loaded, the expanded public holidays)")
+    always_open: bool = False
+
+    @field_validator("hours")
+    @classmethod
+    def _days(cls, v: dict[str, tuple[time, time]]) -> dict[str, tuple[time, time]]:
+        for day, (start, end) in v.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
+            if end <= start:
+                raise ValueError(f"{day}: end {end} is not after start {start}")
+        return v
+
+    @model_validator(mode="after")
+    def _open_sometime(self) -> "CalendarSpec":
+        if not self.always_open and not self.hours:
+            raise ValueError("a calendar needs opening hours or always_open = true")
+        return self
+
+
+class TriageRule(PolicyModel):
+    """First matching rule wins; an empty list matches anything."""
+
+    categories: list[str] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=list)
+    tiers: list[CustomerTier] = Field(default_factory=list)
+    severity: Severity
+    urgency: Urgency
+
+
+class SlaTarget(PolicyModel):
+    severity: Severity
+    tier: CustomerTier | Literal["*"] = "*"
+    first_response_h: float = Field(gt=0, description="Business hours to first response")
+    resolution_h: float = Field(gt=0, description="Business hours to resolution")
+    calendar: str | None = Field(None, description="Calendar override, e.g. '24x7' for P1")
+
+
+class ExceptionEntry(PolicyModel):
+    kind: RemedyKind
+    max_amount: float = Field(ge=0)
+    categories: list[str] = Field(default_factory=list, description="Empty: any category")
+
+
+class Team(PolicyModel):
+    name: str
+    skills: list[str] = Field(description="Categories the team handles ('*' for any)")
+    calendar: str
+    authority_limit: float = Field(ge=0)
+    members: list[str] = Field(min_length=1, description="Person ids from the directory")
+    acknowledge_within_min: float = Field(30, gt=0)
+
+
+class SignoffLevel(PolicyModel):
+    role: Literal["supervisor", "manager", "executive"]
+    authority_limit: float = Field(ge=0)
+
+
+class SignoffRules(PolicyModel):
+    triggers_always: list[Trigger] = Field(
+        default_factory=lambda: ["legal_threat"],
+        description="Any proposal on these triggers needs sign-off",
+    )
+    vip_min_authority: float | None = Field(
+        None, description="For VIP customers every proposal needs sign-off by at least this much"
+    )
+    levels: list[SignoffLevel] = Field(min_length=1, description="Authority ladder, lowest first")
+    reminder_every_min: float = Field(60, gt=0)
+    reminders_before_raise: int = Field(2, ge=0)
+
+    @field_validator("levels")
+    @classmethod
+    def _ascending(cls, v: list[SignoffLevel]) -> list[SignoffLevel]:
+        limits = [lvl.authority_limit for lvl in v]
+        if limits != sorted(limits):
+            raise ValueError("levels must be ordered by ascending authority_limit")
+        return v
+
+
+class Policy(PolicyModel):
+    version: str = Field(examples=["2026.11-demo"])
+    title: str
+    currency: str = Field("GBP", pattern=r"^[A-Z]{3}$")
+    signed_off_by: list[SignOff] = Field(min_length=1)
+    manager_id: str = Field(description="Escalated-accounts manager (person id), accountable")
+    tier1_limit: float = Field(ge=0)
+    tier1_catalogue: list[ExceptionEntry]
+    consult_window_min: float = Field(gt=0)
+    helpline_calendar: str
+    avoidable_triggers: list[Trigger]
+    triage: list[TriageRule] = Field(min_length=1)
+    default_severity: Severity = "P3"
+    default_urgency: Urgency = "normal"
+    sla: list[SlaTarget] = Field(min_length=1)
+    warning_fractions: list[float] = Field(default_factory=lambda: [0.5, 0.75, 0.9])
+    calendars: dict[str, CalendarSpec]
+    teams: list[Team] = Field(min_length=1)
+    signoff: SignoffRules
+    follow_up_h: list[float] = Field(default_factory=lambda: [24, 168])
+    quiet_hours_except: list[Severity] = Field(
+        default_factory=lambda: ["P1"], description="Severities that may wake staff up"
+    )
+    customer_channels_fallback: list[Channel] = Field(
+        default_factory=lambda: ["email", "sms"],
+        description="Channels tried after the customer's preferred one",
+    )
+    templates: dict[str, str] = Field(
+        description="Message per event; {placeholders} from the escalation"
+    )
+
+    @field_validator("warning_fractions")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        if any(not 0 < f < 1 for f in v):
+            raise ValueError("warning fractions must be between 0 and 1")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _references(self) -> "Policy":
+        names = set(self.calendars) | {"24x7"}
+        for t in self.teams:
+            if t.calendar not in names:
+                raise ValueError(f"teams.{t.name}.calendar: unknown calendar {t.calendar!r}")
+        if self.helpline_calendar not in names:
+            raise ValueError(f"helpline_calendar: unknown calendar {self.helpline_calendar!r}")
+        for s in self.sla:
+            if s.calendar and s.calendar not in names:
+                raise ValueError(f"sla.{s.severity}.calendar: unknown calendar {s.calendar!r}")
+        sevs = {s.severity for s in self.sla}
+        missing = {"P1", "P2", "P3", "P4"} - sevs
+        if missing:
+            raise ValueError(f"sla: no target for {', '.join(sorted(missing))}")
+        return self
+
+    def calendar(self, name: str) -> CalendarSpec:
+        if name == "24x7":
+            return CalendarSpec(timezone="UTC", hours={}, always_open=True)
+        return self.calendars[name]

@@ -1,0 +1,34 @@
+"""The contract's search attributes, declared once (typed keys)."""
+
+from temporalio.common import SearchAttributeKey
+
+STAGE = SearchAttributeKey.for_keyword("EscalationStage")
+SEVERITY = SearchAttributeKey.for_keyword("Severity")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+CUSTOMER_TIER = SearchAttributeKey.for_keyword("CustomerTier")
+TRIGGER = SearchAttributeKey.for_keyword("Trigger")
+AVOIDABLE = SearchAttributeKey.for_bool("Avoidable")
+ASSIGNED_TEAM = SearchAttributeKey.for_keyword("AssignedTeam")
+ASSIGNEE = SearchAttributeKey.for_keyword("Assignee")
+SLA_DUE_AT = SearchAttributeKey.for_datetime("SlaDueAt")
+SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+RESOLVED_AT_TIER = SearchAttributeKey.for_keyword("ResolvedAtTier")
+POLICY_VERSION = SearchAttributeKey.for_keyword("PolicyVersion")
+CHANNEL = SearchAttributeKey.for_keyword("Channel")
+
+ALL = [
+    STAGE, SEVERITY, CUSTOMER_ID, CUSTOMER_TIER, TRIGGER, AVOIDABLE, ASSIGNED_TEAM, ASSIGNEE,
+    SLA_DUE_AT, SLA_BREACHED, RESOLVED_AT_TIER, POLICY_VERSION, CHANNEL,
+]
+
+
+def cli_flags() -> list[str]:
+    """``--search-attribute Name=Type`` flags for ``temporal server start-dev``."""
+    names = {
+        "KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime",
+        "TEXT": "Text", "INT": "Int", "FLOAT": "Double", "KEYWORD_LIST": "KeywordList",
+    }
+    flags: list[str] = []
+    for key in ALL:
+        flags += ["--search-attribute", f"{key.name}={names[key.indexed_value_type.name]}"]
+    return flags
