@@ -47,31 +47,39 @@ async def connect(
     )
 
 
+async def add_search_attributes(client: Client, names: list[str] | None = None) -> None:
+    """Register the contract's search attributes (all, or those named)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    from workflows import search_attributes as sa
+
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+                for key in sa.ALL
+                if names is None or key.name in names
+            },
+        )
+    )
+
+
 async def ensure_search_attributes(client: Client) -> list[str]:
     """Register the contract's search attributes that the namespace lacks; returns those added.
 
     Idempotent. On Temporal Cloud, custom search attributes are created with tcld or the Cloud
     UI (the operator API is not open to namespace API keys); there a failure here is only logged.
     """
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest,
-        ListSearchAttributesRequest,
-    )
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
     from workflows import search_attributes as sa
 
-    ns = client.namespace
     existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=ns)
+        ListSearchAttributesRequest(namespace=client.namespace)
     )
-    missing = {
-        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
-        for key in sa.ALL
-        if key.name not in existing.custom_attributes
-    }
+    missing = [key.name for key in sa.ALL if key.name not in existing.custom_attributes]
     if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=ns, search_attributes=missing)
-        )
+        await add_search_attributes(client, missing)
     return sorted(missing)

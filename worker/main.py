@@ -27,12 +27,12 @@ log = structlog.get_logger("worker")
 
 def build_worker(client, settings: Settings, task_queue: str | None = None) -> Worker:
     from activities import build_activities
-    from workflows import WORKFLOWS
+    from workflows.escalation import EscalationWorkflow
 
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=WORKFLOWS,
+        workflows=[EscalationWorkflow],
         activities=build_activities(settings, client),
         graceful_shutdown_timeout=timedelta(
             seconds=settings.worker_graceful_shutdown_s

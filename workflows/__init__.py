@@ -1,3 +1,1 @@
-"""The escalation process (deterministic code only)."""
-
-WORKFLOWS: list[type] = []
+"""The escalation process (deterministic code only): `workflows.escalation.EscalationWorkflow`."""

@@ -166,6 +166,8 @@ class EscalationState(Model):
     assignee: str | None = None
     assignee_name: str | None = None
     acknowledged: bool = False
+    ack_due_at: datetime | None = None
+    consult_due_at: datetime | None = None
     previous_assignees: list[str] = Field(default_factory=list)
     pending_approval: PendingApproval | None = None
     clocks: list[Clock] = Field(default_factory=list)
@@ -297,6 +299,12 @@ class ResolveCase(Model):
     outcome: str = Field(min_length=1, max_length=5_000)
 
 
+class SeverityChange(Model):
+    actor: Actor
+    severity: Severity
+    reason: str = Field("", max_length=5_000)
+
+
 class Reason(Model):
     actor: Actor
     reason: str = Field("", max_length=5_000)
@@ -317,13 +325,6 @@ class KbQuery(Model):
 
 class KbResult(Model):
     matches: list[KbMatch]
-
-
-class RouteRequest(Model):
-    escalation_id: str
-    category: str
-    required_authority: float = 0
-    exclude: list[str] = Field(default_factory=list, description="Person ids not to pick")
 
 
 class RouteResult(Model):

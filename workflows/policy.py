@@ -7,7 +7,7 @@ carries is self-contained and deterministic.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -175,3 +175,16 @@ class Policy(PolicyModel):
         if name == "24x7":
             return CalendarSpec(timezone="UTC", hours={}, always_open=True)
         return self.calendars[name]
+
+
+class RouteRequest(PolicyModel):
+    """Ask the routing activity for a team and a member (teams and calendars from the pinned
+    policy, so a policy change never re-routes a case in flight)."""
+
+    escalation_id: str
+    category: str
+    required_authority: float = 0
+    exclude: list[str] = Field(default_factory=list, description="Person ids not to pick")
+    teams: list[Team]
+    calendars: dict[str, CalendarSpec]
+    at: datetime = Field(description="Workflow time of the request (working-hours check)")

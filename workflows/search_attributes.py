@@ -15,10 +15,15 @@ SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 RESOLVED_AT_TIER = SearchAttributeKey.for_keyword("ResolvedAtTier")
 POLICY_VERSION = SearchAttributeKey.for_keyword("PolicyVersion")
 CHANNEL = SearchAttributeKey.for_keyword("Channel")
+# Beyond the contract, for reports: when the case was resolved, and whether within its
+# resolution clock.
+RESOLVED_AT = SearchAttributeKey.for_datetime("ResolvedAt")
+RESOLVED_WITHIN_SLA = SearchAttributeKey.for_bool("ResolvedWithinSla")
 
 ALL = [
     STAGE, SEVERITY, CUSTOMER_ID, CUSTOMER_TIER, TRIGGER, AVOIDABLE, ASSIGNED_TEAM, ASSIGNEE,
-    SLA_DUE_AT, SLA_BREACHED, RESOLVED_AT_TIER, POLICY_VERSION, CHANNEL,
+    SLA_DUE_AT, SLA_BREACHED, RESOLVED_AT_TIER, POLICY_VERSION, CHANNEL, RESOLVED_AT,
+    RESOLVED_WITHIN_SLA,
 ]
 
 

@@ -1,0 +1,85 @@
+"""Fake activities registered under the real activity names, for workflow tests.
+
+They use the real demo policy and directory files; deliveries are recorded instead of sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.policy import read_policy
+from core.directory import load_directory
+from core.settings import CONFIG_DIR
+from workflows.models import (
+    CrmEvent, Delivery, DeliveryReceipt, KbMatch, KbQuery, KbResult, LoadPolicy, PeopleQuery,
+    PeopleResult, Person, RouteResult,
+)
+from workflows.policy import Policy, RouteRequest
+
+
+@dataclass
+class World:
+    """What the fake activities saw and how they should misbehave."""
+
+    policy_today: date | None = None
+    policy_edit: callable = None
+    failing_channels: set[str] = field(default_factory=set)
+    deliveries: list[Delivery] = field(default_factory=list)
+    crm: list[CrmEvent] = field(default_factory=list)
+    routed: list[RouteRequest] = field(default_factory=list)
+
+    def activities(self) -> list:
+        directory = load_directory(CONFIG_DIR / "people.demo.toml")
+        world = self
+
+        @activity.defn(name="load_policy")
+        async def load_policy(_: LoadPolicy) -> Policy:
+            policy = read_policy(CONFIG_DIR / "policy.toml", today=world.policy_today)
+            if world.policy_edit:
+                world.policy_edit(policy)
+            return policy
+
+        @activity.defn(name="search_knowledge_base")
+        async def search_knowledge_base(q: KbQuery) -> KbResult:
+            return KbResult(matches=[KbMatch(slug="duplicate-charge", title="Duplicate charges",
+                                             score=1.0)])
+
+        @activity.defn(name="find_people")
+        async def find_people(q: PeopleQuery) -> PeopleResult:
+            people = [Person.model_validate(p.model_dump(exclude={"token_sha256"}))
+                      for p in directory.people
+                      if p.role in q.roles and p.authority_limit >= q.min_authority]
+            return PeopleResult(people=people)
+
+        @activity.defn(name="route_specialist")
+        async def route_specialist(r: RouteRequest) -> RouteResult:
+            world.routed.append(r)
+            team = next(t for t in r.teams if r.category in t.skills or "*" in t.skills)
+            member = next((m for m in team.members if m not in r.exclude), team.members[0])
+            p = directory.by_id(member)
+            return RouteResult(team=team.name, assignee=Person.model_validate(
+                p.model_dump(exclude={"token_sha256"})), open_load=0)
+
+        @activity.defn(name="deliver")
+        async def deliver(d: Delivery) -> DeliveryReceipt:
+            if d.channel in world.failing_channels:
+                raise ApplicationError(f"{d.channel} down", type="ChannelUnavailable",
+                                       non_retryable=True)
+            world.deliveries.append(d)
+            info = activity.info()
+            return DeliveryReceipt(channel=d.channel,
+                                   idempotency_key=f"{info.workflow_run_id}:{info.activity_id}")
+
+        @activity.defn(name="sync_crm")
+        async def sync_crm(e: CrmEvent) -> None:
+            world.crm.append(e)
+
+        return [load_policy, search_knowledge_base, find_people, route_specialist, deliver,
+                sync_crm]
+
+    def events(self, to: str | None = None) -> list[str]:
+        return [d.event for d in self.deliveries if to is None or d.recipient_name == to]

@@ -1,0 +1,138 @@
+"""Shared helpers for workflow tests: demo actors, requests, waiting and time travel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from activities.policy import read_policy
+from core.settings import CONFIG_DIR
+from workflows.escalation import EscalationWorkflow
+from workflows.models import (
+    Actor, Contact, Customer, EscalationRequest, EscalationView, Remedy, StartEscalation,
+)
+
+LONDON = ZoneInfo("Europe/London")
+AGENT = Actor(id="p-agent", name="Alex Agent", role="agent", authority_limit=50)
+SYSTEM = Actor(id="p-system", name="Demo CRM", role="system")
+HELPLINE = Actor(id="p-helpline", name="Harper Helpline", role="helpline")
+SPECIALIST = Actor(id="p-specialist", name="Sam Specialist", role="specialist", authority_limit=250)
+SUPERVISOR = Actor(id="p-supervisor", name="Sasha Supervisor", role="supervisor", authority_limit=500)
+MANAGER = Actor(id="p-manager", name="Morgan Manager", role="manager", authority_limit=1000)
+EXECUTIVE = Actor(id="p-executive", name="Eve Executive", role="executive", authority_limit=10000)
+OPERATOR = Actor(id="p-operator", name="Olu Operator", role="operator")
+
+
+def request(amount: float | None = 40, kind: str = "refund", **kw) -> EscalationRequest:
+    base = dict(
+        customer=Customer(id="C-1001", name="Ada Lovelace",
+                          contact=Contact(email="ada@example.com", phone="+44 20 7946 0000")),
+        channel="phone", category="billing", summary="Charged twice for March",
+        details="Two identical charges on 3 March", trigger="customer_request",
+        requested_remedy=Remedy(kind=kind, amount=amount) if amount is not None else None,
+    )
+    base.update(kw)
+    return EscalationRequest(**base)
+
+
+STARTED: list[WorkflowHandle] = []
+
+
+async def start(client: Client, task_queue: str, req: EscalationRequest, **kw) -> WorkflowHandle:
+    eid = f"E-{uuid.uuid4().hex[:12]}"
+    handle = await client.start_workflow(
+        EscalationWorkflow.run, StartEscalation(id=eid, request=req, opened_by=AGENT, **kw),
+        id=f"escalation-{eid}", task_queue=task_queue,
+    )
+    STARTED.append(handle)
+    return handle
+
+
+async def terminate_started() -> None:
+    """End what a test left running: on the time-skipping server a workflow whose worker is gone
+    would hold time still for every later test."""
+    while STARTED:
+        handle = STARTED.pop()
+        # Let in-flight activities finish first: the test server keeps a terminated workflow's
+        # activity tasks outstanding until their timeout, and time cannot skip meanwhile.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            desc = await handle._client.workflow_service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace=handle._client.namespace,
+                    execution=WorkflowExecution(workflow_id=handle.id),
+                )
+            )
+            if not desc.pending_activities:
+                break
+            await asyncio.sleep(0.05)
+        try:
+            await handle.terminate("test finished")
+        except Exception:  # noqa: BLE001 - already completed
+            pass
+
+
+async def wait_for(handle: WorkflowHandle, pred: Callable[[EscalationView], bool],
+                   timeout: float = 15) -> EscalationView:
+    deadline = time.monotonic() + timeout
+    while True:
+        view = await handle.query(EscalationWorkflow.state)
+        if pred(view):
+            return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached; last state: {view.stage}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_until(pred: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.05)
+
+
+async def actions(handle: WorkflowHandle) -> list[str]:
+    return [i.action for i in (await handle.query(EscalationWorkflow.timeline)).items]
+
+
+def _working_day(d: date) -> bool:
+    cal = read_policy(CONFIG_DIR / "policy.toml", today=d).calendars["uk_office"]
+    return d.weekday() < 5 and d not in cal.holidays
+
+
+async def skip_to(env: WorkflowEnvironment, target: datetime) -> None:
+    now = await env.get_current_time()
+    if target > now:
+        await env.sleep(target - now)
+
+
+async def skip_to_office_hours(env: WorkflowEnvironment) -> datetime:
+    """Travel to 10:00 London on the next working Tuesday-Thursday (nobody's quiet hours)."""
+    now = (await env.get_current_time()).astimezone(LONDON)
+    d = now.date() + timedelta(days=1)
+    while not (d.weekday() in (1, 2, 3) and _working_day(d)):
+        d += timedelta(days=1)
+    target = datetime(d.year, d.month, d.day, 10, tzinfo=LONDON)
+    await skip_to(env, target)
+    return target
+
+
+async def skip_to_christmas_eve(env: WorkflowEnvironment) -> datetime:
+    """16:00 London on the next 24 December (a holiday stretch follows)."""
+    now = (await env.get_current_time()).astimezone(LONDON)
+    year = now.year if now < datetime(now.year, 12, 24, 16, tzinfo=LONDON) else now.year + 1
+    while not _working_day(date(year, 12, 24)):
+        year += 1
+    target = datetime(year, 12, 24, 16, tzinfo=LONDON)
+    await skip_to(env, target)
+    return target

@@ -1,0 +1,294 @@
+"""EscalationWorkflow paths on the time-skipping server (days pass in milliseconds)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from tests.conftest import run_worker
+from tests.workflows.fakes import World
+from tests.workflows.helpers import (
+    EXECUTIVE, HELPLINE, MANAGER, OPERATOR, SPECIALIST, SUPERVISOR, SYSTEM, actions, request,
+    skip_to_christmas_eve, skip_to_office_hours, start, terminate_started, wait_for, wait_until,
+)
+from workflows.business_hours import add_business_seconds, business_seconds_between
+from workflows.escalation import EscalationWorkflow
+from workflows.models import (
+    Acknowledge, ConsultAnswer, CustomerContact, Decision, InfoRequest, Proposal, Reason, Remedy,
+    SeverityChange,
+)
+
+W = EscalationWorkflow
+
+
+@asynccontextmanager
+async def running(env, world):
+    """A worker with the fake activities; what the test started is ended before it stops."""
+    async with run_worker(env.client, [W], world.activities()) as tq:
+        try:
+            yield tq
+        finally:
+            await terminate_started()
+
+
+@pytest.fixture
+async def env(fresh_ts_env):
+    await skip_to_office_hours(fresh_ts_env)
+    return fresh_ts_env
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+async def to_specialist(h, acknowledge=True):
+    await wait_for(h, lambda v: v.stage == "helpline_consult")
+    await h.execute_update(W.consult_answer, ConsultAnswer(actor=HELPLINE, resolves=False,
+                                                           answer="Needs a specialist"))
+    v = await wait_for(h, lambda v: v.assignee is not None)
+    if acknowledge:
+        v = await h.execute_update(W.acknowledge, Acknowledge(actor=SPECIALIST))
+    return v
+
+
+async def test_tier1_grants_at_once_then_checks_in_and_closes(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(40))
+        result = await h.result()  # skips through the +24 h and +7 d check-ins
+        assert result.stage == "closed"
+        assert result.resolved_at_tier == "tier1"
+        assert result.granted_remedy == Remedy(kind="refund", amount=40)
+        assert await actions(h) == ["opened", "triaged", "tier1_granted", "resolved", "check_in",
+                                    "check_in", "closed"]
+    assert world.events("Ada Lovelace") == ["resolved", "check_in", "check_in"]
+    assert [e.stage for e in world.crm][:3] == ["tier1_exception", "resolved", "follow_up"]
+
+
+async def test_helpline_answer_resolves_without_a_transfer(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(400))
+        v = await wait_for(h, lambda v: v.stage == "helpline_consult")
+        assert v.promise_at == v.clocks[1].due_at  # the honest promise is the resolution clock
+        await wait_until(lambda: "consult_requested" in world.events("Harper Helpline"))
+        v = await h.execute_update(W.consult_answer, ConsultAnswer(
+            actor=HELPLINE, resolves=True, answer="Refund via billing tool, done"))
+        assert (v.stage, v.resolved_at_tier, v.assignee) == ("resolved", "helpline", None)
+        tl = await actions(h)
+        assert tl[:6] == ["opened", "triaged", "tier1_declined", "consult_requested",
+                          "consult_answered", "resolved"]
+    assert "opened" in world.events("Ada Lovelace")
+
+
+async def test_consult_times_out_then_unacknowledged_transfer_is_rerouted(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        await env.sleep(timedelta(minutes=11))
+        v = await wait_for(h, lambda v: v.stage == "specialist" and v.assignee is not None)
+        assert v.assignee == "p-specialist" and v.assigned_team == "billing-specialists"
+        assert "consult_timed_out" in await actions(h)
+        await env.sleep(timedelta(minutes=31))
+        v = await wait_for(h, lambda v: v.assignee == "p-specialist-2")
+        assert "reassigned" in await actions(h)
+        assert world.routed[-1].exclude == ["p-specialist"]
+        await wait_until(lambda: "reassigned" in world.events("Morgan Manager"))
+        await wait_until(lambda: world.events("Sky Specialist") == ["transferred"])
+
+
+def always_open(policy) -> None:
+    """Dev-server tests run at the real time of day: keep everybody on duty."""
+    for cal in policy.calendars.values():
+        cal.always_open = True
+
+
+# Validator rejections run on the dev server: the time-skipping test server keeps time locked
+# after a rejected update, which would stall every later timer test.
+
+
+async def test_signoff_refused_for_authority_then_approved(dev_env, world):
+    env = dev_env
+    world.policy_edit = always_open
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(600))
+        await to_specialist(h)
+        v = await h.execute_update(W.propose, Proposal(actor=SPECIALIST,
+                                                       remedy=Remedy(kind="refund", amount=600)))
+        assert v.stage == "executive_signoff"
+        assert (v.pending_approval.required_authority, v.pending_approval.level) == (600, "manager")
+        async def updates_in_history() -> int:
+            return sum("UPDATE" in EventType.Name(e.event_type) for e in (await h.fetch_history()).events)
+
+        before = await updates_in_history()
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await h.execute_update(W.decide, Decision(actor=SUPERVISOR, decision="approve"))
+        assert isinstance(err.value.cause, ApplicationError)
+        assert err.value.cause.type == "Forbidden"
+        # the validator refused it: nothing entered history, nothing changed
+        assert await updates_in_history() == before
+        assert (await h.query(W.state)).pending_approval is not None
+        v = await h.execute_update(W.decide, Decision(actor=EXECUTIVE, decision="approve",
+                                                      comment="Long-standing customer"))
+        assert (v.stage, v.resolved_at_tier) == ("resolved", "executive")
+        assert v.granted_remedy.amount == 600
+        tl = await actions(h)
+        assert tl.index("proposal_made") < tl.index("approval_granted") < tl.index("resolved")
+        await wait_until(lambda: "approval_needed" in world.events("Morgan Manager"))
+        await wait_until(lambda: "resolved" in world.events("Ada Lovelace"))
+
+
+async def test_rejection_returns_to_the_specialist(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(600))
+        await to_specialist(h)
+        await h.execute_update(W.propose, Proposal(actor=SPECIALIST, remedy=Remedy(kind="refund", amount=600)))
+        v = await h.execute_update(W.decide, Decision(actor=MANAGER, decision="reject",
+                                                      comment="Offer a partial refund"))
+        assert (v.stage, v.pending_approval, v.proposal) == ("specialist", None, None)
+        v = await h.execute_update(W.propose, Proposal(actor=SPECIALIST, remedy=Remedy(kind="refund", amount=200)))
+        assert (v.stage, v.resolved_at_tier, v.granted_remedy.amount) == ("resolved", "specialist", 200)
+        assert "approval_rejected" in await actions(h)
+
+
+async def test_unanswered_signoff_is_reminded_then_raised_one_level(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(400))
+        await to_specialist(h)
+        v = await h.execute_update(W.propose, Proposal(actor=SPECIALIST, remedy=Remedy(kind="refund", amount=400)))
+        assert v.pending_approval.level == "supervisor"
+        for _ in range(3):  # two reminders, then the raise (policy: every 60 business minutes)
+            await env.sleep(timedelta(minutes=61))
+        v = await wait_for(h, lambda v: v.pending_approval.level == "manager")
+        tl = await actions(h)
+        assert tl.count("reminder_sent") == 2 and "authority_raised" in tl
+        await wait_until(lambda: "authority_raised" in world.events("Morgan Manager"))
+        assert world.events("Sasha Supervisor").count("reminder") == 2
+        # still approvable by anyone with enough authority
+        v = await h.execute_update(W.decide, Decision(actor=MANAGER, decision="approve"))
+        assert v.stage == "resolved"
+
+
+async def test_sla_warnings_and_breach_count_business_hours_across_holidays(fresh_ts_env, world):
+    env = fresh_ts_env
+    start_at = await skip_to_christmas_eve(env)
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(None, trigger="technical_fault", category="outage"))
+        v = await wait_for(h, lambda v: v.stage == "helpline_consult")
+        assert v.severity == "P2"
+        policy = world_policy()
+        cal = policy.calendars["uk_office"]
+        first = v.clocks[0]
+        assert first.name == "first_response"
+        opened_at = (await h.query(W.timeline)).items[0].at
+        assert opened_at - start_at < timedelta(seconds=5)
+        expected = add_business_seconds(cal, opened_at, 2 * 3600)
+        assert abs(first.due_at - expected) < timedelta(seconds=1)
+        expected = first.due_at
+        # nothing counts from Christmas Eve 17:30 until the next working morning
+        local = expected.astimezone(start_at.tzinfo)
+        assert (local.hour, local.minute) == (9, 30) and local.date() > start_at.date() + timedelta(days=3)
+        await env.sleep(expected - start_at + timedelta(minutes=1))
+        v = await wait_for(h, lambda v: v.clocks[0].breached)
+        tl = (await h.query(W.timeline)).items
+        warnings = [e for e in tl if e.action == "sla_warning" and e.detail.startswith("first_response")]
+        assert [e.detail for e in warnings] == ["first_response 50% used", "first_response 75% used",
+                                                "first_response 90% used"]
+        breach = next(e for e in tl if e.action == "sla_breached")
+        # fired by a durable timer at the deadline (timers have millisecond resolution)
+        assert timedelta(0) <= breach.at - expected < timedelta(milliseconds=50)
+        assert "authority_raised" in [e.action for e in tl]
+        await wait_until(lambda: "sla_breached" in world.events("Morgan Manager"))
+        assert v.clocks[0].breached and not v.clocks[1].breached
+
+
+def world_policy():
+    from datetime import date
+
+    from activities.policy import read_policy
+    from core.settings import CONFIG_DIR
+    return read_policy(CONFIG_DIR / "policy.toml", today=date.today())
+
+
+async def test_waiting_on_the_customer_pauses_the_clock(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(400))
+        await to_specialist(h)
+        before = (await h.query(W.state)).clocks[1]
+        v = await h.execute_update(W.request_info, InfoRequest(actor=SPECIALIST, question="Which card?"))
+        assert v.waiting_on_customer and all(c.paused for c in v.clocks if c.met_at is None)
+        assert v.promise_at is None  # nothing honest to promise while we wait on the customer
+        await env.sleep(timedelta(days=2))
+        v = await h.execute_update(W.customer_contact, CustomerContact(actor=SYSTEM, message="Visa ending 42"))
+        after = v.clocks[1]
+        assert not after.paused and not v.waiting_on_customer
+        tl = (await h.query(W.timeline)).items
+        paused_at = next(e.at for e in tl if e.action == "info_requested")
+        resumed_at = next(e.at for e in tl if e.action == "customer_contact")
+        cal = world_policy().calendars["uk_extended"]  # billing team calendar
+        assert business_seconds_between(cal, before.due_at, after.due_at) == pytest.approx(
+            business_seconds_between(cal, paused_at, resumed_at), abs=1)
+
+
+async def test_severity_change_recomputes_the_clocks(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(400))
+        v = await to_specialist(h)
+        old_due = v.clocks[1].due_at
+        v = await h.execute_update(W.change_severity, SeverityChange(actor=SUPERVISOR, severity="P1",
+                                                                     reason="Press enquiry"))
+        assert v.severity == "P1"
+        assert v.clocks[1].due_at < old_due  # P1: 8 h round the clock
+        assert "severity_changed" in await actions(h)
+
+
+async def test_still_broken_at_check_in_reopens_with_higher_severity(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(40))
+        await wait_for(h, lambda v: v.stage == "follow_up")
+        await env.sleep(timedelta(hours=25))
+        await wait_until(lambda: "check_in" in world.events("Ada Lovelace"))
+        v = await h.execute_update(W.customer_contact, CustomerContact(
+            actor=SYSTEM, message="Charged twice again", still_broken=True))
+        assert (v.stage, v.severity, v.resolved_at_tier) == ("specialist", "P2", None)
+        assert v.clocks[1].met_at is None and v.clocks[1].due_at is not None
+        v = await wait_for(h, lambda v: v.assignee is not None)
+        tl = await actions(h)
+        assert tl[-3:-1] == ["reopened", "transferred"] or "reopened" in tl
+
+
+async def test_cancel_ends_the_case_and_later_actions_fail(dev_env, world):
+    env = dev_env
+    world.policy_edit = always_open
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        with pytest.raises(WorkflowUpdateFailedError):
+            await h.execute_update(W.cancel, Reason(actor=SPECIALIST, reason="nope"))
+        v = await h.execute_update(W.cancel, Reason(actor=OPERATOR, reason="Duplicate of E-1"))
+        assert v.stage == "cancelled"
+        result = await h.result()
+        assert result.stage == "cancelled" and result.clocks[1].met_at is not None
+        with pytest.raises(Exception):
+            await h.execute_update(W.consult_answer, ConsultAnswer(actor=HELPLINE, resolves=True, answer="x"))
+
+
+async def test_long_cases_continue_as_new_carrying_the_state(env, world):
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(600), continue_as_new_after_events=25)
+        first_run = h.result_run_id
+        await to_specialist(h)
+        await wait_for(h, lambda v: True)
+        v = await h.execute_update(W.propose, Proposal(actor=SPECIALIST, remedy=Remedy(kind="refund", amount=600)))
+        await wait_until(lambda: True)
+        tl = await actions(h)
+        assert "continued_as_new" in tl
+        latest = env.client.get_workflow_handle(h.id)
+        assert (await latest.query(W.state)).stage == "executive_signoff"
+        assert tl[:3] == ["opened", "triaged", "tier1_declined"]  # carried over
+        v = await h.execute_update(W.decide, Decision(actor=EXECUTIVE, decision="approve"))
+        assert v.stage == "resolved" and v.policy_version == "2026.11-demo"

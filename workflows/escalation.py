@@ -1,0 +1,968 @@
+"""EscalationWorkflow: one durable workflow per escalation.
+
+Stages: triage -> tier1_exception -> helpline_consult -> specialist -> executive_signoff ->
+resolved -> follow_up -> closed (or cancelled at any point).
+
+How it is built:
+- Update handlers validate (validators change nothing), record the fact and, where the fact
+  decides the next stage, move the state machine at once; so every action's reply already shows
+  its effect. The main loop runs each stage's entry work (routing, notifications) and its
+  deadlines (consult window, acknowledgement, sign-off reminders, follow-up check-ins).
+- SLA clocks are watched by one background coroutine that sleeps on a durable timer until the
+  next warning or breach and wakes early whenever a clock changes (pause, resume, re-target).
+- Notifications run in the background (they may wait for a person's working hours), with
+  channel fallback and, when nothing gets through, an alert to the accountable manager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    import pydantic  # noqa: F401  (pass-through: avoids re-importing it per workflow)
+
+    from workflows import clocks as clk
+    from workflows import rules
+    from workflows import search_attributes as sa
+    from workflows.business_hours import add_business_seconds, is_open, next_open
+    from workflows.models import (
+        FINAL_STAGES,
+        STAFF_ROLES,
+        Acknowledge,
+        Actor,
+        AddNote,
+        ClockView,
+        ConsultAnswer,
+        CrmEvent,
+        CustomerContact,
+        Decision,
+        Delivery,
+        DeliveryReceipt,
+        EscalationState,
+        EscalationView,
+        InfoRequest,
+        KbQuery,
+        KbResult,
+        LoadPolicy,
+        PendingApproval,
+        PendingApprovalView,
+        PeopleQuery,
+        PeopleResult,
+        Person,
+        Proposal,
+        Reason,
+        Remedy,
+        ResolveCase,
+        RouteResult,
+        SeverityChange,
+        StartEscalation,
+        Timeline,
+        TimelineEntry,
+    )
+    from workflows.policy import Policy, RouteRequest
+
+WORKFLOW_ACTOR = Actor(id="workflow", name="Escalation process", role="system")
+
+LOCAL = dict(
+    start_to_close_timeout=timedelta(seconds=20),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
+)
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), backoff_coefficient=2.0, maximum_attempts=3,
+    non_retryable_error_types=["ChannelUnavailable", "Rejected"],
+)
+CRM_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1),
+    maximum_attempts=6,
+)
+
+
+class _SafeDict(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    return template.format_map(_SafeDict({k: "" if v is None else v for k, v in context.items()}))
+
+
+def conflict(detail: str) -> ApplicationError:
+    return ApplicationError(detail, type="Conflict", non_retryable=True)
+
+
+def forbidden(detail: str) -> ApplicationError:
+    return ApplicationError(detail, type="Forbidden", non_retryable=True)
+
+
+def invalid(detail: str) -> ApplicationError:
+    return ApplicationError(detail, type="Invalid", non_retryable=True)
+
+
+def _require_role(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise forbidden(f"role {actor.role} may not do this (allowed: {', '.join(roles)})")
+
+
+def _money(r: Remedy | None) -> str:
+    return f"{r.kind.replace('_', ' ')} {r.amount:g} {r.currency}" if r else "nothing"
+
+
+@workflow.defn
+class EscalationWorkflow:
+    @workflow.init
+    def __init__(self, inp: StartEscalation) -> None:
+        self._epoch = 0  # bumped on every stage transition
+        self._clock_rev = 0  # bumped on every clock change (wakes the SLA watcher)
+        self._finished = False
+        self._tasks: list[asyncio.Task] = []
+        self._people: dict[str, Person] = {}
+        self._can_after = inp.continue_as_new_after_events
+        self.policy: Policy | None = None
+        if inp.resume is not None:
+            self.s = inp.resume
+            self.policy = Policy.model_validate(inp.resume_policy)
+        else:
+            now = workflow.now()
+            self.s = EscalationState(
+                id=inp.id, request=inp.request, opened_by=inp.opened_by, opened_at=now,
+                updated_at=now,
+            )
+
+    # --- run ------------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: StartEscalation) -> EscalationView:
+        if inp.resume is None:
+            self._record(inp.opened_by, "opened", inp.request.summary)
+            self.policy = await workflow.execute_local_activity(
+                "load_policy", LoadPolicy(), result_type=Policy, summary="load policy", **LOCAL
+            )
+            self._triage()
+        self._spawn(self._watch_sla())
+        stage_handlers: dict[str, Callable[[], Awaitable[None]]] = {
+            "tier1_exception": self._stage_tier1,
+            "helpline_consult": self._stage_consult,
+            "specialist": self._stage_specialist,
+            "executive_signoff": self._stage_signoff,
+            "resolved": self._stage_resolved,
+            "follow_up": self._stage_follow_up,
+        }
+        while self.s.stage not in FINAL_STAGES:
+            if self._should_continue_as_new():
+                await self._continue_as_new()
+            epoch = self._epoch
+            await stage_handlers[self.s.stage]()
+            if self._epoch == epoch and self.s.stage not in FINAL_STAGES:
+                await workflow.wait_condition(
+                    lambda: self._epoch != epoch or self._should_continue_as_new()
+                )
+        self._finished = True
+        self._clock_changed()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        return self._view()
+
+    # --- queries --------------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> EscalationView:
+        return self._view()
+
+    @workflow.query
+    def timeline(self) -> Timeline:
+        return Timeline(items=list(self.s.timeline))
+
+    # --- updates: validators (sync, change nothing) ---------------------------------------------
+
+    def _open_case(self) -> None:
+        if self.policy is None:
+            raise conflict("the escalation is still being triaged; try again in a moment")
+        if self.s.stage in FINAL_STAGES:
+            raise conflict(f"the escalation is {self.s.stage}")
+
+    def _in_stage(self, *stages: str) -> None:
+        self._open_case()
+        if self.s.stage not in stages:
+            raise conflict(
+                f"not possible in stage {self.s.stage} (only in {', '.join(stages)})"
+            )
+
+    @workflow.update
+    async def consult_answer(self, u: ConsultAnswer) -> EscalationView:
+        self._record(u.actor, "consult_answered", u.answer)
+        self.s.consult_answer = u.answer
+        if u.resolves:
+            self._resolve("helpline", u.answer, u.actor)
+        else:
+            self._goto("specialist")
+        return self._view()
+
+    @consult_answer.validator
+    def _v_consult_answer(self, u: ConsultAnswer) -> None:
+        _require_role(u.actor, "helpline")
+        self._in_stage("helpline_consult")
+
+    @workflow.update
+    async def acknowledge(self, u: Acknowledge) -> EscalationView:
+        s = self.s
+        if s.assignee != u.actor.id:
+            self._record(u.actor, "ownership_taken", f"from {s.assignee_name or 'nobody'}")
+            s.assignee, s.assignee_name = u.actor.id, u.actor.name
+        s.acknowledged = True
+        s.ack_due_at = None
+        self._record(u.actor, "acknowledged")
+        self._stop_clock("first_response")
+        self._upsert()
+        self._notify_customer("acknowledged")
+        return self._view()
+
+    @acknowledge.validator
+    def _v_acknowledge(self, u: Acknowledge) -> None:
+        _require_role(u.actor, "specialist")
+        self._in_stage("specialist")
+        if self.s.acknowledged and self.s.assignee == u.actor.id:
+            raise conflict("already acknowledged by you")
+
+    @workflow.update
+    async def add_note(self, u: AddNote) -> EscalationView:
+        self.s.notes.append(u.text)
+        self._record(u.actor, "note_added", u.text)
+        return self._view()
+
+    @add_note.validator
+    def _v_add_note(self, u: AddNote) -> None:
+        _require_role(u.actor, *STAFF_ROLES)
+        self._open_case()
+
+    @workflow.update
+    async def request_info(self, u: InfoRequest) -> EscalationView:
+        self.s.waiting_on_customer = True
+        self._record(u.actor, "info_requested", u.question)
+        for c in self.s.clocks:
+            clk.pause(c, self._cal(c.calendar), workflow.now())
+        self._clock_changed()
+        self._notify_customer("info_requested", question=u.question)
+        return self._view()
+
+    @request_info.validator
+    def _v_request_info(self, u: InfoRequest) -> None:
+        _require_role(u.actor, "specialist")
+        self._in_stage("specialist")
+        if self.s.waiting_on_customer:
+            raise conflict("already waiting on the customer")
+
+    @workflow.update
+    async def customer_contact(self, u: CustomerContact) -> EscalationView:
+        s = self.s
+        self._record(u.actor, "customer_contact",
+                     u.message + (" (still broken)" if u.still_broken else ""))
+        if s.waiting_on_customer:
+            s.waiting_on_customer = False
+            for c in s.clocks:
+                clk.resume(c, self._cal(c.calendar), workflow.now())
+            self._clock_changed()
+        if u.still_broken and s.stage in ("resolved", "follow_up"):
+            self._reopen(u.actor, "customer reports it is still broken")
+        return self._view()
+
+    @customer_contact.validator
+    def _v_customer_contact(self, u: CustomerContact) -> None:
+        _require_role(u.actor, "system", "agent")
+        self._open_case()
+
+    @workflow.update
+    async def propose(self, u: Proposal) -> EscalationView:
+        s, p = self.s, self.policy
+        s.proposal = u.remedy
+        self._record(u.actor, "proposal_made", _money(u.remedy))
+        needed = rules.signoff_required(p, u.remedy, s.request, u.actor.authority_limit)
+        if needed is None:
+            s.granted_remedy = u.remedy
+            self._resolve("specialist", f"Granted {_money(u.remedy)}", u.actor)
+        else:
+            idx = max(rules.level_index_for(p, needed), min(s.authority_level, len(p.signoff.levels) - 1))
+            s.pending_approval = PendingApproval(
+                remedy=u.remedy, required_authority=needed, level=rules.level(p, idx).role,
+                since=workflow.now(), proposed_by=u.actor.name,
+            )
+            self._goto("executive_signoff")
+        return self._view()
+
+    @propose.validator
+    def _v_propose(self, u: Proposal) -> None:
+        _require_role(u.actor, "specialist")
+        self._in_stage("specialist")
+        if not self.s.acknowledged:
+            raise conflict("acknowledge the escalation before proposing a remedy")
+        if u.remedy.currency != self.policy.currency:
+            raise invalid(f"remedy.currency: the policy's currency is {self.policy.currency}")
+
+    @workflow.update
+    async def decide(self, u: Decision) -> EscalationView:
+        s = self.s
+        pending = s.pending_approval
+        s.pending_approval = None
+        if u.decision == "approve":
+            self._record(u.actor, "approval_granted", f"{_money(pending.remedy)}. {u.comment}".strip())
+            s.granted_remedy = pending.remedy
+            self._resolve("executive", f"Approved {_money(pending.remedy)}", u.actor)
+        else:
+            self._record(u.actor, "approval_rejected", u.comment)
+            s.proposal = None
+            self._goto("specialist")
+        return self._view()
+
+    @decide.validator
+    def _v_decide(self, u: Decision) -> None:
+        if u.actor.role not in rules.APPROVER_ROLES:
+            raise forbidden(rules.approval_refusal(u.actor, 0) or "not an approver")
+        self._in_stage("executive_signoff")
+        pending = self.s.pending_approval
+        if pending is None:
+            raise conflict("nothing awaits approval")
+        refusal = rules.approval_refusal(u.actor, pending.required_authority)
+        if refusal:
+            raise forbidden(refusal)
+
+    @workflow.update
+    async def resolve(self, u: ResolveCase) -> EscalationView:
+        self._resolve("specialist", u.outcome, u.actor)
+        return self._view()
+
+    @resolve.validator
+    def _v_resolve(self, u: ResolveCase) -> None:
+        _require_role(u.actor, "specialist")
+        self._in_stage("specialist")
+
+    @workflow.update
+    async def reopen(self, u: Reason) -> EscalationView:
+        self._reopen(u.actor, u.reason)
+        return self._view()
+
+    @reopen.validator
+    def _v_reopen(self, u: Reason) -> None:
+        _require_role(u.actor, "system", "agent", "manager")
+        self._in_stage("resolved", "follow_up")
+
+    @workflow.update
+    async def cancel(self, u: Reason) -> EscalationView:
+        self._record(u.actor, "cancelled", u.reason)
+        s = self.s
+        s.pending_approval = None
+        for c in s.clocks:
+            clk.stop(c, self._cal(c.calendar), workflow.now())
+        self._goto("cancelled")
+        self._notify_customer("cancelled", reason=u.reason)
+        return self._view()
+
+    @cancel.validator
+    def _v_cancel(self, u: Reason) -> None:
+        _require_role(u.actor, "operator", "manager")
+        self._open_case()
+
+    @workflow.update
+    async def change_severity(self, u: SeverityChange) -> EscalationView:
+        self._set_severity(u.severity, u.actor, u.reason)
+        return self._view()
+
+    @change_severity.validator
+    def _v_change_severity(self, u: SeverityChange) -> None:
+        _require_role(u.actor, "supervisor", "manager", "executive")
+        self._open_case()
+        if self.s.stage in ("resolved", "follow_up"):
+            raise conflict("the escalation is resolved; reopen it first")
+        if u.severity == self.s.severity:
+            raise conflict(f"severity is already {u.severity}")
+
+    # --- stage logic ----------------------------------------------------------------------------
+
+    def _triage(self) -> None:
+        s, p = self.s, self.policy
+        t = rules.triage(p, s.request)
+        s.severity, s.urgency, s.avoidable = t.severity, t.urgency, t.avoidable
+        s.policy_version = p.version
+        self._start_clocks(self._default_calendar())
+        self._record(WORKFLOW_ACTOR, "triaged",
+                     f"{t.severity}, urgency {t.urgency}, "
+                     f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}")
+        self._goto("tier1_exception")
+
+    async def _stage_tier1(self) -> None:
+        allowed, why = rules.tier1_decision(self.policy, self.s.request)
+        if allowed:
+            self.s.granted_remedy = self.s.request.requested_remedy
+            self._record(WORKFLOW_ACTOR, "tier1_granted", why)
+            self._resolve("tier1", f"Granted {_money(self.s.granted_remedy)} at tier 1",
+                          self.s.opened_by)
+        else:
+            self._record(WORKFLOW_ACTOR, "tier1_declined", why)
+            self._goto("helpline_consult")
+
+    async def _stage_consult(self) -> None:
+        s, p = self.s, self.policy
+        epoch = self._epoch
+        if s.consult_due_at is None:
+            s.consult_due_at = workflow.now() + timedelta(minutes=p.consult_window_min)
+            self._notify_customer("opened")
+            try:
+                kb = await workflow.execute_local_activity(
+                    "search_knowledge_base",
+                    KbQuery(category=s.request.category, text=s.request.summary),
+                    result_type=KbResult, summary="knowledge-base lookup", **LOCAL,
+                )
+                s.kb_matches = kb.matches
+            except ActivityError as e:
+                workflow.logger.warning("knowledge base unavailable: %s", e)
+            self._record(WORKFLOW_ACTOR, "consult_requested",
+                         "KB: " + ("; ".join(m.title for m in s.kb_matches) or "no match"))
+            for person in await self._find_people(PeopleQuery(roles=["helpline"])):
+                self._notify_staff(person, "consult_requested",
+                                   consult_window_min=f"{p.consult_window_min:g}")
+        outcome = await self._wait(epoch, s.consult_due_at, "help-line consult window")
+        if outcome == "timeout":
+            self._record(WORKFLOW_ACTOR, "consult_timed_out",
+                         f"no answer within {p.consult_window_min:g} minutes")
+            self._goto("specialist")
+
+    async def _stage_specialist(self) -> None:
+        s = self.s
+        epoch = self._epoch
+        while self._epoch == epoch:
+            if s.assignee is None:
+                await self._route()
+            if s.acknowledged:
+                await self._wait(epoch, None, "specialist works the case")
+                return
+            if s.ack_due_at is None:
+                team = next((t for t in self.policy.teams if t.name == s.assigned_team), None)
+                minutes = team.acknowledge_within_min if team else 30
+                s.ack_due_at = self._business_deadline(
+                    team.calendar if team else self.policy.helpline_calendar, minutes * 60)
+                self._notify_assignee("transferred", ack_due=s.ack_due_at.isoformat(timespec="minutes"))
+            outcome = await self._wait(epoch, s.ack_due_at, f"acknowledgement by {s.assignee_name}",
+                                       extra=lambda: s.acknowledged)
+            if outcome == "timeout" and not s.acknowledged:
+                previous = s.assignee_name
+                s.previous_assignees.append(s.assignee)
+                s.assignee = s.assignee_name = None
+                s.ack_due_at = None
+                await self._route()
+                self._record(WORKFLOW_ACTOR, "reassigned",
+                             f"{previous} did not acknowledge in time; now {s.assignee_name}")
+                self._notify_manager("reassigned", previous=previous, assignee=s.assignee_name)
+            elif outcome == "can":
+                return
+
+    async def _route(self) -> None:
+        s, p = self.s, self.policy
+        required = s.request.requested_remedy.amount if s.request.requested_remedy else 0
+        try:
+            r = await workflow.execute_local_activity(
+                "route_specialist",
+                RouteRequest(escalation_id=s.id, category=s.request.category,
+                             required_authority=required, exclude=s.previous_assignees,
+                             teams=p.teams, calendars=p.calendars, at=workflow.now()),
+                result_type=RouteResult, summary="route to a specialist", **LOCAL,
+            )
+            team, person = r.team, r.assignee
+        except ActivityError as e:
+            manager = await self._manager()
+            team, person = "escalations-management", manager
+            self._record(WORKFLOW_ACTOR, "routing_failed", f"{e.cause or e}; assigned to the manager")
+        self._people[person.id] = person
+        old_team_cal = self._default_calendar()
+        s.assigned_team, s.assignee, s.assignee_name = team, person.id, person.name
+        s.acknowledged = False
+        s.ack_due_at = None
+        # clocks now count on the team's business hours
+        new_cal = self._default_calendar()
+        if new_cal != old_team_cal:
+            for c in s.clocks:
+                target = self._target_s(c.name)
+                clk.rebase(c, new_cal, self._cal(c.calendar), self._cal(new_cal), target, workflow.now())
+            self._clock_changed()
+        handover = (f"to {person.name} ({team}). Handover: {s.request.summary}; "
+                    f"details: {s.request.details or '-'}; requested {_money(s.request.requested_remedy)}; "
+                    f"help line: {s.consult_answer or 'no answer'}; notes: {len(s.notes)}")
+        self._record(WORKFLOW_ACTOR, "transferred", handover)
+        self._upsert()
+
+    async def _stage_signoff(self) -> None:
+        s, p = self.s, self.policy
+        epoch = self._epoch
+        pending = s.pending_approval
+        every = p.signoff.reminder_every_min * 60
+        if pending.due_at is None:
+            pending.due_at = self._business_deadline(p.helpline_calendar, every)
+            await self._notify_approvers("approval_needed")
+        while self._epoch == epoch:
+            outcome = await self._wait(epoch, pending.due_at, f"sign-off by a {pending.level}")
+            if outcome != "timeout":
+                return
+            if pending.reminders_sent < p.signoff.reminders_before_raise or not self._raise_approval(
+                    "nobody decided in time"):
+                pending.reminders_sent += 1
+                self._record(WORKFLOW_ACTOR, "reminder_sent",
+                             f"to {pending.level}s (reminder {pending.reminders_sent})")
+                await self._notify_approvers("reminder")
+            pending.due_at = self._business_deadline(p.helpline_calendar, every)
+
+    def _raise_approval(self, reason: str) -> bool:
+        """Move a pending approval one authority level up; False at the top already."""
+        p, pending = self.policy, self.s.pending_approval
+        roles = [lvl.role for lvl in p.signoff.levels]
+        idx = roles.index(pending.level) if pending.level in roles else 0
+        if idx + 1 >= len(roles):
+            return False
+        pending.level = roles[idx + 1]
+        pending.reminders_sent = 0
+        self._record(WORKFLOW_ACTOR, "authority_raised", f"approval moved to {pending.level}: {reason}")
+        self._spawn(self._notify_approvers("authority_raised", reason=reason))
+        return True
+
+    async def _stage_resolved(self) -> None:
+        self._notify_customer("resolved", outcome=self.s.outcome)
+        self._goto("follow_up")
+
+    async def _stage_follow_up(self) -> None:
+        s, p = self.s, self.policy
+        epoch = self._epoch
+        while s.check_ins_done < len(p.follow_up_h):
+            due = s.resolved_at + timedelta(hours=p.follow_up_h[s.check_ins_done])
+            outcome = await self._wait(epoch, due, f"check-in {s.check_ins_done + 1}")
+            if outcome != "timeout":
+                return
+            s.check_ins_done += 1
+            self._record(WORKFLOW_ACTOR, "check_in", f"check-in {s.check_ins_done} sent")
+            self._notify_customer("check_in")
+        self._record(WORKFLOW_ACTOR, "closed", "last check-in done")
+        self._goto("closed")
+
+    # --- transitions ----------------------------------------------------------------------------
+
+    def _goto(self, stage: str) -> None:
+        s = self.s
+        s.stage = stage
+        s.updated_at = workflow.now()
+        self._epoch += 1
+        self._upsert()
+        self._spawn(self._sync_crm(stage))
+
+    def _resolve(self, tier: str, outcome: str, actor: Actor) -> None:
+        s = self.s
+        now = workflow.now()
+        s.resolved_at_tier, s.outcome, s.resolved_at = tier, outcome, now
+        s.pending_approval = None
+        s.waiting_on_customer = False
+        s.check_ins_done = 0
+        for c in s.clocks:
+            clk.stop(c, self._cal(c.calendar), now)
+        self._clock_changed()
+        self._record(actor, "resolved", f"at {tier}: {outcome}")
+        workflow.upsert_search_attributes([
+            sa.RESOLVED_AT.value_set(now),
+            sa.RESOLVED_WITHIN_SLA.value_set(not self._clock("resolution").breached),
+        ])
+        self._goto("resolved")
+
+    def _reopen(self, actor: Actor, reason: str) -> None:
+        s = self.s
+        s.reopen_count += 1
+        s.resolved_at_tier = s.outcome = s.resolved_at = None
+        s.granted_remedy = None
+        s.proposal = None
+        s.acknowledged = False
+        s.ack_due_at = None
+        self._record(actor, "reopened", reason)
+        workflow.upsert_search_attributes([sa.RESOLVED_AT.value_unset(), sa.RESOLVED_WITHIN_SLA.value_unset(),
+                                           sa.RESOLVED_AT_TIER.value_unset()])
+        new_sev = rules.raise_severity(s.severity)
+        s.severity = new_sev
+        # a fresh resolution clock for the reopened case, on the severity raised one step
+        now = workflow.now()
+        cal = self._default_calendar()
+        s.clocks = [c for c in s.clocks if c.name != "resolution"] + [
+            clk.start("resolution", cal, self._cal(cal), self._target_s("resolution"), now)]
+        self._clock_changed()
+        self._goto("specialist")
+        self._notify_customer("reopened")
+
+    def _set_severity(self, severity: str, actor: Actor, reason: str) -> None:
+        s = self.s
+        old = s.severity
+        s.severity = severity
+        self._record(actor, "severity_changed", f"{old} -> {severity}: {reason}".rstrip(": "))
+        cal = self._default_calendar()
+        for c in s.clocks:
+            clk.rebase(c, cal, self._cal(c.calendar), self._cal(cal), self._target_s(c.name), workflow.now())
+        self._clock_changed()
+        self._upsert()
+
+    # --- SLA clocks -----------------------------------------------------------------------------
+
+    def _default_calendar(self) -> str:
+        s, p = self.s, self.policy
+        target = rules.sla_target(p, s.severity, s.request.customer.tier)
+        if target.calendar:
+            return target.calendar
+        team = next((t for t in p.teams if t.name == s.assigned_team), None)
+        return team.calendar if team else p.helpline_calendar
+
+    def _target_s(self, name: str) -> float:
+        t = rules.sla_target(self.policy, self.s.severity, self.s.request.customer.tier)
+        return (t.first_response_h if name == "first_response" else t.resolution_h) * 3600
+
+    def _business_deadline(self, calendar: str, seconds: float) -> datetime:
+        """A process deadline counted on business hours (wall clock for round-the-clock
+        severities such as P1), so nobody is chased or bypassed overnight."""
+        spec = self._cal("24x7" if self.s.severity in self.policy.quiet_hours_except else calendar)
+        return add_business_seconds(spec, workflow.now(), seconds)
+
+    def _cal(self, name: str):
+        return self.policy.calendar(name)
+
+    def _clock(self, name: str):
+        return next(c for c in self.s.clocks if c.name == name)
+
+    def _start_clocks(self, cal: str) -> None:
+        now = workflow.now()
+        self.s.clocks = [
+            clk.start(name, cal, self._cal(cal), self._target_s(name), now)
+            for name in ("first_response", "resolution")
+        ]
+        self._clock_changed()
+
+    def _stop_clock(self, name: str) -> None:
+        c = self._clock(name)
+        clk.stop(c, self._cal(c.calendar), workflow.now())
+        self._clock_changed()
+
+    def _clock_changed(self) -> None:
+        self._clock_rev += 1
+        s = self.s
+        resolution = next((c for c in s.clocks if c.name == "resolution"), None)
+        s.promise_at = resolution.due_at if resolution and not resolution.stopped_at else None
+
+    def _next_clock_event(self) -> clk.ClockEvent | None:
+        events = [
+            e for c in self.s.clocks
+            if (e := clk.next_event(c, self._cal(c.calendar), self.policy.warning_fractions))
+        ]
+        return min(events, key=lambda e: e.at) if events else None
+
+    async def _watch_sla(self) -> None:
+        while not self._finished:
+            rev = self._clock_rev
+            event = self._next_clock_event()
+            changed = lambda: self._clock_rev != rev or self._finished  # noqa: E731
+            if event is None:
+                await workflow.wait_condition(changed)
+                continue
+            delay = (event.at - workflow.now()).total_seconds()
+            if delay > 0:
+                try:
+                    await workflow.wait_condition(
+                        changed, timeout=delay,
+                        timeout_summary=f"SLA {event.clock} {event.kind}"
+                        + (f" {event.fraction:.0%}" if event.kind == "warning" else ""),
+                    )
+                    continue
+                except TimeoutError:
+                    pass
+            self._fire(event)
+
+    def _fire(self, event: clk.ClockEvent) -> None:
+        s = self.s
+        c = self._clock(event.clock)
+        now = workflow.now()
+        if event.kind == "warning":
+            c.warned_fractions.append(event.fraction)
+            c.warned_at = now
+            self._record(WORKFLOW_ACTOR, "sla_warning", f"{c.name} {event.fraction:.0%} used")
+            ctx = dict(clock=c.name, fraction=f"{event.fraction:.0%}", due_at=c.due_at.isoformat(timespec="minutes"))
+            if s.assignee:
+                self._notify_assignee("sla_warning", **ctx)
+            else:
+                self._notify_manager("sla_warning", **ctx)
+        else:
+            c.breached, c.breached_at = True, now
+            s.authority_level += 1
+            self._record(WORKFLOW_ACTOR, "sla_breached", f"{c.name} was due {c.due_at.isoformat()}")
+            workflow.upsert_search_attributes([sa.SLA_BREACHED.value_set(True)])
+            self._notify_manager("sla_breached", clock=c.name, due_at=c.due_at.isoformat(timespec="minutes"))
+            if s.pending_approval is not None:
+                self._raise_approval(f"{c.name} SLA breached")
+            else:
+                self._record(WORKFLOW_ACTOR, "authority_raised",
+                             f"{c.name} SLA breached: authority level {s.authority_level}")
+                lvl = rules.level(self.policy, s.authority_level - 1)
+                self._spawn(self._notify_role(lvl.role, "authority_raised",
+                                              reason=f"{c.name} SLA breached"))
+        self._clock_changed()
+        self._upsert()
+
+    # --- waiting --------------------------------------------------------------------------------
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        if self._can_after is not None and info.get_current_history_length() > self._can_after:
+            return True
+        return info.is_continue_as_new_suggested()
+
+    async def _wait(self, epoch: int, until: datetime | None, summary: str,
+                    extra: Callable[[], bool] | None = None) -> str:
+        """Wait for a stage transition, `until` (a durable timer) or continue-as-new."""
+        def done() -> bool:
+            return (self._epoch != epoch or (extra is not None and extra())
+                    or self._should_continue_as_new())
+
+        timeout = None
+        if until is not None:
+            timeout = (until - workflow.now()).total_seconds()
+            if timeout <= 0:
+                return "timeout"
+        try:
+            await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
+        except TimeoutError:
+            return "timeout"
+        if self._epoch != epoch:
+            return "transition"
+        if extra is not None and extra():
+            return "condition"
+        return "can"
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._finished = True
+        self._clock_changed()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        s = self.s
+        self._record(WORKFLOW_ACTOR, "continued_as_new", f"history {workflow.info().get_current_history_length()} events")
+        workflow.continue_as_new(StartEscalation(
+            id=s.id, request=s.request, opened_by=s.opened_by, resume=s,
+            resume_policy=self.policy.model_dump(mode="json"),
+            continue_as_new_after_events=self._can_after,
+        ))
+
+    # --- people and notifications -----------------------------------------------------------------
+
+    async def _find_people(self, q: PeopleQuery) -> list[Person]:
+        try:
+            res = await workflow.execute_local_activity(
+                "find_people", q, result_type=PeopleResult,
+                summary=f"find {'/'.join(q.roles)}", **LOCAL,
+            )
+        except ActivityError as e:
+            workflow.logger.warning("directory unavailable: %s", e)
+            return []
+        for person in res.people:
+            self._people[person.id] = person
+        return res.people
+
+    async def _manager(self) -> Person:
+        mid = self.policy.manager_id
+        if mid not in self._people:
+            await self._find_people(PeopleQuery(roles=["manager"]))
+        return self._people.get(mid) or Person(id=mid, name="Escalations manager", role="manager")
+
+    def _context(self, **extra: Any) -> dict[str, Any]:
+        s = self.s
+        pending = s.pending_approval
+        return dict(
+            id=s.id, summary=s.request.summary, category=s.request.category,
+            customer=s.request.customer.name, severity=s.severity,
+            promise_at=s.promise_at.isoformat(timespec="minutes") if s.promise_at else "as soon as we can",
+            assignee=s.assignee_name, outcome=s.outcome,
+            remedy=_money(pending.remedy if pending else (s.granted_remedy or s.proposal)),
+            required_authority=f"{pending.required_authority:g}" if pending else "",
+            proposed_by=pending.proposed_by if pending else "",
+        ) | extra
+
+    def _customer_channels(self) -> list[tuple[str, str]]:
+        c = self.s.request.customer
+        order = [c.contact.preferred_channel, *self.policy.customer_channels_fallback]
+        address = {"email": c.contact.email, "sms": c.contact.phone, "phone": c.contact.phone,
+                   "chat": c.id, "social": c.id}
+        seen: list[tuple[str, str]] = []
+        for ch in order:
+            if address.get(ch) and ch not in [x for x, _ in seen]:
+                seen.append((ch, address[ch]))
+        return seen
+
+    @staticmethod
+    def _staff_channels(person: Person) -> list[tuple[str, str]]:
+        address = {"email": person.email, "chat": person.chat, "sms": person.phone, "phone": person.phone}
+        return [(ch, address[ch]) for ch in person.channels if address.get(ch)]
+
+    def _notify_customer(self, event: str, **extra: Any) -> None:
+        c = self.s.request.customer
+        self._spawn(self._deliver(event, c.name, self._customer_channels(), self._context(**extra),
+                                  staff=None))
+
+    def _notify_staff(self, person: Person, event: str, **extra: Any) -> None:
+        self._spawn(self._deliver(event, person.name, self._staff_channels(person),
+                                  self._context(**extra), staff=person))
+
+    def _notify_assignee(self, event: str, **extra: Any) -> None:
+        person = self._people.get(self.s.assignee or "")
+        if person:
+            self._notify_staff(person, event, **extra)
+
+    def _notify_manager(self, event: str, **extra: Any) -> None:
+        async def go() -> None:
+            manager = await self._manager()
+            await self._deliver(event, manager.name, self._staff_channels(manager),
+                                self._context(**extra), staff=manager)
+        self._spawn(go())
+
+    async def _notify_role(self, role: str, event: str, min_authority: float = 0, **extra: Any) -> None:
+        for person in await self._find_people(PeopleQuery(roles=[role], min_authority=min_authority)):
+            self._notify_staff(person, event, **extra)
+
+    async def _notify_approvers(self, event: str, **extra: Any) -> None:
+        pending = self.s.pending_approval
+        if pending is not None:
+            await self._notify_role(pending.level, event, pending.required_authority, **extra)
+
+    async def _deliver(self, event: str, name: str, channels: list[tuple[str, str]],
+                       ctx: dict[str, Any], staff: Person | None) -> None:
+        s, p = self.s, self.policy
+        template = p.templates.get(event)
+        if template is None:
+            return
+        if staff is not None and staff.calendar and s.severity not in p.quiet_hours_except:
+            spec = p.calendars.get(staff.calendar)
+            if spec is not None and not is_open(spec, workflow.now()):
+                wake = next_open(spec, workflow.now())
+                await workflow.sleep(wake - workflow.now(), summary=f"quiet hours of {staff.name}")
+        body = render(template, ctx)
+        subject = f"[{s.id}] {event.replace('_', ' ')}"
+        failed: list[str] = []
+        for channel, address in channels:
+            try:
+                await workflow.execute_activity(
+                    "deliver",
+                    Delivery(escalation_id=s.id, event=event, channel=channel, address=address,
+                             recipient_name=name, subject=subject, body=body,
+                             urgent=s.severity in p.quiet_hours_except),
+                    result_type=DeliveryReceipt, start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=DELIVERY_RETRY, summary=f"{event} to {name} by {channel}",
+                )
+                if failed:
+                    self._record(WORKFLOW_ACTOR, "notification_fallback",
+                                 f"{event} to {name}: {', '.join(failed)} failed, sent by {channel}")
+                return
+            except ActivityError:
+                failed.append(channel)
+        self._record(WORKFLOW_ACTOR, "notification_failed",
+                     f"{event} to {name}: no channel delivered ({', '.join(failed) or 'no address'})")
+        if event != "notification_failed" and (staff is None or staff.id != p.manager_id):
+            self._notify_manager("notification_failed", failed_event=event, recipient=name)
+
+    async def _sync_crm(self, stage: str) -> None:
+        s = self.s
+        try:
+            await workflow.execute_local_activity(
+                "sync_crm",
+                CrmEvent(escalation_id=s.id, external_ref=s.request.external_ref, event="stage_changed",
+                         stage=stage, at=workflow.now(), severity=s.severity, assignee=s.assignee),
+                start_to_close_timeout=timedelta(seconds=15), retry_policy=CRM_RETRY,
+                summary=f"CRM sync: {stage}",
+            )
+        except ActivityError as e:
+            self._record(WORKFLOW_ACTOR, "crm_sync_failed", f"{stage}: {e.cause or e}")
+
+    # --- bookkeeping ------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        self._tasks = [t for t in self._tasks if not t.done()]
+        self._tasks.append(asyncio.ensure_future(coro))
+
+    def _record(self, actor: Actor, action: str, detail: str = "") -> None:
+        s = self.s
+        now = workflow.now()
+        s.timeline.append(TimelineEntry(at=now, actor=actor.name, role=actor.role, action=action,
+                                        stage=s.stage, detail=detail[:2000]))
+        s.updated_at = now
+
+    def _upsert(self) -> None:
+        s = self.s
+        req = s.request
+        due = [c.due_at for c in s.clocks if c.due_at and not c.stopped_at and not c.paused]
+        updates = [
+            sa.STAGE.value_set(s.stage),
+            sa.CUSTOMER_ID.value_set(req.customer.id),
+            sa.CUSTOMER_TIER.value_set(req.customer.tier),
+            sa.TRIGGER.value_set(req.trigger),
+            sa.CHANNEL.value_set(req.channel),
+        ]
+        if s.severity:
+            updates.append(sa.SEVERITY.value_set(s.severity))
+        if s.avoidable is not None:
+            updates.append(sa.AVOIDABLE.value_set(s.avoidable))
+        if s.policy_version:
+            updates.append(sa.POLICY_VERSION.value_set(s.policy_version))
+        updates.append(sa.ASSIGNED_TEAM.value_set(s.assigned_team) if s.assigned_team
+                       else sa.ASSIGNED_TEAM.value_unset())
+        updates.append(sa.ASSIGNEE.value_set(s.assignee) if s.assignee else sa.ASSIGNEE.value_unset())
+        updates.append(sa.SLA_DUE_AT.value_set(min(due)) if due else sa.SLA_DUE_AT.value_unset())
+        updates.append(sa.SLA_BREACHED.value_set(any(c.breached for c in s.clocks)))
+        if s.resolved_at_tier:
+            updates.append(sa.RESOLVED_AT_TIER.value_set(s.resolved_at_tier))
+        workflow.upsert_search_attributes(updates)
+        waiting = {
+            "helpline_consult": "the help line (consult)",
+            "specialist": f"{s.assignee_name or 'routing'}" + ("" if s.acknowledged else " to acknowledge"),
+            "executive_signoff": f"a {s.pending_approval.level} to sign off" if s.pending_approval else "",
+            "follow_up": "the next customer check-in",
+        }.get(s.stage, "")
+        clocks = ", ".join(
+            f"{c.name} {'met' if c.stopped_at else 'paused' if c.paused else 'due ' + c.due_at.strftime('%Y-%m-%d %H:%M')}"
+            + (" BREACHED" if c.breached else "")
+            for c in s.clocks
+        )
+        workflow.set_current_details(
+            f"**{s.id}** - {req.customer.name}: {req.summary}\n\n"
+            f"stage **{s.stage}**, {s.severity or '-'}; waiting on: {waiting or '-'}\n\n"
+            f"clocks: {clocks or '-'}"
+        )
+
+    def _view(self) -> EscalationView:
+        s = self.s
+        now = workflow.now()
+        views = []
+        for c in s.clocks:
+            spec = self._cal(c.calendar) if self.policy else None
+            views.append(ClockView(
+                name=c.name, due_at=c.due_at if not c.stopped_at else c.due_at, paused=c.paused,
+                warned_at=c.warned_at, breached=c.breached, met_at=c.stopped_at,
+                remaining_business_s=None if c.stopped_at or spec is None else clk.remaining(c, spec, now),
+            ))
+        candidates = [c.due_at for c in s.clocks if c.due_at and not c.stopped_at and not c.paused and not c.breached]
+        for t in (s.consult_due_at if s.stage == "helpline_consult" else None, s.ack_due_at,
+                  s.pending_approval.due_at if s.pending_approval else None):
+            if t:
+                candidates.append(t)
+        pa = s.pending_approval
+        req = s.request
+        return EscalationView(
+            id=s.id, stage=s.stage, severity=s.severity, urgency=s.urgency, customer=req.customer,
+            channel=req.channel, category=req.category, summary=req.summary, trigger=req.trigger,
+            avoidable=s.avoidable, requested_remedy=req.requested_remedy,
+            granted_remedy=s.granted_remedy, proposal=s.proposal, assigned_team=s.assigned_team,
+            assignee=s.assignee,
+            pending_approval=PendingApprovalView(
+                remedy=pa.remedy, required_authority=pa.required_authority, level=pa.level,
+                since=pa.since, due_at=pa.due_at) if pa else None,
+            clocks=views, next_deadline=min(candidates) if candidates else None,
+            promise_at=s.promise_at, resolved_at_tier=s.resolved_at_tier, outcome=s.outcome,
+            waiting_on_customer=s.waiting_on_customer, external_ref=req.external_ref,
+            policy_version=s.policy_version, opened_at=s.opened_at, updated_at=s.updated_at,
+        )

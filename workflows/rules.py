@@ -1,0 +1,105 @@
+"""Pure process rules: triage, tier-1 exceptions, sign-off, authority. No I/O, no Temporal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workflows.models import Actor, EscalationRequest, Remedy, Severity, Urgency
+from workflows.policy import Policy, SignoffLevel, SlaTarget
+
+SEVERITIES: tuple[Severity, ...] = ("P1", "P2", "P3", "P4")
+APPROVER_ROLES = ("supervisor", "manager", "executive")
+
+
+@dataclass(frozen=True)
+class Triage:
+    severity: Severity
+    urgency: Urgency
+    avoidable: bool
+
+
+def triage(policy: Policy, req: EscalationRequest) -> Triage:
+    """First matching rule wins; an empty list in a rule matches anything."""
+    severity, urgency = policy.default_severity, policy.default_urgency
+    category = req.category.lower()
+    for rule in policy.triage:
+        if rule.categories and category not in {c.lower() for c in rule.categories}:
+            continue
+        if rule.triggers and req.trigger not in rule.triggers:
+            continue
+        if rule.tiers and req.customer.tier not in rule.tiers:
+            continue
+        severity, urgency = rule.severity, rule.urgency
+        break
+    return Triage(severity, urgency, req.trigger in policy.avoidable_triggers)
+
+
+def sla_target(policy: Policy, severity: Severity, tier: str) -> SlaTarget:
+    exact = [s for s in policy.sla if s.severity == severity and s.tier == tier]
+    return (exact or [s for s in policy.sla if s.severity == severity and s.tier == "*"]
+            or [s for s in policy.sla if s.severity == severity])[0]
+
+
+def raise_severity(severity: Severity) -> Severity:
+    """One step more severe (P4 -> P3 ... P1 stays P1)."""
+    return SEVERITIES[max(0, SEVERITIES.index(severity) - 1)]
+
+
+def tier1_decision(policy: Policy, req: EscalationRequest) -> tuple[bool, str]:
+    """Can the frontline grant the requested remedy itself? (allowed, reason)."""
+    remedy = req.requested_remedy
+    if remedy is None:
+        return False, "no remedy requested"
+    if remedy.currency != policy.currency:
+        return False, f"currency {remedy.currency} is not the policy's {policy.currency}"
+    for entry in policy.tier1_catalogue:
+        if entry.kind != remedy.kind:
+            continue
+        if entry.categories and req.category.lower() not in {c.lower() for c in entry.categories}:
+            continue
+        limit = min(entry.max_amount, policy.tier1_limit)
+        if remedy.amount <= limit:
+            return True, f"{remedy.kind} within tier-1 limit {limit:g} {policy.currency}"
+        return False, f"{remedy.kind} {remedy.amount:g} above tier-1 limit {limit:g}"
+    return False, f"{remedy.kind} is not in the tier-1 exception catalogue"
+
+
+def signoff_required(
+    policy: Policy, remedy: Remedy, req: EscalationRequest, specialist_limit: float
+) -> float | None:
+    """The authority a proposal needs, or None when the specialist may grant it."""
+    rules = policy.signoff
+    needed: float | None = None
+    if remedy.amount > specialist_limit:
+        needed = remedy.amount
+    if req.trigger in rules.triggers_always:
+        needed = max(needed or 0.0, remedy.amount)
+    if req.customer.tier == "vip" and rules.vip_min_authority is not None:
+        needed = max(needed or 0.0, remedy.amount, rules.vip_min_authority)
+    return needed
+
+
+def level_index_for(policy: Policy, required: float) -> int:
+    """The lowest sign-off level whose authority covers `required` (the top one otherwise)."""
+    levels = policy.signoff.levels
+    for i, lvl in enumerate(levels):
+        if lvl.authority_limit >= required:
+            return i
+    return len(levels) - 1
+
+
+def level(policy: Policy, index: int) -> SignoffLevel:
+    levels = policy.signoff.levels
+    return levels[min(max(index, 0), len(levels) - 1)]
+
+
+def approval_refusal(actor: Actor, required: float) -> str | None:
+    """Why this person may not decide on a remedy needing `required` authority (None: may)."""
+    if actor.role not in APPROVER_ROLES:
+        return f"role {actor.role} cannot approve remedies (supervisor, manager or executive)"
+    if actor.authority_limit < required:
+        return (
+            f"{actor.name}'s authority {actor.authority_limit:g} is below the "
+            f"{required:g} this remedy needs"
+        )
+    return None
