@@ -1,14 +1,44 @@
-"""Everything that touches the world. `build_activities` wires them for a worker."""
+"""Everything that touches the world. `build_activities` wires them for a worker.
+
+Activity names (the workflow calls them by name, each with one pydantic argument):
+
+- ``load_policy(LoadPolicy) -> Policy``                      (:mod:`activities.policy`)
+- ``deliver(Delivery) -> DeliveryReceipt``                   (:mod:`activities.notify`)
+- ``search_knowledge_base(KbQuery) -> KbResult``             (:mod:`activities.kb`)
+- ``route_specialist(RouteRequest) -> RouteResult``          (:mod:`activities.routing`)
+- ``find_people(PeopleQuery) -> PeopleResult``               (:mod:`activities.routing`)
+- ``sync_crm(CrmEvent) -> None``                             (:mod:`activities.crm`)
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from core.settings import Settings
 
 
 def build_activities(settings: Settings, client: Any) -> list[Callable]:
+    """Bound activity methods for a worker. `client` is the worker's Temporal client (routing
+    counts each person's open escalations through its visibility API)."""
+    from activities.crm import CrmActivities
+    from activities.http import WebhookPoster
+    from activities.kb import KbActivities
+    from activities.notify import NotifyActivities
     from activities.policy import PolicyActivities
+    from activities.routing import RoutingActivities
 
+    poster = WebhookPoster(settings.webhook_secret.get_secret_value(), settings.http_timeout_s)
     policy = PolicyActivities(settings.policy_path)
-    return [policy.load_policy]
+    notify = NotifyActivities(settings, poster)
+    kb = KbActivities(settings)
+    routing = RoutingActivities(settings, client)
+    crm = CrmActivities(settings, poster)
+    return [
+        policy.load_policy,
+        notify.deliver,
+        kb.search_knowledge_base,
+        routing.route_specialist,
+        routing.find_people,
+        crm.sync_crm,
+    ]

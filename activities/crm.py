@@ -1,0 +1,42 @@
+"""CRM / ticket sync (activity ``sync_crm``): POST each escalation event to the CRM webhook.
+
+The body is the :class:`CrmEvent` as JSON, signed and keyed exactly like the notification
+webhooks (:mod:`activities.http`), so the CRM can verify it and drop a retried duplicate.
+No ``crm_webhook_url`` configured: a debug line and nothing else (the sync is optional).
+Network errors, 5xx, 408 and 429 are retryable; other 4xx are non-retryable ``Rejected`` (the same
+request can never succeed). The workflow runs this in the background with a bounded retry
+policy, so a failing CRM never blocks a case.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.http import WebhookPoster, idempotency_key
+from activities.logging import activity_context
+from core.settings import Settings
+from workflows.models import CrmEvent
+
+
+class CrmActivities:
+    def __init__(self, settings: Settings, poster: WebhookPoster | None = None) -> None:
+        self.settings = settings
+        self.poster = poster or WebhookPoster(
+            settings.webhook_secret.get_secret_value(), settings.http_timeout_s
+        )
+
+    @activity.defn(name="sync_crm")
+    async def sync_crm(self, event: CrmEvent) -> None:
+        with activity_context(escalation_id=event.escalation_id, crm_event=event.event) as log:
+            url = self.settings.crm_webhook_url
+            if not url:
+                log.debug("crm_sync_skipped", reason="no crm_webhook_url")
+                return
+            await self.poster.post(
+                url,
+                event.model_dump(mode="json"),
+                key=idempotency_key(),
+                escalation_id=event.escalation_id,
+                event=event.event,
+                what="crm",
+            )

@@ -1,0 +1,136 @@
+"""Signed, idempotent webhook POSTs shared by the notification and CRM activities.
+
+Every request carries:
+
+- ``X-Signature: sha256=<hex>``: HMAC-SHA256 of the exact body bytes with
+  ``settings.webhook_secret`` (receivers verify it with a constant-time compare).
+- ``Idempotency-Key: <workflow run id>:<activity id>``: the same on every retry attempt of the
+  same activity execution, so a receiver can drop a duplicate after a crash or a timed-out reply.
+- ``X-Escalation-Id`` and ``X-Escalation-Event``.
+
+Errors are classified for Temporal's retry policy:
+
+- transport errors (connect, timeout, reset), HTTP 5xx, 408 and 429 -> a *retryable*
+  ``ApplicationError`` (type ``WebhookUnavailable``); ``Retry-After`` (seconds) on a 429/503 is
+  honoured as the next retry delay, capped at :data:`MAX_RETRY_AFTER_S`;
+- any other 4xx (and an unexpected 1xx/3xx, i.e. a misconfigured URL) -> non-retryable
+  ``ApplicationError`` type ``Rejected``: sending the same request again cannot succeed.
+
+Only the URL's host is ever logged (webhook URLs often embed a token), never the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.logging import log, safe_host
+
+MAX_RETRY_AFTER_S = 300
+RETRYABLE_STATUS = frozenset({408, 429})
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The ``X-Signature`` header value for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, secret: str, signature: str | None) -> bool:
+    """Receiver side of :func:`sign` (constant-time)."""
+    return bool(signature) and hmac.compare_digest(sign(body, secret), signature or "")
+
+
+def idempotency_key() -> str:
+    """Stable across retry attempts of the running activity: ``<run id>:<activity id>``."""
+    info = activity.info()
+    return f"{info.workflow_run_id}:{info.activity_id}"
+
+
+def encode(payload: Any) -> bytes:
+    """Canonical JSON bytes (the signature covers exactly these bytes)."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def _retry_after(resp: httpx.Response) -> timedelta | None:
+    value = resp.headers.get("retry-after", "").strip()
+    if not value.isdigit():
+        return None
+    return timedelta(seconds=min(int(value), MAX_RETRY_AFTER_S))
+
+
+class WebhookPoster:
+    """Holds one pooled ``httpx.AsyncClient`` (created on first use) for all webhook calls."""
+
+    def __init__(self, secret: str, timeout_s: float = 10.0) -> None:
+        self._secret = secret
+        self._timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout_s), follow_redirects=False
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def post(
+        self,
+        url: str,
+        payload: Any,
+        *,
+        key: str,
+        escalation_id: str,
+        event: str,
+        what: str,
+    ) -> httpx.Response:
+        """POST `payload` as signed JSON; returns the 2xx response or raises (see module doc)."""
+        body = encode(payload)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Signature": sign(body, self._secret),
+            "Idempotency-Key": key,
+            "X-Escalation-Id": escalation_id,
+            "X-Escalation-Event": event,
+        }
+        host = safe_host(url)
+        try:
+            resp = await self._http().post(url, content=body, headers=headers)
+        except httpx.TransportError as e:
+            log.warning("webhook_unreachable", what=what, host=host, error=type(e).__name__)
+            raise ApplicationError(
+                f"{what} webhook at {host} unreachable: {type(e).__name__}",
+                type="WebhookUnavailable",
+            ) from e
+        except httpx.InvalidURL as e:
+            raise ApplicationError(
+                f"{what} webhook URL is invalid", type="Rejected", non_retryable=True
+            ) from e
+        status = resp.status_code
+        if 200 <= status < 300:
+            log.info("webhook_accepted", what=what, host=host, status=status)
+            return resp
+        if status >= 500 or status in RETRYABLE_STATUS:
+            log.warning("webhook_unavailable", what=what, host=host, status=status)
+            raise ApplicationError(
+                f"{what} webhook at {host} answered {status}",
+                type="WebhookUnavailable",
+                next_retry_delay=_retry_after(resp) if status in (429, 503) else None,
+            )
+        log.warning("webhook_rejected", what=what, host=host, status=status)
+        raise ApplicationError(
+            f"{what} webhook at {host} rejected the request with {status}",
+            type="Rejected",
+            non_retryable=True,
+        )
