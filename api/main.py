@@ -14,7 +14,8 @@ from fastapi import FastAPI, Request
 from prometheus_client import Counter, Histogram
 
 from api import health
-from api.errors import add_exception_handlers
+from api.auth import StartupRefused, load_people
+from api.errors import add_exception_handlers, error_response
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -25,6 +26,62 @@ REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "s
 LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["method", "route"])
 
 
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodySizeLimit:
+    """Refuse request bodies over `max_bytes` with 413 in the one error shape, whether the size
+    is declared (Content-Length) or only seen while streaming (chunked). The body is read here,
+    at most `max_bytes` + 1 bytes, and replayed to the application."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, scope, receive, send) -> None:
+        detail = f"The request body is larger than {self.max_bytes} bytes."
+        await error_response(413, "payload_too_large", detail)(scope, receive, send)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        try:
+            if declared is not None and int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        except ValueError:
+            await error_response(400, "bad_request", "Content-Length is not a number.")(
+                scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 def create_app(settings: Settings | None = None, client=None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -32,8 +89,10 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
     async def lifespan(app: FastAPI):
         setup_logging(settings.log_format, settings.log_level)
         app.state.settings = settings
+        app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
         app.state.temporal = client or await connect(settings, lazy=True)
-        log.info("api_started", temporal=settings.temporal_address)
+        log.info("api_started", temporal=settings.temporal_address, demo=settings.demo,
+                 people=len(app.state.directory.people))
         yield
 
     app = FastAPI(
@@ -62,6 +121,7 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         response.headers["X-Request-ID"] = request_id
         return response
 
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(health.router)
     from api.routes import include_routers
 
@@ -74,6 +134,11 @@ def main() -> None:
 
     settings = get_settings()
     setup_logging(settings.log_format, settings.log_level)
+    try:
+        load_people(settings)  # fail fast, in one line, before the server starts
+    except StartupRefused as e:
+        log.error("api_refused_to_start", reason=str(e))
+        raise SystemExit(f"escalations-api: {e}") from None
     uvicorn.run(
         create_app(settings), host=settings.api_host, port=settings.api_port,
         log_config=None, access_log=False,

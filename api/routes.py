@@ -1,7 +1,22 @@
-"""Resource routers of the API (escalations, reports, policy)."""
+"""Resource routers of the API (escalations, reports, policy), and the finishing touches of the
+OpenAPI document (/docs is the manual)."""
 
 from fastapi import FastAPI
 
+from api import escalations, policy, reports
+from api.schemas import finish_openapi
+
 
 def include_routers(app: FastAPI) -> None:
-    return None
+    app.include_router(escalations.router)
+    app.include_router(reports.router)
+    app.include_router(policy.router)
+
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = finish_openapi(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
