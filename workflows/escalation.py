@@ -79,8 +79,8 @@ DELIVERY_RETRY = RetryPolicy(
     non_retryable_error_types=["ChannelUnavailable", "Rejected"],
 )
 CRM_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1),
-    maximum_attempts=6,
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5),
+    maximum_attempts=12, non_retryable_error_types=["Rejected"],
 )
 
 
@@ -123,6 +123,7 @@ class EscalationWorkflow:
         self._finished = False
         self._tasks: list[asyncio.Task] = []
         self._people: dict[str, Person] = {}
+        self._dirty = True
         self._can_after = inp.continue_as_new_after_events
         self.policy: Policy | None = None
         if inp.resume is not None:
@@ -146,6 +147,8 @@ class EscalationWorkflow:
             )
             self._triage()
         self._spawn(self._watch_sla())
+        self._spawn(self._flush_visibility())
+        self._spawn(self._crm_outbox())
         stage_handlers: dict[str, Callable[[], Awaitable[None]]] = {
             "tier1_exception": self._stage_tier1,
             "helpline_consult": self._stage_consult,
@@ -553,7 +556,6 @@ class EscalationWorkflow:
         s.updated_at = workflow.now()
         self._epoch += 1
         self._upsert()
-        self._spawn(self._sync_crm(stage))
 
     def _resolve(self, tier: str, outcome: str, actor: Actor) -> None:
         s = self.s
@@ -566,10 +568,6 @@ class EscalationWorkflow:
             clk.stop(c, self._cal(c.calendar), now)
         self._clock_changed()
         self._record(actor, "resolved", f"at {tier}: {outcome}")
-        workflow.upsert_search_attributes([
-            sa.RESOLVED_AT.value_set(now),
-            sa.RESOLVED_WITHIN_SLA.value_set(not self._clock("resolution").breached),
-        ])
         self._goto("resolved")
 
     def _reopen(self, actor: Actor, reason: str) -> None:
@@ -581,8 +579,6 @@ class EscalationWorkflow:
         s.acknowledged = False
         s.ack_due_at = None
         self._record(actor, "reopened", reason)
-        workflow.upsert_search_attributes([sa.RESOLVED_AT.value_unset(), sa.RESOLVED_WITHIN_SLA.value_unset(),
-                                           sa.RESOLVED_AT_TIER.value_unset()])
         new_sev = rules.raise_severity(s.severity)
         s.severity = new_sev
         # a fresh resolution clock for the reopened case, on the severity raised one step
@@ -658,25 +654,34 @@ class EscalationWorkflow:
         return min(events, key=lambda e: e.at) if events else None
 
     async def _watch_sla(self) -> None:
+        """One durable timer for the next warning or breach of any clock. A clock change wakes
+        the watcher, which keeps its timer when the next event is still the same one."""
+        timer: asyncio.Task | None = None
+        timer_for: clk.ClockEvent | None = None
         while not self._finished:
-            rev = self._clock_rev
             event = self._next_clock_event()
-            changed = lambda: self._clock_rev != rev or self._finished  # noqa: E731
-            if event is None:
-                await workflow.wait_condition(changed)
-                continue
-            delay = (event.at - workflow.now()).total_seconds()
-            if delay > 0:
-                try:
-                    await workflow.wait_condition(
-                        changed, timeout=delay,
-                        timeout_summary=f"SLA {event.clock} {event.kind}"
-                        + (f" {event.fraction:.0%}" if event.kind == "warning" else ""),
-                    )
-                    continue
-                except TimeoutError:
-                    pass
-            self._fire(event)
+            if event != timer_for:
+                if timer is not None:
+                    timer.cancel()
+                timer, timer_for = None, event
+                if event is not None:
+                    delay = (event.at - workflow.now()).total_seconds()
+                    if delay <= 0:
+                        timer_for = None
+                        self._fire(event)
+                        continue
+                    timer = asyncio.ensure_future(workflow.sleep(
+                        delay, summary=f"SLA {event.clock} {event.kind}"
+                        + (f" {event.fraction:.0%}" if event.kind == "warning" else "")))
+            rev = self._clock_rev
+            await workflow.wait_condition(
+                lambda: self._clock_rev != rev or self._finished or (timer is not None and timer.done())
+            )
+            if timer is not None and timer.done() and not self._finished:
+                fired, timer, timer_for = timer_for, None, None
+                self._fire(fired)
+        if timer is not None:
+            timer.cancel()
 
     def _fire(self, event: clk.ClockEvent) -> None:
         s = self.s
@@ -695,7 +700,6 @@ class EscalationWorkflow:
             c.breached, c.breached_at = True, now
             s.authority_level += 1
             self._record(WORKFLOW_ACTOR, "sla_breached", f"{c.name} was due {c.due_at.isoformat()}")
-            workflow.upsert_search_attributes([sa.SLA_BREACHED.value_set(True)])
             self._notify_manager("sla_breached", clock=c.name, due_at=c.due_at.isoformat(timespec="minutes"))
             if s.pending_approval is not None:
                 self._raise_approval(f"{c.name} SLA breached")
@@ -866,18 +870,32 @@ class EscalationWorkflow:
         if event != "notification_failed" and (staff is None or staff.id != p.manager_id):
             self._notify_manager("notification_failed", failed_event=event, recipient=name)
 
-    async def _sync_crm(self, stage: str) -> None:
-        s = self.s
-        try:
-            await workflow.execute_local_activity(
-                "sync_crm",
-                CrmEvent(escalation_id=s.id, external_ref=s.request.external_ref, event="stage_changed",
-                         stage=stage, at=workflow.now(), severity=s.severity, assignee=s.assignee),
-                start_to_close_timeout=timedelta(seconds=15), retry_policy=CRM_RETRY,
-                summary=f"CRM sync: {stage}",
-            )
-        except ActivityError as e:
-            self._record(WORKFLOW_ACTOR, "crm_sync_failed", f"{stage}: {e.cause or e}")
+    async def _crm_outbox(self) -> None:
+        """Post each stage the case settles in to the ticketing system (stages passed through
+        within one workflow task are coalesced). A failing CRM never blocks the case."""
+        synced: str | None = None
+        while True:
+            await workflow.wait_condition(lambda: self.s.stage != synced or self._finished)
+            if self.s.stage == synced:
+                return
+            s = self.s
+            stage = s.stage
+            try:
+                # A regular (not local) activity: a slow or failing CRM must not hold up the
+                # workflow task, and with it every update's answer.
+                await workflow.execute_activity(
+                    "sync_crm",
+                    CrmEvent(escalation_id=s.id, external_ref=s.request.external_ref,
+                             event="stage_changed", stage=stage, at=workflow.now(),
+                             severity=s.severity, assignee=s.assignee,
+                             detail=f"resolved at {s.resolved_at_tier}: {s.outcome}"
+                             if s.resolved_at_tier else ""),
+                    start_to_close_timeout=timedelta(seconds=15), retry_policy=CRM_RETRY,
+                    summary=f"CRM sync: {stage}",
+                )
+            except ActivityError as e:
+                self._record(WORKFLOW_ACTOR, "crm_sync_failed", f"{stage}: {e.cause or e}")
+            synced = stage
 
     # --- bookkeeping ------------------------------------------------------------------------------
 
@@ -893,30 +911,49 @@ class EscalationWorkflow:
         s.updated_at = now
 
     def _upsert(self) -> None:
+        """Mark search attributes and details stale; `_flush_visibility` sends what changed,
+        once per workflow task (one history event however many changes a task makes)."""
+        self._dirty = True
+
+    def _search_attributes(self) -> dict[str, tuple[Any, Any]]:
         s = self.s
         req = s.request
         due = [c.due_at for c in s.clocks if c.due_at and not c.stopped_at and not c.paused]
-        updates = [
-            sa.STAGE.value_set(s.stage),
-            sa.CUSTOMER_ID.value_set(req.customer.id),
-            sa.CUSTOMER_TIER.value_set(req.customer.tier),
-            sa.TRIGGER.value_set(req.trigger),
-            sa.CHANNEL.value_set(req.channel),
-        ]
-        if s.severity:
-            updates.append(sa.SEVERITY.value_set(s.severity))
-        if s.avoidable is not None:
-            updates.append(sa.AVOIDABLE.value_set(s.avoidable))
-        if s.policy_version:
-            updates.append(sa.POLICY_VERSION.value_set(s.policy_version))
-        updates.append(sa.ASSIGNED_TEAM.value_set(s.assigned_team) if s.assigned_team
-                       else sa.ASSIGNED_TEAM.value_unset())
-        updates.append(sa.ASSIGNEE.value_set(s.assignee) if s.assignee else sa.ASSIGNEE.value_unset())
-        updates.append(sa.SLA_DUE_AT.value_set(min(due)) if due else sa.SLA_DUE_AT.value_unset())
-        updates.append(sa.SLA_BREACHED.value_set(any(c.breached for c in s.clocks)))
-        if s.resolved_at_tier:
-            updates.append(sa.RESOLVED_AT_TIER.value_set(s.resolved_at_tier))
-        workflow.upsert_search_attributes(updates)
+        resolution = next((c for c in s.clocks if c.name == "resolution"), None)
+        values = {
+            sa.STAGE: s.stage, sa.CUSTOMER_ID: req.customer.id, sa.CUSTOMER_TIER: req.customer.tier,
+            sa.TRIGGER: req.trigger, sa.CHANNEL: req.channel, sa.SEVERITY: s.severity,
+            sa.AVOIDABLE: s.avoidable, sa.POLICY_VERSION: s.policy_version,
+            sa.ASSIGNED_TEAM: s.assigned_team, sa.ASSIGNEE: s.assignee,
+            sa.SLA_DUE_AT: min(due) if due else None,
+            sa.SLA_BREACHED: any(c.breached for c in s.clocks),
+            sa.RESOLVED_AT_TIER: s.resolved_at_tier, sa.RESOLVED_AT: s.resolved_at,
+            sa.RESOLVED_WITHIN_SLA: (not resolution.breached) if s.resolved_at and resolution else None,
+        }
+        return {key.name: (key, value) for key, value in values.items()}
+
+    async def _flush_visibility(self) -> None:
+        sent: dict[str, Any] = {}
+        while True:
+            await workflow.wait_condition(lambda: self._dirty or self._finished)
+            self._dirty = False
+            updates = []
+            for name, (key, value) in self._search_attributes().items():
+                if name in sent and sent[name] == value:
+                    continue
+                if value is None and name not in sent:
+                    continue
+                updates.append(key.value_set(value) if value is not None else key.value_unset())
+                sent[name] = value
+            if updates:
+                workflow.upsert_search_attributes(updates)
+            self._set_details()
+            if self._finished:
+                return
+
+    def _set_details(self) -> None:
+        s = self.s
+        req = s.request
         waiting = {
             "helpline_consult": "the help line (consult)",
             "specialist": f"{s.assignee_name or 'routing'}" + ("" if s.acknowledged else " to acknowledge"),

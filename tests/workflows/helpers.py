@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.policy import read_policy
@@ -84,12 +85,17 @@ async def terminate_started() -> None:
 async def wait_for(handle: WorkflowHandle, pred: Callable[[EscalationView], bool],
                    timeout: float = 15) -> EscalationView:
     deadline = time.monotonic() + timeout
+    view = None
     while True:
-        view = await handle.query(EscalationWorkflow.state)
-        if pred(view):
-            return view
+        try:
+            view = await handle.query(EscalationWorkflow.state, rpc_timeout=timedelta(seconds=2))
+        except RPCError:
+            pass  # a query racing a continue-as-new can miss; ask again
+        else:
+            if pred(view):
+                return view
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached; last state: {view.stage}")
+            raise AssertionError(f"condition not reached; last state: {view and view.stage}")
         await asyncio.sleep(0.05)
 
 

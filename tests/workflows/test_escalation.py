@@ -67,7 +67,9 @@ async def test_tier1_grants_at_once_then_checks_in_and_closes(env, world):
         assert await actions(h) == ["opened", "triaged", "tier1_granted", "resolved", "check_in",
                                     "check_in", "closed"]
     assert world.events("Ada Lovelace") == ["resolved", "check_in", "check_in"]
-    assert [e.stage for e in world.crm][:3] == ["tier1_exception", "resolved", "follow_up"]
+    # stages passed through within one workflow task reach the CRM as the one it settled in
+    assert [e.stage for e in world.crm] == ["follow_up", "closed"]
+    assert world.crm[0].detail.startswith("resolved at tier1")
 
 
 async def test_helpline_answer_resolves_without_a_transfer(env, world):
@@ -277,18 +279,24 @@ async def test_cancel_ends_the_case_and_later_actions_fail(dev_env, world):
             await h.execute_update(W.consult_answer, ConsultAnswer(actor=HELPLINE, resolves=True, answer="x"))
 
 
-async def test_long_cases_continue_as_new_carrying_the_state(env, world):
+async def test_long_cases_continue_as_new_carrying_the_state(dev_env, world):
+    # on the real server: the time-skipping test server mishandles an update racing a
+    # continue-as-new (it completes the run but keeps a workflow task open)
+    env = dev_env
+    world.policy_edit = always_open
     async with running(env, world) as tq:
         h = await start(env.client, tq, request(600), continue_as_new_after_events=25)
-        first_run = h.result_run_id
         await to_specialist(h)
-        await wait_for(h, lambda v: True)
-        v = await h.execute_update(W.propose, Proposal(actor=SPECIALIST, remedy=Remedy(kind="refund", amount=600)))
-        await wait_until(lambda: True)
-        tl = await actions(h)
-        assert "continued_as_new" in tl
-        latest = env.client.get_workflow_handle(h.id)
-        assert (await latest.query(W.state)).stage == "executive_signoff"
+        v = await h.execute_update(W.propose, Proposal(actor=SPECIALIST,
+                                                       remedy=Remedy(kind="refund", amount=600)))
+        assert v.stage == "executive_signoff"
+        latest = env.client.get_workflow_handle(h.id)  # follows the chain of runs
+        first = env.client.get_workflow_handle(h.id, run_id=h.first_execution_run_id)
+        last_event = (await first.fetch_history()).events[-1]
+        assert last_event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        v = await wait_for(latest, lambda v: v.pending_approval is not None)
+        tl = await actions(latest)
         assert tl[:3] == ["opened", "triaged", "tier1_declined"]  # carried over
-        v = await h.execute_update(W.decide, Decision(actor=EXECUTIVE, decision="approve"))
+        assert "continued_as_new" in tl
+        v = await latest.execute_update(W.decide, Decision(actor=EXECUTIVE, decision="approve"))
         assert v.stage == "resolved" and v.policy_version == "2026.11-demo"
