@@ -77,6 +77,13 @@ class Stack:
             ESCALATIONS_DATA_DIR=str(a.data_dir),
         )
         env.setdefault("ESCALATIONS_DEMO", "true")
+        if not a.no_sinks:  # the demo's mail relay and gateways, unless configured otherwise
+            sink = f"http://{a.host}:{a.webhook_port}"
+            env.setdefault("ESCALATIONS_SMTP_HOST", a.host)
+            env.setdefault("ESCALATIONS_SMTP_PORT", str(a.smtp_port))
+            for name in ("sms", "chat", "social", "phone", "staff"):
+                env.setdefault(f"ESCALATIONS_WEBHOOK_{name.upper()}_URL", f"{sink}/{name}")
+            env.setdefault("ESCALATIONS_CRM_WEBHOOK_URL", f"{sink}/crm")
         return env
 
     async def spawn(self, name: str, cmd: list[str]) -> None:
@@ -147,6 +154,10 @@ def preflight(args: argparse.Namespace) -> str:
         (args.ui_port, "Temporal Web UI", "--ui-port"),
         (args.api_port, "API", "--api-port"),
         (args.metrics_port, "worker metrics", "--metrics-port"),
+        *(() if args.no_sinks else (
+            (args.smtp_port, "demo SMTP server", "--smtp-port"),
+            (args.webhook_port, "demo webhook gateway", "--webhook-port"),
+        )),
     ):
         if not port_free(port, args.host):
             raise LaunchError(
@@ -167,6 +178,12 @@ async def run(args: argparse.Namespace) -> int:
     try:
         await stack.spawn("temporal", dev_server_command(temporal, args, args.data_dir / "temporal.sqlite"))
         await stack.wait_temporal(timeout=60)
+        if not args.no_sinks:
+            await stack.spawn("demo-sinks", [
+                sys.executable, "-m", "worker.demo_sinks", "--host", args.host,
+                "--smtp-port", str(args.smtp_port), "--webhook-port", str(args.webhook_port),
+                "--out", str(args.data_dir / "outbox"),
+            ])
         await stack.spawn("worker", [sys.executable, "-m", "worker"])
         await stack.spawn("api", [sys.executable, "-m", "api"])
         await stack.wait_http(f"http://{args.host}:{args.api_port}/readyz", 60, "API")
@@ -176,6 +193,7 @@ async def run(args: argparse.Namespace) -> int:
             api=f"http://localhost:{args.api_port}/docs",
             tokens="demo-<role> (see README)",
             data=str(args.data_dir),
+            outbox=None if args.no_sinks else str(args.data_dir / "outbox"),
         )
         waiters = [asyncio.create_task(p.wait()) for _, p in stack.procs]
         stopper = asyncio.create_task(stop.wait())
@@ -201,6 +219,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--api-port", type=int, default=8000)
     p.add_argument("--metrics-port", type=int, default=9464)
     p.add_argument("--data-dir", type=Path, default=ROOT / "data")
+    p.add_argument("--smtp-port", type=int, default=1025, help="demo SMTP server")
+    p.add_argument("--webhook-port", type=int, default=8025, help="demo webhook gateway")
+    p.add_argument("--no-sinks", action="store_true",
+                   help="don't start the demo SMTP server and webhook gateway (use your own, "
+                   "configured with ESCALATIONS_SMTP_* and ESCALATIONS_WEBHOOK_*_URL)")
     return p.parse_args(argv)
 
 

@@ -27,6 +27,8 @@ async def start_stack(data_dir: Path, ports: dict[str, int]) -> asyncio.subproce
         sys.executable, "-m", "worker.embedded",
         "--temporal-port", str(ports["temporal"]), "--ui-port", str(ports["ui"]),
         "--api-port", str(ports["api"]), "--metrics-port", str(ports["metrics"]),
+        "--smtp-port", str(ports.get("smtp") or free_port()),
+        "--webhook-port", str(ports.get("webhook") or free_port()),
         "--data-dir", str(data_dir),
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "ESCALATIONS_LOG_FORMAT": "json"},
@@ -49,7 +51,7 @@ async def wait_ready(url: str, proc: asyncio.subprocess.Process, timeout: float 
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {name: free_port() for name in ("temporal", "ui", "api", "metrics")}
+    return {name: free_port() for name in ("temporal", "ui", "api", "metrics", "smtp", "webhook")}
 
 
 async def test_stack_starts_ready_and_stops_on_ctrl_c(tmp_path: Path, ports: dict[str, int]):
