@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -142,3 +144,18 @@ async def skip_to_christmas_eve(env: WorkflowEnvironment) -> datetime:
     target = datetime(year, 12, 24, 16, tzinfo=LONDON)
     await skip_to(env, target)
     return target
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record_history(handle: WorkflowHandle, name: str) -> None:
+    """With RECORD_HISTORIES=1, keep this run's history for the replay test (determinism guard).
+
+    Re-record only for a change that running escalations can never meet (guard any other change
+    with workflow.patched and keep the old histories)."""
+    if os.environ.get("RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
