@@ -127,6 +127,20 @@ async def query_state(handle: WorkflowHandle, escalation_id: str) -> EscalationV
         )
 
 
+TRIAGE_WAIT_S = 2.0
+
+
+async def state_after_triage(handle: WorkflowHandle, escalation_id: str) -> EscalationView:
+    """The state once the workflow has triaged the case (severity, clocks, promise), which takes
+    its first workflow task and a policy load: a few short queries, bounded, no long poll."""
+    deadline = asyncio.get_running_loop().time() + TRIAGE_WAIT_S
+    while True:
+        view = await query_state(handle, escalation_id)
+        if view.stage != "triage" or asyncio.get_running_loop().time() > deadline:
+            return view
+        await asyncio.sleep(0.02)
+
+
 def _provisional_view(
     escalation_id: str, req: EscalationRequest, opened_at: datetime
 ) -> EscalationView:
@@ -231,7 +245,7 @@ async def open_escalation(
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/escalations/{escalation_id}"
     try:
-        return await query_state(handle, escalation_id)
+        return await state_after_triage(handle, escalation_id)
     except Exception as e:  # noqa: BLE001 - the case exists; answer with what we know
         log.warning("state_not_ready", escalation_id=escalation_id, error=type(e).__name__)
         return _provisional_view(escalation_id, body, now)
@@ -430,9 +444,19 @@ async def list_escalations(
         clauses.append("ExecutionStatus = 'Running'")
     elif status == "ended":
         clauses.append("ExecutionStatus != 'Running'")
+    token_bytes = _decode_token(page_token)
     async with temporal_errors():
-        resp = await list_page(client, visibility_query(clauses), page_size,
-                               _decode_token(page_token))
+        try:
+            resp = await list_page(client, visibility_query(clauses), page_size, token_bytes)
+        except RPCError as e:
+            # A token we did not hand out (or one from another query) is refused by the
+            # visibility store as INVALID_ARGUMENT, or by the dev server's SQL store as UNKNOWN
+            # ("invalid character ... looking for beginning of value"): bad input, not an outage.
+            if token_bytes and e.status in (RPCStatusCode.INVALID_ARGUMENT,
+                                            RPCStatusCode.UNKNOWN):
+                raise Invalid("page_token: not a token this API handed out for this query, or "
+                              "it has expired; start again without page_token") from None
+            raise
     items = [await summary_of(client, info) for info in resp.executions]
     token = (
         base64.urlsafe_b64encode(resp.next_page_token).decode().rstrip("=")

@@ -95,7 +95,7 @@ class WebhookGateway:
                       "event": headers.get("x-escalation-event"), "body": json.loads(body)}
             with self.out.open("a") as f:
                 f.write(json.dumps(record) + "\n")
-            log.info("webhook_received", channel=channel, event=record["event"],
+            log.info("webhook_received", channel=channel, escalation_event=record["event"],
                      escalation_id=record["escalation_id"])
             await self._answer(writer, 200, "ok")
         except (asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, ConnectionError):
