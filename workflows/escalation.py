@@ -124,6 +124,8 @@ class EscalationWorkflow:
         self._tasks: list[asyncio.Task] = []
         self._people: dict[str, Person] = {}
         self._dirty = True
+        self._closed = False  # final stage reached: pending staff messages are stale
+        self._handing_over = False  # continue-as-new under way: send held messages now
         self._can_after = inp.continue_as_new_after_events
         self.policy: Policy | None = None
         if inp.resume is not None:
@@ -167,6 +169,7 @@ class EscalationWorkflow:
                     lambda: self._epoch != epoch or self._should_continue_as_new()
                 )
         self._finished = True
+        self._closed = True
         self._clock_changed()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -745,6 +748,7 @@ class EscalationWorkflow:
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._finished = True
+        self._handing_over = True
         self._clock_changed()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         s = self.s
@@ -845,7 +849,21 @@ class EscalationWorkflow:
             spec = p.calendars.get(staff.calendar)
             if spec is not None and not is_open(spec, workflow.now()):
                 wake = next_open(spec, workflow.now())
-                await workflow.sleep(wake - workflow.now(), summary=f"quiet hours of {staff.name}")
+                try:
+                    # wakes early when the case ends (the message is stale: dropped) or is about
+                    # to continue as new (sent now rather than held across runs)
+                    await workflow.wait_condition(
+                        lambda: self._closed or self._handing_over,
+                        timeout=(wake - workflow.now()).total_seconds(),
+                        timeout_summary=f"quiet hours of {staff.name}",
+                    )
+                    if self._closed:
+                        self._record(WORKFLOW_ACTOR, "notification_dropped",
+                                     f"{event} to {staff.name}: the case ended during their "
+                                     "quiet hours")
+                        return
+                except TimeoutError:
+                    pass
         body = render(template, ctx)
         subject = f"[{s.id}] {event.replace('_', ' ')}"
         failed: list[str] = []

@@ -313,3 +313,18 @@ async def test_long_cases_continue_as_new_carrying_the_state(dev_env, world):
         assert v.stage == "resolved" and v.policy_version == "2026.11-demo"
         await record_history(first, "continued_as_new_first_run")
         await record_history(latest, "continued_as_new_second_run")
+
+
+async def test_staff_messages_wait_for_working_hours_and_are_dropped_if_the_case_ends(env, world):
+    # env is at 10:00 on a working day: move to 20:00, outside everybody's hours
+    await env.sleep(timedelta(hours=10))
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        await wait_until(lambda: "opened" in world.events("Ada Lovelace"))  # customers: at once
+        assert world.events("Harper Helpline") == []  # staff: held for working hours
+        await h.execute_update(W.cancel, Reason(actor=OPERATOR, reason="Customer withdrew"))
+        result = await h.result()
+        assert result.stage == "cancelled"
+        assert "notification_dropped" in await actions(h)
+    assert world.events("Harper Helpline") == []
