@@ -3,7 +3,7 @@ OpenAPI document (/docs is the manual)."""
 
 from fastapi import FastAPI
 
-from api import escalations, policy, reports
+from api import codec, escalations, policy, reports
 from api.schemas import finish_openapi
 
 
@@ -11,6 +11,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(escalations.router)
     app.include_router(reports.router)
     app.include_router(policy.router)
+    app.include_router(codec.router)
 
     generate = app.openapi
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,34 @@ class Settings(BaseSettings):
     temporal_tls_server_ca: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
+
+    # Encryption of Temporal payloads (core/codec.py): customer details and free text never
+    # reach the Temporal server in the clear.
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            "AES-256 keys for Temporal payloads, key id -> base64 of 32 random bytes. From the "
+            "environment as JSON: ESCALATIONS_PAYLOAD_KEYS='{\"2025-06\": \"<base64>\"}'. "
+            "Keep retired keys here (they still decrypt older histories); only the active one "
+            "encrypts. Required outside the demo; with ESCALATIONS_DEMO=true and none set, a "
+            "public demo key is used."
+        ),
+    )
+    payload_key_id: str | None = Field(
+        default=None,
+        description=(
+            "Id of the payload key that encrypts new payloads (ESCALATIONS_PAYLOAD_KEY_ID); "
+            "may be left unset when ESCALATIONS_PAYLOAD_KEYS holds exactly one key."
+        ),
+    )
+    codec_cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"],
+        description=(
+            "Browser origins (the Temporal Web UI) allowed to call the codec endpoint "
+            "/codec/decode and /codec/encode. From the environment as JSON: "
+            "ESCALATIONS_CODEC_CORS_ORIGINS='[\"https://temporal.example.com\"]'."
+        ),
+    )
 
     # Process behaviour
     api_host: str = "127.0.0.1"

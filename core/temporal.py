@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from core.codec import codec_from_settings
 from core.settings import Settings
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """pydantic payloads, encrypted (core.codec): what every client of the service uses.
+
+    Failure messages and stack traces are moved into an encoded payload too
+    (`DefaultFailureConverterWithEncodedAttributes`): an error text can quote a customer's
+    address. Raises `core.codec.PayloadKeyError` (one line) when the keys are not configured.
+    """
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec_from_settings(settings),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def tls_config(settings: Settings) -> bool | TLSConfig:
@@ -41,7 +59,7 @@ async def connect(
         namespace=settings.temporal_namespace,
         tls=tls_config(settings),
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         runtime=runtime,
         lazy=lazy,
     )

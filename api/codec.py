@@ -1,0 +1,223 @@
+"""/codec: the Temporal codec server protocol, so operators can read encrypted payloads in the
+Temporal Web UI and the `temporal` CLI.
+
+`POST /codec/decode` and `POST /codec/encode` take and return `{"payloads": [...]}` in the
+protobuf JSON form of `temporal.api.common.v1.Payloads` (metadata values and data in base64).
+Operators only: a payload decrypted here is a customer's personal data. The Web UI calls these
+from the browser, so the routes answer CORS preflights (no token) for the origins in
+`ESCALATIONS_CODEC_CORS_ORIGINS`, and put the CORS headers on every answer, errors included.
+
+The token comes as `Authorization: Bearer <token>` (the CLI's `--codec-auth`, a UI behind a
+login with "pass access token"), or, for a Web UI without a login such as the dev server's, from
+a browser session: the operator signs in once at `/codec/session` (an operator token, checked
+like any other) and the UI's "include cross-origin credentials" sends the HttpOnly, SameSite=Strict
+cookie with each codec call. The UI must then call the API under the same host name it is served
+from (http://localhost:8233 -> http://localhost:8000/codec).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+import structlog
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials
+from google.protobuf import json_format
+from pydantic import BaseModel, Field
+from temporalio.api.common.v1 import Payloads
+
+from api.auth import bearer, current_person, get_directory, require_roles
+from api.errors import DomainError, Invalid, error_response
+from api.schemas import error_responses
+from core.codec import EncryptionCodec, PayloadDecryptError, codec_from_settings
+from core.directory import DirectoryEntry
+from core.settings import Settings
+
+log = structlog.get_logger("api")
+
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
+SESSION_COOKIE = "escalations_codec"
+SESSION_MAX_AGE_S = 8 * 3600
+_require_operator = require_roles("operator")
+
+
+async def operator(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> DirectoryEntry:
+    """The operator calling: Bearer token, or else the browser session cookie of /codec/session."""
+    header = request.headers.get("authorization")
+    if not header and (token := request.cookies.get(SESSION_COOKIE)):
+        header = f"Bearer {token}"
+    credentials = None
+    if header:
+        scheme, _, token = header.partition(" ")
+        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+    return await _require_operator(await current_person(request, credentials))
+
+
+Operator = Annotated[DirectoryEntry, Depends(operator)]
+
+
+def cors_headers(request: Request) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    settings: Settings = request.app.state.settings
+    if not origin or origin not in settings.codec_cors_origins:
+        return {"Vary": "Origin"}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+class CodecRoute(APIRoute):
+    """Every answer of the codec routes carries the CORS headers, errors included (a browser
+    only shows the UI a 401/403 it is allowed to read)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except DomainError as e:
+                headers = {"WWW-Authenticate": "Bearer"} if e.status_code == 401 else None
+                response = error_response(e.status_code, e.kind, e.detail, headers)
+            response.headers.update(cors_headers(request))
+            return response
+
+        return route
+
+
+router = APIRouter(prefix="/codec", tags=["codec"], route_class=CodecRoute)
+
+
+class CodecPayload(BaseModel):
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        description="Metadata values, base64 (e.g. `encoding`, `encryption-key-id`)",
+        examples=[{"encoding": "YmluYXJ5L2VuY3J5cHRlZA==", "encryption-key-id": "ZGVtbw=="}],
+    )
+    data: str = Field(default="", description="The payload's bytes, base64")
+
+
+class CodecPayloads(BaseModel):
+    """`temporal.api.common.v1.Payloads` in its protobuf JSON form."""
+
+    payloads: list[CodecPayload] = Field(description="The payloads, in order")
+
+
+def get_codec(request: Request) -> EncryptionCodec:
+    codec = getattr(request.app.state, "payload_codec", None)
+    if codec is None:
+        codec = request.app.state.payload_codec = codec_from_settings(request.app.state.settings)
+    return codec
+
+
+def _parse(body: CodecPayloads) -> Payloads:
+    try:
+        return json_format.ParseDict(body.model_dump(), Payloads())
+    except json_format.ParseError as e:
+        raise Invalid(f"payloads: not protobuf JSON of Payloads ({e})") from None
+
+
+def _answer(payloads: list) -> JSONResponse:
+    return JSONResponse({"payloads": [json_format.MessageToDict(p) for p in payloads]})
+
+
+DESCRIPTION = (
+    "The Temporal codec server protocol (Web UI: the codec endpoint is "
+    "`<api>/codec`; CLI: `--codec-endpoint <api>/codec --codec-auth 'Bearer <token>'`). "
+    "The body and the answer are `temporal.api.common.v1.Payloads` in protobuf JSON. "
+    "**Who:** operator."
+)
+
+
+@router.post(
+    "/decode",
+    summary="Decrypt Temporal payloads",
+    description=DESCRIPTION + " Payloads that are not encrypted come back unchanged; one that "
+    "cannot be decrypted (unknown key id, wrong key, tampered) is a 422.",
+    response_model=CodecPayloads,
+    responses=error_responses(401, 403, 422),
+)
+async def decode(body: CodecPayloads, request: Request, person: Operator) -> Response:
+    payloads = _parse(body)
+    try:
+        decoded = await get_codec(request).decode(payloads.payloads)
+    except PayloadDecryptError as e:
+        raise Invalid(str(e)) from None
+    log.info("payloads_decoded", operator=person.id, count=len(decoded),
+             namespace=request.headers.get("x-namespace"))
+    return _answer(decoded)
+
+
+@router.post(
+    "/encode",
+    summary="Encrypt Temporal payloads",
+    description=DESCRIPTION + " Encrypts with the active payload key.",
+    response_model=CodecPayloads,
+    responses=error_responses(401, 403, 422),
+)
+async def encode(body: CodecPayloads, request: Request, _: Operator) -> Response:
+    payloads = _parse(body)
+    return _answer(await get_codec(request).encode(payloads.payloads))
+
+
+@router.options("/decode", include_in_schema=False)
+@router.options("/encode", include_in_schema=False)
+async def preflight(request: Request) -> Response:
+    return Response(status_code=204)
+
+
+
+# --- a browser session for a Web UI without a login (the dev server's) ------------------------
+
+SESSION_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<title>Codec session</title></head><body style="font-family:sans-serif;max-width:36em">
+<h1>Decode payloads in the Temporal Web UI</h1><p>{message}</p>
+<form method="post" action="/codec/session">
+<label>Operator token <input type="password" name="token" autocomplete="off"></label>
+<button type="submit">Sign in</button></form>
+<form method="post" action="/codec/session/end"><button type="submit">Sign out</button></form>
+<p>Then, in the Web UI's codec server settings, set the endpoint to this API's
+<code>/codec</code> under the same host name as the UI (e.g. http://localhost:8000/codec)
+and tick <em>Include cross-origin credentials</em>.</p></body></html>"""
+
+
+@router.get("/session", include_in_schema=False)
+async def session_page() -> HTMLResponse:
+    return HTMLResponse(SESSION_PAGE.format(message="Sign in with an operator token."))
+
+
+@router.post("/session", include_in_schema=False)
+async def start_session(request: Request) -> HTMLResponse:
+    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    token = (form.get("token") or [""])[0].strip()
+    person = get_directory(request).authenticate(token) if token else None
+    if person is None or person.role != "operator":
+        status, text = (401, "The token is not known.") if person is None else (
+            403, f"Only operators may decode payloads; that token is a {person.role}'s.")
+        return HTMLResponse(SESSION_PAGE.format(message=text), status_code=status)
+    response = HTMLResponse(SESSION_PAGE.format(
+        message=f"Signed in as {person.name} for {SESSION_MAX_AGE_S // 3600} hours."))
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S, path="/codec",
+                        httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    log.info("codec_session_started", operator=person.id)
+    return response
+
+
+@router.post("/session/end", include_in_schema=False)
+async def end_session() -> HTMLResponse:
+    response = HTMLResponse(SESSION_PAGE.format(message="Signed out."))
+    response.delete_cookie(SESSION_COOKIE, path="/codec")
+    return response
