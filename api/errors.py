@@ -78,6 +78,10 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body it cannot decode at all (e.g. not UTF-8): the contract
+            # says an invalid body is 422, in the one error shape, naming the field.
+            return error_response(422, "invalid", "body: not valid JSON (UTF-8 expected)")
         kinds = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
         return error_response(exc.status_code, kinds.get(exc.status_code, "http_error"),
                               str(exc.detail), getattr(exc, "headers", None))

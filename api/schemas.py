@@ -313,4 +313,38 @@ def finish_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                 resp["description"] = "Invalid body or parameter (the detail names the field)"
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+    _local_times(components)
+    _operations_endpoints(schema.get("paths", {}))
     return schema
+
+
+_LOCAL_TIME = {
+    "type": "string",
+    "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+    "description": "Local wall-clock time (HH:MM[:SS]) in the calendar's own time zone",
+    "examples": ["09:00:00"],
+}
+
+
+def _local_times(node: Any) -> None:
+    """pydantic documents `datetime.time` as JSON Schema `format: time`, which is RFC 3339's
+    full-time and requires an offset ("09:00:00Z"); our business-hours times are naive local
+    times ("09:00:00"). Document what is actually sent."""
+    children = node.items() if isinstance(node, dict) else enumerate(node) \
+        if isinstance(node, list) else ()
+    for key, value in list(children):
+        if isinstance(value, dict) and value.get("format") == "time":
+            node[key] = {**{k: v for k, v in value.items() if k != "format"}, **_LOCAL_TIME}
+        else:
+            _local_times(value)
+
+
+def _operations_endpoints(paths: dict[str, Any]) -> None:
+    """/metrics answers Prometheus text, not JSON; /readyz's 503 carries the one error shape."""
+    metrics = paths.get("/metrics", {}).get("get", {}).get("responses", {}).get("200")
+    if metrics is not None:
+        metrics["content"] = {"text/plain": {"schema": {
+            "type": "string", "description": "Prometheus text exposition format"}}}
+    not_ready = paths.get("/readyz", {}).get("get", {}).get("responses", {}).get("503")
+    if not_ready is not None:
+        not_ready["content"] = {"application/json": {"schema": _ERROR_REF}}
