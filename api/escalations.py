@@ -45,6 +45,7 @@ from api.schemas import (
     ProposalBody,
     ReasonBody,
     ResolveBody,
+    SeverityBody,
     error_responses,
 )
 from api.temporal_errors import temporal_errors
@@ -64,6 +65,7 @@ from workflows.models import (
     Reason,
     ResolveCase,
     Severity,
+    SeverityChange,
     Stage,
     StartEscalation,
     Timeline,
@@ -687,3 +689,21 @@ async def cancel(
 ) -> EscalationView:
     arg = Reason(actor=actor_of(person), reason=body.reason if body else "")
     return await act(client, escalation_id, "cancel", arg, person, idempotency_key)
+
+
+@router.post(
+    "/{escalation_id}/severity",
+    **_action_doc("Change the severity", "supervisor, manager, executive",
+                  "Re-targets the SLA clocks on the new severity's targets (keeping the business "
+                  "time already used). Beyond the contract. 409 once resolved (reopen instead) "
+                  "or when the severity is unchanged."),
+)
+async def change_severity(
+    escalation_id: IdParam,
+    body: SeverityBody,
+    person: Annotated[DirectoryEntry, Depends(require_roles("supervisor", "manager", "executive"))],
+    client: TemporalClient,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationView:
+    arg = SeverityChange(actor=actor_of(person), severity=body.severity, reason=body.reason)
+    return await act(client, escalation_id, "change_severity", arg, person, idempotency_key)

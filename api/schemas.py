@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import ErrorBody
-from workflows.models import Remedy
+from workflows.models import Remedy, Severity
 
 
 class Body(BaseModel):
@@ -85,6 +85,12 @@ class ResolveBody(Body):
         min_length=1, max_length=5_000, description="What was done for the customer",
         examples=["Duplicate charge refunded; customer informed by e-mail."],
     )
+
+
+class SeverityBody(Body):
+    severity: Severity = Field(description="The new severity", examples=["P1"])
+    reason: str = Field("", max_length=5_000, description="Why (kept in the timeline)",
+                        examples=["Customer has gone to the press."])
 
 
 class ReasonBody(Body):

@@ -71,6 +71,9 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
                                              {"reason": "it is back"}, "resolved"),
     ("POST", f"/escalations/{ID}/cancel"): (frozenset({"operator", "manager"}),
                                              {"reason": "duplicate"}, "helpline_consult"),
+    ("POST", f"/escalations/{ID}/severity"): (
+        frozenset({"supervisor", "manager", "executive"}), {"severity": "P1", "reason": "press"},
+        "helpline_consult"),
     ("GET", "/reports/summary"): (
         frozenset({"supervisor", "manager", "executive", "operator"}), None, None),
     ("GET", "/policy"): (ANY, None, None),
