@@ -38,12 +38,21 @@ def read_policy(path: Path, today: date | None = None) -> Policy:
 class PolicyActivities:
     def __init__(self, policy_path: Path) -> None:
         self.policy_path = policy_path
+        self._cache: tuple[tuple, Policy] | None = None
+
+    def _read(self, path: Path) -> Policy:
+        """Read the file again only when it changed (or the year turned: holidays)."""
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size, date.today().year)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, read_policy(path))
+        return self._cache[1]
 
     @activity.defn(name="load_policy")
     async def load_policy(self, req: LoadPolicy) -> Policy:
         path = Path(req.path) if req.path else self.policy_path
         try:
-            policy = read_policy(path)
+            policy = self._read(path)
         except FileNotFoundError as e:
             raise ApplicationError(f"policy file not found: {path}", non_retryable=False) from e
         except ValidationError as e:
