@@ -140,7 +140,7 @@ async def state_after_triage(handle: WorkflowHandle, escalation_id: str) -> Esca
         view = await query_state(handle, escalation_id)
         if view.stage != "triage" or asyncio.get_running_loop().time() > deadline:
             return view
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
 
 
 def _provisional_view(
