@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $(STAMP)
 
 ## run: dev server (SQLite store in data/, UI :8233) + worker + API (:8000), demo policy and people
@@ -18,6 +18,11 @@ run: $(STAMP)
 ## test: the whole suite (unit, time-skipping, dev server, end to end)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+## bench: benchmark on the embedded stack beside raw Temporal (bench/README.md); BENCH_ARGS=--quick for a smoke run
+bench: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean-data:
 	rm -rf data/

@@ -1,0 +1,551 @@
+"""The benchmark's sections. Every loop is bounded in count and in time."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from bench.raw_workflow import RAW_WORKFLOW, RawInput
+from bench.stack import DEADLINE_CATEGORY, Stack
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer demo-{role}"}
+
+
+def request_body(amount: float, category: str = "billing", n: int = 0) -> dict[str, Any]:
+    return {
+        "customer": {"id": f"C-{n:06d}", "name": "Ada Lovelace", "tier": "standard",
+                     "contact": {"email": "ada@example.com", "phone": "+441000000000",
+                                 "preferred_channel": "email"}},
+        "channel": "phone",
+        "category": category,
+        "summary": "Charged twice for March",
+        "details": "Two identical charges on 3 March",
+        "trigger": "customer_request",
+        "requested_remedy": {"kind": "refund", "amount": amount, "currency": "GBP",
+                             "description": "Refund both charges"},
+    }
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))
+    return s[k]
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass
+class Ctx:
+    stack: Stack
+    api: httpx.AsyncClient
+    client: Client
+    raw_tq: str
+    # [local, regular] activities per phase of the sign-off path, from the real history
+    signoff_phases: list[list[int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- HTTP steps ---------------------------------------------------------------------------------
+
+
+async def post(api: httpx.AsyncClient, path: str, role: str, body: Any = None,
+               ok: tuple[int, ...] = (200, 201)) -> dict:
+    r = await api.post(path, json=body, headers=auth(role))
+    if r.status_code not in ok:
+        raise BenchError(f"POST {path} as {role}: {r.status_code} {r.text[:300]}")
+    return r.json()
+
+
+async def wait_view(api: httpx.AsyncClient, eid: str, pred: Callable[[dict], bool],
+                    timeout: float = 60, what: str = "") -> dict:
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        r = await api.get(f"/escalations/{eid}", headers=auth("operator"))
+        if r.status_code == 200 and pred(view := r.json()):
+            return view
+        if time.monotonic() > deadline:
+            raise BenchError(f"{eid}: gave up waiting for {what} after {timeout:.0f} s")
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+
+
+async def open_escalation(api: httpx.AsyncClient, amount: float, category: str = "billing",
+                          n: int = 0) -> dict:
+    return await post(api, "/escalations", "agent", request_body(amount, category, n), ok=(201,))
+
+
+async def signoff_path(api: httpx.AsyncClient, n: int = 0) -> str:
+    """One escalation along the sign-off path through the API; returns its id."""
+    view = await open_escalation(api, 600.0, n=n)
+    eid = view["id"]
+    if view["stage"] != "helpline_consult":
+        await wait_view(api, eid, lambda v: v["stage"] == "helpline_consult", what="consult")
+    await post(api, f"/escalations/{eid}/consult-answer", "helpline",
+               {"resolves": False, "answer": "Needs a specialist"})
+    await wait_view(api, eid, lambda v: v["assignee"] is not None, what="assignee")
+    await post(api, f"/escalations/{eid}/acknowledge", "specialist", {})
+    view = await post(api, f"/escalations/{eid}/proposals", "specialist",
+                      {"remedy": {"kind": "refund", "amount": 600.0, "currency": "GBP",
+                                  "description": "Refund both charges"}})
+    if view["stage"] != "executive_signoff":
+        raise BenchError(f"{eid}: proposal left stage {view['stage']}")
+    view = await post(api, f"/escalations/{eid}/approvals", "executive",
+                      {"decision": "approve", "comment": "ok"})
+    if view["stage"] not in ("resolved", "follow_up"):
+        raise BenchError(f"{eid}: approval left stage {view['stage']}")
+    return eid
+
+
+async def raw_path(ctx: Ctx, phases: list[list[int]]) -> str:
+    """The baseline of one escalation: start + one update per client action of the path."""
+    wid = f"bench-raw-{uuid.uuid4().hex[:16]}"
+    handle = await ctx.client.start_workflow(
+        RAW_WORKFLOW, RawInput(phases=phases, payload="x" * 200), id=wid, task_queue=ctx.raw_tq)
+    for k in range(1, len(phases)):
+        await handle.execute_update("step", k, result_type=int)
+    return wid
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+async def stable_history(client: Client, wid: str, timeout: float = 30) -> list:
+    """The workflow's history once it stops growing (1.5 s without a new event)."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while True:
+        events = (await client.get_workflow_handle(wid).fetch_history()).events
+        if len(events) != last:
+            last, since = len(events), time.monotonic()
+        elif time.monotonic() - since >= 1.5:
+            return list(events)
+        if time.monotonic() > deadline:
+            return list(events)
+        await asyncio.sleep(0.25)
+
+
+def activity_phases(events: list) -> list[list[int]]:
+    """[local, regular] activities per phase; a phase starts at each accepted update."""
+    phases = [[0, 0]]
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            phases.append([0, 0])
+        elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            phases[-1][0] += 1
+        elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            phases[-1][1] += 1
+    return phases
+
+
+async def section_history(ctx: Ctx, res: "Results") -> None:
+    view = await open_escalation(ctx.api, 40.0)
+    await wait_view(ctx.api, view["id"], lambda v: v["stage"] == "follow_up", what="follow_up")
+    tier1 = await stable_history(ctx.client, f"escalation-{view['id']}")
+    eid = await signoff_path(ctx.api)
+    signoff = await stable_history(ctx.client, f"escalation-{eid}")
+    ctx.signoff_phases = activity_phases(signoff)
+    raw_tier1 = await stable_history(ctx.client, await raw_path(ctx, activity_phases(tier1)[:1]))
+    raw_signoff = await stable_history(ctx.client, await raw_path(ctx, ctx.signoff_phases))
+    local = sum(p[0] for p in ctx.signoff_phases)
+    regular = sum(p[1] for p in ctx.signoff_phases)
+    ctx.notes.append(
+        f"Sign-off path runs {regular} regular + {local} local activities "
+        f"(per phase [local, regular]: {ctx.signoff_phases}); the raw baseline runs the same.")
+    res.add("history", "events per escalation, tier-1 path (refund 40)", len(tier1), "events",
+            baseline=len(raw_tier1), better="lower", extra={"by_type": event_types(tier1)})
+    res.add("history", "events per escalation, sign-off path (refund 600)", len(signoff),
+            "events", baseline=len(raw_signoff), target=80, better="lower",
+            extra={"by_type": event_types(signoff), "raw_by_type": event_types(raw_signoff)})
+
+
+def per_item(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    return {k: round((after[k] - before[k]) / max(1, n), 4) for k in after}
+
+
+def event_types(events: list) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in events:
+        name = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+async def ensure_phases(ctx: Ctx) -> None:
+    if not ctx.signoff_phases:
+        eid = await signoff_path(ctx.api)
+        ctx.signoff_phases = activity_phases(
+            await stable_history(ctx.client, f"escalation-{eid}"))
+
+
+# --- throughput ---------------------------------------------------------------------------------
+
+
+async def closed_loop(n: int, concurrency: int, one: Callable[[int], Awaitable[Any]],
+                      timeout: float) -> tuple[float, list[float], int]:
+    """Run `one(i)` n times with at most `concurrency` in flight; (elapsed, latencies, errors)."""
+    counter = itertools.count()
+    lat: list[float] = []
+    errors = 0
+
+    async def lane() -> None:
+        nonlocal errors
+        while (i := next(counter)) < n:
+            t = time.perf_counter()
+            try:
+                await one(i)
+                lat.append(time.perf_counter() - t)
+            except Exception:  # noqa: BLE001 - counted and reported
+                errors += 1
+
+    t0 = time.perf_counter()
+    lanes = [asyncio.ensure_future(lane()) for _ in range(concurrency)]
+    done, pending = await asyncio.wait(lanes, timeout=timeout)
+    for t in pending:
+        t.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return time.perf_counter() - t0, lat, errors + (n - len(lat) - errors if pending else 0)
+
+
+async def section_throughput(ctx: Ctx, res: "Results", n: int, concurrency: int,
+                             timeout: float) -> None:
+    await ensure_phases(ctx)
+    warm = min(concurrency, n)
+    await closed_loop(warm, concurrency, lambda i: signoff_path(ctx.api, i), timeout)
+    await closed_loop(warm, concurrency, lambda i: raw_path(ctx, ctx.signoff_phases), timeout)
+    st = ctx.stack
+    svc_pids = (st.worker_pid, st.api_pid, st.server_pid)
+    raw_pids = (st.raw_worker_pid, st.server_pid)
+    cpu0, by0 = st.cpu_seconds(*svc_pids), st.cpu_by_process()
+    el_s, lat_s, err_s = await closed_loop(n, concurrency, lambda i: signoff_path(ctx.api, i),
+                                           timeout)
+    await asyncio.sleep(2)  # let background deliveries of the last ones settle
+    cpu_s = st.cpu_seconds(*svc_pids) - cpu0
+    by_s = per_item(by0, st.cpu_by_process(), len(lat_s))
+    cpu0 = st.cpu_seconds(*raw_pids)
+    el_r, lat_r, err_r = await closed_loop(n, concurrency,
+                                           lambda i: raw_path(ctx, ctx.signoff_phases), timeout)
+    await asyncio.sleep(2)
+    cpu_r = st.cpu_seconds(*raw_pids) - cpu0
+    svc, raw = len(lat_s) / el_s, len(lat_r) / el_r
+    res.add("throughput", "CPU per lifecycle (service: worker+API+server; raw: worker+server)",
+            cpu_s / max(1, len(lat_s)), "s", baseline=cpu_r / max(1, len(lat_r)), better="lower",
+            extra={"note": "CPU seconds, insensitive to other load on the machine; includes the "
+                   "2 s settle after each loop", "service_by_process_s": by_s})
+    res.add("throughput", f"sign-off lifecycles/s ({n}, {concurrency} in flight)", svc, "/s",
+            baseline=raw, target_ratio=0.7, better="higher", errors=err_s + err_r,
+            extra={"service_errors": err_s, "raw_errors": err_r})
+    res.add("throughput", "lifecycle duration p50", pct(lat_s, 50), "s",
+            baseline=pct(lat_r, 50), better="lower")
+    res.add("throughput", "lifecycle duration p95", pct(lat_s, 95), "s",
+            baseline=pct(lat_r, 95), better="lower")
+
+
+# --- start latency (open loop) -----------------------------------------------------------------
+
+
+async def open_loop(rate: float, duration: float, one: Callable[[int], Awaitable[Any]],
+                    max_in_flight: int = 1000, grace: float = 30
+                    ) -> tuple[list[float], int, float]:
+    """Send at `rate`/s for `duration` s on a fixed schedule (not after the previous answer).
+    Latency counts from the scheduled send time. Returns (latencies, errors, achieved rate)."""
+    loop = asyncio.get_running_loop()
+    n = int(rate * duration)
+    lat: list[float] = []
+    errors = 0
+    tasks: set[asyncio.Task] = set()
+
+    async def fire(i: int, due: float) -> None:
+        nonlocal errors
+        try:
+            await one(i)
+            lat.append(loop.time() - due)
+        except Exception:  # noqa: BLE001 - counted and reported
+            errors += 1
+
+    t0 = loop.time()
+    for i in range(n):
+        due = t0 + i / rate
+        if (wait := due - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        if len(tasks) >= max_in_flight:
+            errors += 1  # shed: the service is far behind; counted as a failure
+            continue
+        t = asyncio.ensure_future(fire(i, due))
+        tasks.add(t)
+        t.add_done_callback(tasks.discard)
+    sent_for = loop.time() - t0
+    if tasks:
+        done, pending = await asyncio.wait(set(tasks), timeout=grace)
+        for t in pending:
+            t.cancel()
+        errors += len(pending)
+    return lat, errors, n / max(sent_for, 1e-9)
+
+
+async def section_latency(ctx: Ctx, res: "Results", rate: float, duration: float) -> None:
+    await ensure_phases(ctx)
+    phase0 = ctx.signoff_phases[:1]
+
+    async def service(i: int) -> None:
+        await open_escalation(ctx.api, 600.0, n=i)
+
+    async def raw(i: int) -> None:
+        await ctx.client.start_workflow(
+            RAW_WORKFLOW, RawInput(phases=phase0, payload="x" * 200),
+            id=f"bench-raw-start-{uuid.uuid4().hex[:16]}", task_queue=ctx.raw_tq)
+
+    st = ctx.stack
+    svc_pids = (st.worker_pid, st.api_pid, st.server_pid)
+    raw_pids = (st.raw_worker_pid, st.server_pid)
+    cpu0, by0 = st.cpu_seconds(*svc_pids), st.cpu_by_process()
+    lat_s, err_s, _ = await open_loop(rate, duration, service)
+    await asyncio.sleep(3)
+    cpu_s = st.cpu_seconds(*svc_pids) - cpu0
+    by_s = per_item(by0, st.cpu_by_process(), len(lat_s))
+    cpu0 = st.cpu_seconds(*raw_pids)
+    lat_r, err_r, _ = await open_loop(rate, duration, raw)
+    await asyncio.sleep(3)
+    cpu_r = st.cpu_seconds(*raw_pids) - cpu0
+    res.add("latency", "CPU per opened escalation (until it waits for the help line)",
+            cpu_s / max(1, len(lat_s)), "s", baseline=cpu_r / max(1, len(lat_r)), better="lower",
+            extra={"service_by_process_s": by_s,
+                   "offered_cpu_load_cores": round(cpu_s / max(1, len(lat_s)) * rate, 2)})
+    for p, target in ((50, None), (95, None), (99, 0.150)):
+        res.add("latency", f"POST /escalations p{p} at {rate:g}/s for {duration:g} s",
+                pct(lat_s, p), "s", baseline=pct(lat_r, p), target=target, better="lower",
+                errors=err_s + err_r if p == 99 else None,
+                extra={"service_errors": err_s, "raw_errors": err_r, "samples": len(lat_s)}
+                if p == 99 else None)
+
+
+# --- scale: cost growth, memory, deadline precision -------------------------------------------
+
+
+async def probe(ctx: Ctx, n: int) -> dict[str, float | None]:
+    """n sequential POST /escalations and n sequential GET /escalations?stage=..."""
+    post_lat, list_lat = [], []
+    for i in range(n):
+        t = time.perf_counter()
+        await open_escalation(ctx.api, 600.0, n=900000 + i)
+        post_lat.append(time.perf_counter() - t)
+    for _ in range(n):
+        t = time.perf_counter()
+        r = await ctx.api.get("/escalations", params={"stage": "helpline_consult",
+                                                      "page_size": 20}, headers=auth("operator"))
+        if r.status_code != 200:
+            raise BenchError(f"GET /escalations: {r.status_code} {r.text[:200]}")
+        list_lat.append(time.perf_counter() - t)
+    return {"post_p50": pct(post_lat, 50), "post_p95": pct(post_lat, 95),
+            "list_p50": pct(list_lat, 50), "list_p95": pct(list_lat, 95)}
+
+
+async def running_escalations(ctx: Ctx) -> int:
+    return (await ctx.client.count_workflows(
+        "WorkflowType = 'EscalationWorkflow' AND ExecutionStatus = 'Running'")).count
+
+
+def _dt(s: str) -> datetime:
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, spread: float,
+                        target_s: float, probe_n: int, sample: int, concurrency: int = 40
+                        ) -> None:
+    """Open `n` P4 escalations at n/spread per second (deadline = open time + target_s, so the
+    deadlines are spread like the openings), probe cost at `checkpoint` and at `n` open, sample
+    worker and server RSS, then read the breach lateness from the timelines."""
+    stack = ctx.stack
+    ids: list[str | None] = [None] * n
+    rss_worker: list[float] = []
+    rss_server: list[float] = []
+    stop_sampling = asyncio.Event()
+
+    async def sampler() -> None:
+        while not stop_sampling.is_set():
+            if (w := stack.rss_mib(stack.worker_pid)) is not None:
+                rss_worker.append(w)
+            if (s := stack.rss_mib(stack.server_pid)) is not None:
+                rss_server.append(s)
+            try:
+                await asyncio.wait_for(stop_sampling.wait(), 2)
+            except TimeoutError:
+                pass
+
+    sampling = asyncio.ensure_future(sampler())
+    errors = 0
+    sem = asyncio.Semaphore(concurrency)
+    rate = n / spread
+    loop = asyncio.get_running_loop()
+    t_start = loop.time()
+    shift = 0.0  # time spent paused for the checkpoint probe
+
+    async def open_one(i: int) -> None:
+        nonlocal errors
+        try:
+            view = await open_escalation(ctx.api, 600.0, DEADLINE_CATEGORY, n=i)
+            ids[i] = view["id"]
+        except Exception:  # noqa: BLE001
+            errors += 1
+        finally:
+            sem.release()
+
+    pending: set[asyncio.Task] = set()
+    probes: dict[int, dict] = {}
+
+    async def checkpoint_probe(label: int) -> None:
+        if pending:
+            await asyncio.wait(set(pending), timeout=60)
+        await asyncio.sleep(max(2.0, 0.01 * spread))  # let the openings' background work settle
+        probes[label] = {**await probe(ctx, probe_n), "running": await running_escalations(ctx),
+                         "worker_rss_mib": stack.rss_mib(stack.worker_pid),
+                         "server_rss_mib": stack.rss_mib(stack.server_pid)}
+
+    max_open_s = 2 * spread + 60  # a stack far behind schedule must not stretch the run
+    opened = 0
+    for i in range(n):
+        due = t_start + shift + i / rate
+        if (wait := due - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        try:
+            left = t_start + shift + max_open_s - loop.time()
+            if left <= 0:
+                raise TimeoutError
+            await asyncio.wait_for(sem.acquire(), left)
+        except TimeoutError:
+            ctx.notes.append(f"Scale: stopped opening after {max_open_s:.0f} s "
+                             f"(+ probe pause) with {i} of {n} requested; the stack is far "
+                             "behind the schedule.")
+            break
+        opened = i + 1
+        t = asyncio.ensure_future(open_one(i))
+        pending.add(t)
+        t.add_done_callback(pending.discard)
+        if i + 1 == checkpoint and checkpoint < n:
+            p0 = loop.time()
+            await checkpoint_probe(checkpoint)
+            shift += loop.time() - p0
+    opened_in = loop.time() - t_start
+    await checkpoint_probe(n)
+    behind = opened_in - spread - shift
+    ctx.notes.append(
+        f"Scale: opened {opened - errors} of {n} P4 escalations in {opened_in:.0f} s (schedule {spread:.0f} s"
+        f" + {shift:.0f} s probe pause; {max(0.0, behind):.0f} s behind schedule), "
+        f"{errors} errors; first-response target {target_s:.0f} s.")
+    # Wait until the last deadline has passed, plus a drain margin; bounded.
+    good = [(i, e) for i, e in enumerate(ids) if e]
+    last_due = t_start + opened_in + target_s
+    drain = max(10.0, 0.05 * spread)
+    await asyncio.sleep(max(0.0, last_due - loop.time()) + drain)
+    stop_sampling.set()
+    await sampling
+    # Read timelines: every k-th escalation, at most `sample`.
+    step = max(1, math.ceil(len(good) / sample))
+    chosen = [e for _, e in good[::step]][:sample]
+    lateness: list[float] = []
+    missing = 0
+    read_sem = asyncio.Semaphore(10)
+
+    async def read(eid: str) -> None:
+        nonlocal missing
+        async with read_sem:
+            v = (await ctx.api.get(f"/escalations/{eid}", headers=auth("operator"))).json()
+            tl = (await ctx.api.get(f"/escalations/{eid}/timeline",
+                                    headers=auth("operator"))).json()
+        due = next((c["due_at"] for c in v.get("clocks", []) if c["name"] == "first_response"),
+                   None)
+        at = next((x["at"] for x in tl.get("items", []) if x["action"] == "sla_breached"
+                   and x["detail"].startswith("first_response")), None)
+        if due is None or at is None:
+            missing += 1
+        else:
+            lateness.append((_dt(at) - _dt(due)).total_seconds())
+
+    t_read = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(read(e) for e in chosen), return_exceptions=True),
+                           timeout=max(120.0, sample * 0.5))
+    read_s = time.perf_counter() - t_read
+    ctx.notes.append(
+        f"Deadline precision: read {len(chosen)} of {len(good)} timelines "
+        f"(every {step}th) in {read_s:.0f} s; {missing} without a breach entry yet.")
+
+    lo, hi = probes.get(checkpoint, probes[n]), probes[n]
+    for key, what in (("post_p50", "POST /escalations p50"), ("post_p95", "POST /escalations p95"),
+                      ("list_p50", "GET /escalations?stage= p50"),
+                      ("list_p95", "GET /escalations?stage= p95")):
+        res.add("cost growth", f"{what} at {hi['running']} vs {lo['running']} running",
+                hi[key], "s", baseline=lo[key], target_ratio=1.5, better="lower",
+                baseline_label=f"same at {lo['running']} running")
+    res.add("memory", f"worker RSS with {hi['running']} running escalations",
+            hi["worker_rss_mib"], "MiB", target=400, better="lower",
+            extra={"max_during_section": max(rss_worker, default=None),
+                   "probes": {str(k): v for k, v in probes.items()}})
+    if lo is not hi and hi["running"] > lo["running"] and hi["worker_rss_mib"] and \
+            lo["worker_rss_mib"]:
+        slope = (hi["worker_rss_mib"] - lo["worker_rss_mib"]) / (hi["running"] - lo["running"])
+        cache = stack.max_cached_workflows()
+        projected = hi["worker_rss_mib"] + slope * max(0, cache - hi["running"])
+        ctx.notes.append(
+            f"Memory: the worker grew {slope * 1024:.0f} KiB per running escalation between the "
+            f"probes ({lo['running']} -> {hi['running']} running); the sticky cache holds up to "
+            f"{cache} workflows (ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS), so a full cache "
+            f"projects to about {projected:.0f} MiB.")
+    res.add("memory", "worker RSS max during the scale section", max(rss_worker, default=None),
+            "MiB", target=400, better="lower")
+    res.add("memory", "dev-server RSS max during the scale section", max(rss_server, default=None),
+            "MiB", better="lower")
+    for p, target in ((50, None), (99, 2.0), (100, None)):
+        res.add("deadlines", f"breach lateness {'max' if p == 100 else f'p{p}'} "
+                f"({len(lateness)} sampled of {len(good)})",
+                pct(lateness, p), "s", target=target, better="lower",
+                errors=missing if p == 99 else None)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, section: str, metric: str, value: float | None, unit: str, *,
+            baseline: float | None = None, target: float | None = None,
+            target_ratio: float | None = None, better: str = "lower",
+            errors: int | None = None, extra: dict | None = None,
+            baseline_label: str = "raw Temporal") -> None:
+        ratio = None
+        if value is not None and baseline:
+            ratio = value / baseline
+        passed = None
+        target_text = ""
+        if target is not None and value is not None:
+            passed = value <= target if better == "lower" else value >= target
+            target_text = f"{'≤' if better == 'lower' else '≥'} {target:g} {unit}"
+        if target_ratio is not None:
+            target_text = (f"ratio {'≤' if better == 'lower' else '≥'} {target_ratio:g}")
+            if ratio is not None:
+                passed = ratio <= target_ratio if better == "lower" else ratio >= target_ratio
+        if value is None and (target is not None or target_ratio is not None):
+            passed = False
+        if errors:
+            passed = False
+        self.rows.append(dict(section=section, metric=metric, value=value, unit=unit,
+                              baseline=baseline, baseline_label=baseline_label if baseline
+                              is not None else None, ratio=ratio, target=target_text or None,
+                              passed=passed, errors=errors, **({"extra": extra} if extra else {})))

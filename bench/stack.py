@@ -1,0 +1,264 @@
+"""The system under test: local sinks, the embedded stack (dev server + worker + API, real code)
+with a bench policy and its own data dir and free ports, and the raw-baseline worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_POLICY = ROOT / "config" / "policy.toml"
+STRIPPED = ("ESCALATIONS_TEMPORAL_", "ESCALATIONS_SMTP_", "ESCALATIONS_WEBHOOK_",
+            "ESCALATIONS_CRM_", "ESCALATIONS_DIRECTORY_PATH", "ESCALATIONS_POLICY_PATH",
+            "ESCALATIONS_DATA_DIR", "ESCALATIONS_API_", "ESCALATIONS_TASK_QUEUE")
+DEADLINE_CATEGORY = "bench-deadline"  # no triage rule names it: the catch-all rule makes it P4
+
+
+def free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+def bench_policy(deadline_target_s: float) -> str:
+    """The demo policy with every calendar always open (no quiet-hours deferrals), no SLA
+    warnings, a help-line window longer than any run, long SLA targets for P1-P3 and a
+    first-response target of `deadline_target_s` for P4 (the deadline section's escalations)."""
+    text = DEMO_POLICY.read_text()
+    text = re.sub(r'(?m)^version = .*$', 'version = "bench-1"', text)
+    text = re.sub(r'(?m)^consult_window_min = .*$', "consult_window_min = 1440", text)
+    text = re.sub(r'(?m)^warning_fractions = .*$', "warning_fractions = []", text)
+    text = re.sub(r'(?m)^(\[calendars\.[^\]]+\])$', r"\1\nalways_open = true", text)
+    # replace every [[sla]] table (they run up to the next comment header)
+    text = re.sub(r"(?ms)^\[\[sla\]\].*?(?=^# ---)", "", text)
+    fr_h = deadline_target_s / 3600
+    sla = "\n".join(
+        f'[[sla]]\nseverity = "{sev}"\nfirst_response_h = {fr}\nresolution_h = {res}\n'
+        for sev, fr, res in (("P1", 24, 48), ("P2", 24, 48), ("P3", 24, 48),
+                             ("P4", repr(fr_h), 48))
+    )
+    text = text.replace("# --- calendars ---", sla + "\n# --- calendars ---", 1)
+    data = tomllib.loads(text)  # must stay valid TOML and a valid policy
+    from workflows.policy import Policy
+
+    policy = Policy.model_validate(data)
+    assert all(c.always_open for c in policy.calendars.values())
+    assert not policy.warning_fractions
+    return text
+
+
+@dataclass
+class Ports:
+    temporal: int
+    ui: int
+    api: int
+    metrics: int
+    smtp: int
+    http: int
+
+
+class Stack:
+    """Everything the benchmark starts; stop() ends exactly these processes."""
+
+    def __init__(self, out: Path, deadline_target_s: float, raw_task_queue: str) -> None:
+        self.out = out
+        self.ports = Ports(*free_ports(6))
+        self.deadline_target_s = deadline_target_s
+        self.raw_task_queue = raw_task_queue
+        self.procs: dict[str, asyncio.subprocess.Process] = {}
+        self.logs: list = []
+        self.worker_pid: int | None = None
+        self.server_pid: int | None = None
+        self.api_pid: int | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.ports.temporal}"
+
+    def env(self) -> dict[str, str]:
+        sink = f"http://127.0.0.1:{self.ports.http}"
+        env = dict(os.environ)
+        for k in list(env):  # connection and delivery settings are the bench's own; tuning
+            if k.startswith(STRIPPED):  # such as ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS passes
+                del env[k]
+        # Bytecode cache on, kept under bench/out: with PYTHONDONTWRITEBYTECODE=1 (set in some dev
+        # shells) the workflow sandbox re-compiles workflows/escalation.py from source for every
+        # new workflow instance, which is not how an installed service runs.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(self.out.parent / "pycache")
+        env.update(
+            ESCALATIONS_DEMO="true",
+            ESCALATIONS_POLICY_PATH=str(self.out / "bench-policy.toml"),
+            ESCALATIONS_TASK_QUEUE="escalations",
+            ESCALATIONS_LOG_FORMAT="json",
+            ESCALATIONS_SMTP_HOST="127.0.0.1",
+            ESCALATIONS_SMTP_PORT=str(self.ports.smtp),
+            ESCALATIONS_WEBHOOK_SMS_URL=f"{sink}/sms",
+            ESCALATIONS_WEBHOOK_CHAT_URL=f"{sink}/chat",
+            ESCALATIONS_WEBHOOK_SOCIAL_URL=f"{sink}/social",
+            ESCALATIONS_WEBHOOK_PHONE_URL=f"{sink}/phone",
+            ESCALATIONS_WEBHOOK_STAFF_URL=f"{sink}/staff",
+            ESCALATIONS_CRM_WEBHOOK_URL=f"{sink}/crm",
+        )
+        return env
+
+    async def _spawn(self, name: str, cmd: list[str], ready_line: str | None = None,
+                     timeout: float = 60) -> asyncio.subprocess.Process:
+        log = open(self.out / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.logs.append(log)
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, cwd=str(ROOT), env=self.env(), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE if ready_line else log, stderr=log,
+            start_new_session=True,
+        )
+        self.procs[name] = proc
+        if ready_line:
+            try:
+                line = await asyncio.wait_for(proc.stdout.readline(), timeout)
+            except TimeoutError:
+                raise RuntimeError(f"{name} not ready in {timeout:.0f} s; see {log.name}") from None
+            if ready_line not in line.decode():
+                raise RuntimeError(f"{name} failed to start; see {log.name}")
+            asyncio.ensure_future(self._drain(proc, log))
+        return proc
+
+    @staticmethod
+    async def _drain(proc: asyncio.subprocess.Process, log) -> None:
+        while line := await proc.stdout.readline():
+            log.write(line)
+
+    async def start(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "bench-policy.toml").write_text(bench_policy(self.deadline_target_s))
+        p = self.ports
+        await self._spawn("sinks", [sys.executable, "-m", "bench.sinks", "--smtp-port",
+                                    str(p.smtp), "--http-port", str(p.http)], "sinks ready", 30)
+        await self._spawn("embedded", [
+            sys.executable, "-m", "worker.embedded", "--host", "127.0.0.1",
+            "--temporal-port", str(p.temporal), "--ui-port", str(p.ui), "--api-port", str(p.api),
+            "--metrics-port", str(p.metrics), "--data-dir", str(self.out / "data"),
+            *self._launcher_extra_flags(),
+        ])
+        deadline = time.monotonic() + 120
+        async with httpx.AsyncClient(timeout=2) as http:
+            while True:
+                if self.procs["embedded"].returncode is not None:
+                    raise RuntimeError(f"embedded stack exited; see {self.out / 'embedded.log'}")
+                try:
+                    if (await http.get(f"{self.api_url}/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("embedded stack not ready in 120 s")
+                await asyncio.sleep(0.25)
+        self._find_pids()
+        await self._spawn("raw-worker", [
+            sys.executable, "-m", "bench.raw_worker", "--address", self.temporal_address,
+            "--task-queue", self.raw_task_queue,
+        ], "raw-worker ready", 60)
+
+    @staticmethod
+    def _launcher_extra_flags() -> list[str]:
+        """Our own sinks replace the launcher's demo sinks, where it has them."""
+        import subprocess
+
+        help_text = subprocess.run([sys.executable, "-m", "worker.embedded", "--help"],
+                                   cwd=str(ROOT), capture_output=True, text=True,
+                                   timeout=60).stdout
+        return ["--no-sinks"] if "--no-sinks" in help_text else []
+
+    def _find_pids(self) -> None:
+        launcher = psutil.Process(self.procs["embedded"].pid)
+        for child in launcher.children(recursive=True):
+            try:
+                cmd = child.cmdline()
+            except psutil.Error:
+                continue
+            if "start-dev" in cmd:
+                self.server_pid = child.pid
+            elif cmd[-2:] == ["-m", "worker"]:
+                self.worker_pid = child.pid
+            elif cmd[-2:] == ["-m", "api"]:
+                self.api_pid = child.pid
+
+    def rss_mib(self, pid: int | None) -> float | None:
+        if pid is None:
+            return None
+        try:
+            return psutil.Process(pid).memory_info().rss / 2**20
+        except psutil.Error:
+            return None
+
+    def cpu_seconds(self, *pids: int | None) -> float:
+        total = 0.0
+        for pid in pids:
+            if pid is None:
+                continue
+            try:
+                t = psutil.Process(pid).cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
+    def max_cached_workflows(self) -> int:
+        from core.settings import Settings
+
+        env = self.env()
+        value = env.get("ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS")
+        return int(value) if value else Settings.model_fields["worker_max_cached_workflows"].default
+
+    def cpu_by_process(self) -> dict[str, float]:
+        return {name: self.cpu_seconds(pid) for name, pid in (
+            ("worker", self.worker_pid), ("api", self.api_pid), ("dev_server", self.server_pid),
+            ("raw_worker", self.raw_worker_pid))}
+
+    @property
+    def raw_worker_pid(self) -> int | None:
+        proc = self.procs.get("raw-worker")
+        return proc.pid if proc else None
+
+    async def stop(self) -> None:
+        # The launcher stops its own children (API, worker, dev server) on SIGTERM.
+        for name in ("raw-worker", "embedded", "sinks"):
+            proc = self.procs.get(name)
+            if proc is None or proc.returncode is not None:
+                continue
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 120 if name == "embedded" else 20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        for pid in (self.api_pid, self.worker_pid, self.server_pid):  # only if left behind
+            if pid is not None and psutil.pid_exists(pid):
+                try:
+                    psutil.Process(pid).kill()
+                except psutil.Error:
+                    pass
+        for log in self.logs:
+            log.close()

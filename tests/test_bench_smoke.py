@@ -1,0 +1,30 @@
+"""The benchmark still runs end to end (tiny numbers; the real figures come from `make bench`)."""
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import ROOT
+
+pytestmark = pytest.mark.timeout(420)
+
+
+async def test_quick_benchmark_completes_every_section(tmp_path: Path):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench", "--quick", "--results-dir", str(tmp_path),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "ESCALATIONS_LOG_FORMAT": "json"},
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=400)
+    assert proc.returncode == 0, out.decode()[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    sections = {row["section"] for row in results["rows"]}
+    assert {"history", "throughput", "latency"} <= sections, sections
+    assert not [r for r in results["rows"] if r["metric"] == "section completed"], results["rows"]
+    signoff = next(r for r in results["rows"] if "sign-off path" in r["metric"]
+                   and r["section"] == "history")
+    assert signoff["value"] > 0 and signoff["baseline"] > 0
