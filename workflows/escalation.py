@@ -186,6 +186,9 @@ class EscalationWorkflow:
         return Timeline(items=list(self.s.timeline))
 
     # --- updates: validators (sync, change nothing) ---------------------------------------------
+    # Every handler runs its validator again first: several updates accepted in one workflow task
+    # are validated before any of their handlers runs, so the first may change what the second
+    # was validated against (two racing approvals); the second then fails cleanly as a conflict.
 
     def _open_case(self) -> None:
         if self.policy is None:
@@ -202,6 +205,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def consult_answer(self, u: ConsultAnswer) -> EscalationView:
+        self._v_consult_answer(u)
         self._record(u.actor, "consult_answered", u.answer)
         self.s.consult_answer = u.answer
         if u.resolves:
@@ -217,6 +221,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def acknowledge(self, u: Acknowledge) -> EscalationView:
+        self._v_acknowledge(u)
         s = self.s
         if s.assignee != u.actor.id:
             self._record(u.actor, "ownership_taken", f"from {s.assignee_name or 'nobody'}")
@@ -238,6 +243,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def add_note(self, u: AddNote) -> EscalationView:
+        self._v_add_note(u)
         self.s.notes.append(u.text)
         self._record(u.actor, "note_added", u.text)
         return self._view()
@@ -249,6 +255,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def request_info(self, u: InfoRequest) -> EscalationView:
+        self._v_request_info(u)
         self.s.waiting_on_customer = True
         self._record(u.actor, "info_requested", u.question)
         for c in self.s.clocks:
@@ -266,6 +273,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def customer_contact(self, u: CustomerContact) -> EscalationView:
+        self._v_customer_contact(u)
         s = self.s
         self._record(u.actor, "customer_contact",
                      u.message + (" (still broken)" if u.still_broken else ""))
@@ -285,6 +293,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def propose(self, u: Proposal) -> EscalationView:
+        self._v_propose(u)
         s, p = self.s, self.policy
         s.proposal = u.remedy
         self._record(u.actor, "proposal_made", _money(u.remedy))
@@ -312,6 +321,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def decide(self, u: Decision) -> EscalationView:
+        self._v_decide(u)
         s = self.s
         pending = s.pending_approval
         s.pending_approval = None
@@ -339,6 +349,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def resolve(self, u: ResolveCase) -> EscalationView:
+        self._v_resolve(u)
         self._resolve("specialist", u.outcome, u.actor)
         return self._view()
 
@@ -349,6 +360,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def reopen(self, u: Reason) -> EscalationView:
+        self._v_reopen(u)
         self._reopen(u.actor, u.reason)
         return self._view()
 
@@ -359,6 +371,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def cancel(self, u: Reason) -> EscalationView:
+        self._v_cancel(u)
         self._record(u.actor, "cancelled", u.reason)
         s = self.s
         s.pending_approval = None
@@ -375,6 +388,7 @@ class EscalationWorkflow:
 
     @workflow.update
     async def change_severity(self, u: SeverityChange) -> EscalationView:
+        self._v_change_severity(u)
         self._set_severity(u.severity, u.actor, u.reason)
         return self._view()
 
