@@ -35,24 +35,40 @@ def read_policy(path: Path, today: date | None = None) -> Policy:
     return policy
 
 
-class PolicyActivities:
-    def __init__(self, policy_path: Path) -> None:
-        self.policy_path = policy_path
-        self._cache: tuple[tuple, Policy] | None = None
+class PolicyFile:
+    """The policy file, read again only when it changed (or the year turned: holidays). The
+    worker's load_policy activity and the API (which triages new cases) share this."""
 
-    def _read(self, path: Path) -> Policy:
-        """Read the file again only when it changed (or the year turned: holidays)."""
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cache: tuple[tuple, Policy, dict] | None = None
+
+    def _load(self, path: Path) -> tuple[Policy, dict]:
         st = path.stat()
         key = (str(path), st.st_mtime_ns, st.st_size, date.today().year)
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, read_policy(path))
-        return self._cache[1]
+            policy = read_policy(path)
+            self._cache = (key, policy, policy.model_dump(mode="json"))
+        return self._cache[1], self._cache[2]
+
+    def get(self, path: Path | None = None) -> Policy:
+        return self._load(path or self.path)[0]
+
+    def get_with_json(self) -> tuple[Policy, dict]:
+        """The policy and its JSON form (computed once per version: it travels with each start)."""
+        return self._load(self.path)
+
+
+class PolicyActivities:
+    def __init__(self, policy_path: Path) -> None:
+        self.policy_path = policy_path
+        self.file = PolicyFile(policy_path)
 
     @activity.defn(name="load_policy")
     async def load_policy(self, req: LoadPolicy) -> Policy:
         path = Path(req.path) if req.path else self.policy_path
         try:
-            policy = self._read(path)
+            policy = self.file.get(path)
         except FileNotFoundError as e:
             raise ApplicationError(f"policy file not found: {path}", non_retryable=False) from e
         except ValidationError as e:

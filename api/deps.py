@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from activities.policy import PolicyFile
 from core.settings import Settings
 
 
@@ -18,5 +19,10 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_policy_file(request: Request) -> PolicyFile:
+    return request.app.state.policy_file
+
+
 TemporalClient = Annotated[Client, Depends(get_client)]
+CurrentPolicyFile = Annotated[PolicyFile, Depends(get_policy_file)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]

@@ -2,7 +2,8 @@
 the process itself (stages, authority, SLA clocks) lives in the workflow.
 
 Workflow calls use the workflow's registered names (type "EscalationWorkflow", queries "state"
-and "timeline", one update per action) so the API process never imports workflow code.
+and "timeline", one update per action) so the API process never imports the workflow class; it
+shares the pure opening functions (workflows/opening.py) to answer a new case at once.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import CurrentPerson, actor_of, require_roles
-from api.deps import AppSettings, TemporalClient
+from api.deps import AppSettings, CurrentPolicyFile, TemporalClient
 from api.errors import Conflict, Forbidden, Invalid, NotFound
+from api.policy import policy_with_json
 from api.schemas import (
     AcknowledgeBody,
     ConsultAnswerBody,
@@ -50,6 +52,7 @@ from api.schemas import (
 )
 from api.temporal_errors import temporal_errors
 from core.directory import DirectoryEntry
+from workflows import opening
 from workflows import search_attributes as sa
 from workflows.models import (
     STAFF_ROLES,
@@ -129,31 +132,10 @@ async def query_state(handle: WorkflowHandle, escalation_id: str) -> EscalationV
         )
 
 
-TRIAGE_WAIT_S = 0.12
-
-
-async def state_after_triage(handle: WorkflowHandle, escalation_id: str) -> EscalationView | None:
-    """The state once the workflow has triaged the case (severity, clocks, promise), if that
-    happens within TRIAGE_WAIT_S (its first workflow task and a policy load); None otherwise.
-    Short queries a few tens of milliseconds apart; the POST never waits on a busy worker."""
-
-    async def poll() -> EscalationView:
-        while True:
-            await asyncio.sleep(0.03)
-            view = await query_state(handle, escalation_id)
-            if view.stage != "triage":
-                return view
-
-    try:
-        return await asyncio.wait_for(poll(), TRIAGE_WAIT_S)
-    except TimeoutError:
-        return None
-
-
 def _provisional_view(
     escalation_id: str, req: EscalationRequest, opened_at: datetime
 ) -> EscalationView:
-    """What we can say before the workflow has run its first task (worker busy or down)."""
+    """A repeated open whose state cannot be read right now (worker busy or down)."""
     return EscalationView(
         id=escalation_id, stage="triage", severity=None, urgency=None, customer=req.customer,
         channel=req.channel, category=req.category, summary=req.summary, trigger=req.trigger,
@@ -173,7 +155,7 @@ def _provisional_view(
     response_model=EscalationView,
     summary="Open an escalation",
     description=(
-        "Starts the escalation's workflow and returns its state after triage.\n\n"
+        "Triages the case, starts its workflow and returns its state after triage.\n\n"
         "**Idempotency.** With an `Idempotency-Key` header (or, without one, the body's "
         "`external_ref`) the escalation id is derived from the key: `E-` followed by the first 16 "
         "hex digits (upper case) of its SHA-256. The first request answers **201** (with a "
@@ -181,9 +163,13 @@ def _provisional_view(
         "escalation, and never starts a second workflow (also for concurrent retries, and also "
         "after the case is closed). Re-using an `Idempotency-Key` with a *different* body is "
         "**409**. Without a key the id is random.\n\n"
-        "The answer comes within about 0.15 s: with the triaged state (severity, SLA clocks, "
-        "`promise_at`) when the worker has triaged the case by then, as it usually has; under "
-        "load, with a provisional state (stage `triage`, severity not yet set). "
+        "**Triage happens here**, with the policy in force (the copy the workflow is started "
+        "with): the answer already shows the severity, the SLA clocks, `promise_at` and the "
+        "tier-1 decision (stage `helpline_consult`, or `resolved` when tier 1 granted the "
+        "remedy), whether or not a worker is running; the workflow holds the same state and "
+        "takes it from there (notifications, help-line consult). The clocks count from the "
+        "moment the request was accepted. A retry answers the live state. If the policy file "
+        "cannot be read the answer is 503 and nothing is started. "
         "`GET /escalations/{id}` shows the live state."
     ),
     responses={
@@ -196,20 +182,25 @@ async def open_escalation(
     person: Annotated[DirectoryEntry, Depends(require_roles("system", "agent"))],
     client: TemporalClient,
     settings: AppSettings,
+    policy_file: CurrentPolicyFile,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationView:
     key = idempotency_key or body.external_ref
     escalation_id = escalation_id_for(key)
     request_sha = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    policy, policy_json = await policy_with_json(policy_file)
     now = datetime.now(timezone.utc)
-    start = StartEscalation(id=escalation_id, request=body, opened_by=actor_of(person))
+    start = StartEscalation(id=escalation_id, request=body, opened_by=actor_of(person),
+                            policy=policy_json, opened_at=now)
+    opened = opening.open_case(policy, start, now)  # what the workflow will hold
     initial = TypedSearchAttributes([  # listed and filterable before the first workflow task
-        SearchAttributePair(sa.STAGE, "triage"),
+        SearchAttributePair(sa.STAGE, opened.stage),
         SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
         SearchAttributePair(sa.CUSTOMER_TIER, body.customer.tier),
         SearchAttributePair(sa.TRIGGER, body.trigger),
         SearchAttributePair(sa.CHANNEL, body.channel),
+        SearchAttributePair(sa.SEVERITY, opened.severity),
     ])
     created = True
     async with temporal_errors(escalation_id):
@@ -254,13 +245,10 @@ async def open_escalation(
              escalation_id=escalation_id, by=person.id)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/escalations/{escalation_id}"
-    try:
-        view = await state_after_triage(handle, escalation_id)
-        if view is not None:
-            return view
-        if not created:  # an older case: its state is there, the worker only has to answer
-            return await query_state(handle, escalation_id)
-        return _provisional_view(escalation_id, body, now)
+    if created:
+        return opening.view(opened, policy, now)
+    try:  # an older case: its state is there, the worker only has to answer
+        return await query_state(handle, escalation_id)
     except Exception as e:  # noqa: BLE001 - the case exists; answer with what we know
         log.warning("state_not_ready", escalation_id=escalation_id, error=type(e).__name__)
         return _provisional_view(escalation_id, body, now)

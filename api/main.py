@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from prometheus_client import Counter, Histogram
 
+from activities.policy import PolicyFile
 from api import health
 from api.auth import StartupRefused, load_people
 from api.errors import add_exception_handlers, error_response
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         setup_logging(settings.log_format, settings.log_level)
         app.state.settings = settings
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
+        app.state.policy_file = PolicyFile(settings.policy_path)
         app.state.temporal = client or await connect(settings, lazy=True)
         log.info("api_started", temporal=settings.temporal_address, demo=settings.demo,
                  people=len(app.state.directory.people))

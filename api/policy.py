@@ -9,11 +9,11 @@ import structlog
 from fastapi import APIRouter
 from pydantic import ValidationError
 
-from activities.policy import read_policy
 from api.auth import CurrentPerson
-from api.deps import AppSettings
+from api.deps import CurrentPolicyFile
 from api.errors import Unavailable
 from api.schemas import error_responses
+from activities.policy import PolicyFile
 from workflows.policy import Policy
 
 log = structlog.get_logger("api")
@@ -34,11 +34,16 @@ router = APIRouter(prefix="/policy", tags=["policy"])
     ),
     responses=error_responses(401, 503),
 )
-async def get_policy(_: CurrentPerson, settings: AppSettings) -> Policy:
+async def get_policy(_: CurrentPerson, policy_file: CurrentPolicyFile) -> Policy:
+    return (await policy_with_json(policy_file))[0]
+
+
+async def policy_with_json(policy_file: PolicyFile) -> tuple[Policy, dict]:
+    """The policy new cases open under (re-read when the file changed), or 503."""
     try:
-        return await asyncio.to_thread(read_policy, settings.policy_path)
+        return await asyncio.to_thread(policy_file.get_with_json)
     except (OSError, ValidationError, ValueError) as e:
-        log.error("policy_unreadable", path=str(settings.policy_path), error=str(e)[:500])
+        log.error("policy_unreadable", path=str(policy_file.path), error=str(e)[:500])
         raise Unavailable(
             "The policy file cannot be read right now; an operator has to fix it."
         ) from e

@@ -69,10 +69,11 @@ async def run_worker(
     client: Client,
     workflows: Sequence[type] = (),
     activities: Sequence[Callable] = (),
+    task_queue: str | None = None,
     **kwargs,
 ) -> AsyncIterator[str]:
-    """Run a worker on a fresh task queue; yields the task queue name."""
-    task_queue = f"tq-{uuid.uuid4()}"
+    """Run a worker on a fresh task queue (or the one given); yields the task queue name."""
+    task_queue = task_queue or f"tq-{uuid.uuid4()}"
     async with Worker(
         client, task_queue=task_queue, workflows=list(workflows), activities=list(activities),
         **kwargs,

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     import pydantic  # noqa: F401  (pass-through: avoids re-importing it per workflow)
 
     from workflows import clocks as clk
-    from workflows import rules
+    from workflows import opening, rules
     from workflows import search_attributes as sa
     from workflows.business_hours import add_business_seconds, is_open, next_open
     from workflows.models import (
@@ -38,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
         Acknowledge,
         Actor,
         AddNote,
-        ClockView,
         ConsultAnswer,
         CrmEvent,
         CustomerContact,
@@ -52,23 +51,21 @@ with workflow.unsafe.imports_passed_through():
         KbResult,
         LoadPolicy,
         PendingApproval,
-        PendingApprovalView,
         PeopleQuery,
         PeopleResult,
         Person,
         Proposal,
         Reason,
-        Remedy,
         ResolveCase,
         RouteResult,
         SeverityChange,
         StartEscalation,
         Timeline,
-        TimelineEntry,
     )
     from workflows.policy import Policy, RouteRequest
 
-WORKFLOW_ACTOR = Actor(id="workflow", name="Escalation process", role="system")
+WORKFLOW_ACTOR = opening.WORKFLOW_ACTOR
+_money = opening.money
 
 LOCAL = dict(
     start_to_close_timeout=timedelta(seconds=20),
@@ -110,10 +107,6 @@ def _require_role(actor: Actor, *roles: str) -> None:
         raise forbidden(f"role {actor.role} may not do this (allowed: {', '.join(roles)})")
 
 
-def _money(r: Remedy | None) -> str:
-    return f"{r.kind.replace('_', ' ')} {r.amount:g} {r.currency}" if r else "nothing"
-
-
 @workflow.defn
 class EscalationWorkflow:
     @workflow.init
@@ -131,6 +124,13 @@ class EscalationWorkflow:
         if inp.resume is not None:
             self.s = inp.resume
             self.policy = Policy.model_validate(inp.resume_policy)
+        elif inp.policy is not None:
+            # Started by the API with its policy copy and opening time: triaged before any
+            # handler runs, exactly as the API answered the POST (see workflows/opening.py).
+            self.policy = Policy.model_validate(inp.policy)
+            self.s = opening.open_case(self.policy, inp, inp.opened_at or workflow.now())
+            self._clock_changed()
+            self._epoch += 1
         else:
             now = workflow.now()
             self.s = EscalationState(
@@ -142,7 +142,7 @@ class EscalationWorkflow:
 
     @workflow.run
     async def run(self, inp: StartEscalation) -> EscalationView:
-        if inp.resume is None:
+        if inp.resume is None and inp.policy is None:  # started without a policy: load it
             self._record(inp.opened_by, "opened", inp.request.summary)
             self.policy = await workflow.execute_local_activity(
                 "load_policy", LoadPolicy(), result_type=Policy, summary="load policy", **LOCAL
@@ -404,32 +404,21 @@ class EscalationWorkflow:
     # --- stage logic ----------------------------------------------------------------------------
 
     def _triage(self) -> None:
-        s, p = self.s, self.policy
-        t = rules.triage(p, s.request)
-        s.severity, s.urgency, s.avoidable = t.severity, t.urgency, t.avoidable
-        s.policy_version = p.version
-        self._start_clocks(self._default_calendar())
-        self._record(WORKFLOW_ACTOR, "triaged",
-                     f"{t.severity}, urgency {t.urgency}, "
-                     f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}")
-        self._goto("tier1_exception")
+        opening.triage(self.s, self.policy, workflow.now())
+        self._clock_changed()
+        self._moved()
 
     async def _stage_tier1(self) -> None:
-        allowed, why = rules.tier1_decision(self.policy, self.s.request)
-        if allowed:
-            self.s.granted_remedy = self.s.request.requested_remedy
-            self._record(WORKFLOW_ACTOR, "tier1_granted", why)
-            self._resolve("tier1", f"Granted {_money(self.s.granted_remedy)} at tier 1",
-                          self.s.opened_by)
-        else:
-            self._record(WORKFLOW_ACTOR, "tier1_declined", why)
-            self._goto("helpline_consult")
+        opening.tier1(self.s, self.policy, workflow.now())
+        self._clock_changed()
+        self._moved()
 
     async def _stage_consult(self) -> None:
         s, p = self.s, self.policy
         epoch = self._epoch
-        if s.consult_due_at is None:
+        if s.consult_due_at is None:  # opened by a version that set it only here
             s.consult_due_at = workflow.now() + timedelta(minutes=p.consult_window_min)
+        if not any(e.action == "consult_requested" for e in s.timeline):
             self._notify_customer("opened")
             try:
                 kb = await workflow.execute_local_activity(
@@ -571,21 +560,17 @@ class EscalationWorkflow:
         s = self.s
         s.stage = stage
         s.updated_at = workflow.now()
+        self._moved()
+
+    def _moved(self) -> None:
+        """The stage changed: wake the main loop, refresh search attributes."""
         self._epoch += 1
         self._upsert()
 
     def _resolve(self, tier: str, outcome: str, actor: Actor) -> None:
-        s = self.s
-        now = workflow.now()
-        s.resolved_at_tier, s.outcome, s.resolved_at = tier, outcome, now
-        s.pending_approval = None
-        s.waiting_on_customer = False
-        s.check_ins_done = 0
-        for c in s.clocks:
-            clk.stop(c, self._cal(c.calendar), now)
+        opening.resolve(self.s, self.policy, tier, outcome, actor, workflow.now())
         self._clock_changed()
-        self._record(actor, "resolved", f"at {tier}: {outcome}")
-        self._goto("resolved")
+        self._moved()
 
     def _reopen(self, actor: Actor, reason: str) -> None:
         s = self.s
@@ -621,16 +606,10 @@ class EscalationWorkflow:
     # --- SLA clocks -----------------------------------------------------------------------------
 
     def _default_calendar(self) -> str:
-        s, p = self.s, self.policy
-        target = rules.sla_target(p, s.severity, s.request.customer.tier)
-        if target.calendar:
-            return target.calendar
-        team = next((t for t in p.teams if t.name == s.assigned_team), None)
-        return team.calendar if team else p.helpline_calendar
+        return opening.default_calendar(self.policy, self.s)
 
     def _target_s(self, name: str) -> float:
-        t = rules.sla_target(self.policy, self.s.severity, self.s.request.customer.tier)
-        return (t.first_response_h if name == "first_response" else t.resolution_h) * 3600
+        return opening.target_s(self.policy, self.s, name)
 
     def _business_deadline(self, calendar: str, seconds: float) -> datetime:
         """A process deadline counted on business hours (wall clock for round-the-clock
@@ -644,14 +623,6 @@ class EscalationWorkflow:
     def _clock(self, name: str):
         return next(c for c in self.s.clocks if c.name == name)
 
-    def _start_clocks(self, cal: str) -> None:
-        now = workflow.now()
-        self.s.clocks = [
-            clk.start(name, cal, self._cal(cal), self._target_s(name), now)
-            for name in ("first_response", "resolution")
-        ]
-        self._clock_changed()
-
     def _stop_clock(self, name: str) -> None:
         c = self._clock(name)
         clk.stop(c, self._cal(c.calendar), workflow.now())
@@ -659,9 +630,7 @@ class EscalationWorkflow:
 
     def _clock_changed(self) -> None:
         self._clock_rev += 1
-        s = self.s
-        resolution = next((c for c in s.clocks if c.name == "resolution"), None)
-        s.promise_at = resolution.due_at if resolution and not resolution.stopped_at else None
+        self.s.promise_at = opening.promise_at(self.s)
 
     def _next_clock_event(self) -> clk.ClockEvent | None:
         events = [
@@ -936,11 +905,7 @@ class EscalationWorkflow:
         self._tasks.append(asyncio.ensure_future(coro))
 
     def _record(self, actor: Actor, action: str, detail: str = "") -> None:
-        s = self.s
-        now = workflow.now()
-        s.timeline.append(TimelineEntry(at=now, actor=actor.name, role=actor.role, action=action,
-                                        stage=s.stage, detail=detail[:2000]))
-        s.updated_at = now
+        opening.record(self.s, actor, action, detail, workflow.now())
 
     def _upsert(self) -> None:
         """Mark search attributes and details stale; `_flush_visibility` sends what changed,
@@ -1004,34 +969,4 @@ class EscalationWorkflow:
         )
 
     def _view(self) -> EscalationView:
-        s = self.s
-        now = workflow.now()
-        views = []
-        for c in s.clocks:
-            spec = self._cal(c.calendar) if self.policy else None
-            views.append(ClockView(
-                name=c.name, due_at=c.due_at if not c.stopped_at else c.due_at, paused=c.paused,
-                warned_at=c.warned_at, breached=c.breached, met_at=c.stopped_at,
-                remaining_business_s=None if c.stopped_at or spec is None else clk.remaining(c, spec, now),
-            ))
-        candidates = [c.due_at for c in s.clocks if c.due_at and not c.stopped_at and not c.paused and not c.breached]
-        for t in (s.consult_due_at if s.stage == "helpline_consult" else None, s.ack_due_at,
-                  s.pending_approval.due_at if s.pending_approval else None):
-            if t:
-                candidates.append(t)
-        pa = s.pending_approval
-        req = s.request
-        return EscalationView(
-            id=s.id, stage=s.stage, severity=s.severity, urgency=s.urgency, customer=req.customer,
-            channel=req.channel, category=req.category, summary=req.summary, trigger=req.trigger,
-            avoidable=s.avoidable, requested_remedy=req.requested_remedy,
-            granted_remedy=s.granted_remedy, proposal=s.proposal, assigned_team=s.assigned_team,
-            assignee=s.assignee,
-            pending_approval=PendingApprovalView(
-                remedy=pa.remedy, required_authority=pa.required_authority, level=pa.level,
-                since=pa.since, due_at=pa.due_at) if pa else None,
-            clocks=views, next_deadline=min(candidates) if candidates else None,
-            promise_at=s.promise_at, resolved_at_tier=s.resolved_at_tier, outcome=s.outcome,
-            waiting_on_customer=s.waiting_on_customer, external_ref=req.external_ref,
-            policy_version=s.policy_version, opened_at=s.opened_at, updated_at=s.updated_at,
-        )
+        return opening.view(self.s, self.policy, workflow.now())

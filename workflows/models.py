@@ -252,6 +252,11 @@ class StartEscalation(Model):
     opened_by: Actor
     resume: EscalationState | None = Field(None, description="Set by continue-as-new")
     resume_policy: Any | None = Field(None, description="The pinned policy, on continue-as-new")
+    policy: Any | None = Field(
+        None, description="The policy copy the case runs under, as the API triaged it; without "
+        "it the workflow loads the policy in force (load_policy activity)")
+    opened_at: datetime | None = Field(
+        None, description="When the API accepted the request; SLA clocks count from here")
     continue_as_new_after_events: int | None = Field(
         None, description="Force continue-as-new past this history length (tests, operations)"
     )

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from tests.api.conftest import auth, request_body, unique
+from tests.workflows.helpers import record_history
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -122,6 +123,8 @@ async def test_demo_path_to_executive_signoff(stack):
         assert expected in actions, (expected, actions)
     entry = next(i for i in r.json()["items"] if i["action"] == "approval_granted")
     assert entry["actor"] == "Eve Executive" and entry["role"] == "executive"
+    # started by the API with its policy copy (no load_policy activity): a replay guard too
+    await record_history(stack.client.get_workflow_handle(f"escalation-{eid}"), "api_signoff")
 
 
 async def test_actions_after_cancel_are_409(stack):

@@ -1,0 +1,144 @@
+"""The opening of an escalation and its read view, as pure functions.
+
+Opening = record the request, triage it, start the SLA clocks and run the tier-1 exception
+check. It depends only on the request, the policy copy and the opening time, so the API runs
+the very same functions to answer `POST /escalations` at once, and the workflow (started with
+that policy copy and that time) holds the same state: severity, clocks and `promise_at` agree to
+the microsecond. No Temporal calls here; the workflow wraps these with its own bookkeeping.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from workflows import clocks as clk
+from workflows import rules
+from workflows.models import (
+    Actor,
+    ClockView,
+    EscalationState,
+    EscalationView,
+    PendingApprovalView,
+    Remedy,
+    StartEscalation,
+    TimelineEntry,
+)
+from workflows.policy import Policy
+
+WORKFLOW_ACTOR = Actor(id="workflow", name="Escalation process", role="system")
+
+
+def money(r: Remedy | None) -> str:
+    return f"{r.kind.replace('_', ' ')} {r.amount:g} {r.currency}" if r else "nothing"
+
+
+def record(s: EscalationState, actor: Actor, action: str, detail: str, now: datetime) -> None:
+    s.timeline.append(TimelineEntry(at=now, actor=actor.name, role=actor.role, action=action,
+                                    stage=s.stage, detail=detail[:2000]))
+    s.updated_at = now
+
+
+def default_calendar(p: Policy, s: EscalationState) -> str:
+    """The calendar SLA clocks count on: the target's own, else the assigned team's, else the
+    help line's."""
+    target = rules.sla_target(p, s.severity, s.request.customer.tier)
+    if target.calendar:
+        return target.calendar
+    team = next((t for t in p.teams if t.name == s.assigned_team), None)
+    return team.calendar if team else p.helpline_calendar
+
+
+def target_s(p: Policy, s: EscalationState, name: str) -> float:
+    t = rules.sla_target(p, s.severity, s.request.customer.tier)
+    return (t.first_response_h if name == "first_response" else t.resolution_h) * 3600
+
+
+def promise_at(s: EscalationState) -> datetime | None:
+    """What an agent may honestly promise: the resolution clock's due time while it runs."""
+    resolution = next((c for c in s.clocks if c.name == "resolution"), None)
+    return resolution.due_at if resolution and not resolution.stopped_at else None
+
+
+def triage(s: EscalationState, p: Policy, now: datetime) -> None:
+    t = rules.triage(p, s.request)
+    s.severity, s.urgency, s.avoidable = t.severity, t.urgency, t.avoidable
+    s.policy_version = p.version
+    cal = default_calendar(p, s)
+    s.clocks = [clk.start(name, cal, p.calendar(cal), target_s(p, s, name), now)
+                for name in ("first_response", "resolution")]
+    s.promise_at = promise_at(s)
+    record(s, WORKFLOW_ACTOR, "triaged",
+           f"{t.severity}, urgency {t.urgency}, "
+           f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}", now)
+    s.stage = "tier1_exception"
+
+
+def resolve(s: EscalationState, p: Policy, tier: str, outcome: str, actor: Actor,
+            now: datetime) -> None:
+    s.resolved_at_tier, s.outcome, s.resolved_at = tier, outcome, now
+    s.pending_approval = None
+    s.waiting_on_customer = False
+    s.check_ins_done = 0
+    for c in s.clocks:
+        clk.stop(c, p.calendar(c.calendar), now)
+    s.promise_at = promise_at(s)
+    record(s, actor, "resolved", f"at {tier}: {outcome}", now)
+    s.stage = "resolved"
+
+
+def tier1(s: EscalationState, p: Policy, now: datetime) -> None:
+    """The tier-1 exception check: grant within the frontline's authority (resolved at tier 1),
+    or hand the case to the help line, whose consult window starts now."""
+    allowed, why = rules.tier1_decision(p, s.request)
+    if allowed:
+        s.granted_remedy = s.request.requested_remedy
+        record(s, WORKFLOW_ACTOR, "tier1_granted", why, now)
+        resolve(s, p, "tier1", f"Granted {money(s.granted_remedy)} at tier 1", s.opened_by, now)
+    else:
+        record(s, WORKFLOW_ACTOR, "tier1_declined", why, now)
+        s.stage = "helpline_consult"
+        s.consult_due_at = now + timedelta(minutes=p.consult_window_min)
+
+
+def open_case(p: Policy, start: StartEscalation, now: datetime) -> EscalationState:
+    """The state of a new escalation once triaged and through the tier-1 check (stage
+    `helpline_consult`, or `resolved` when tier 1 granted the remedy)."""
+    s = EscalationState(id=start.id, request=start.request, opened_by=start.opened_by,
+                        opened_at=now, updated_at=now)
+    record(s, start.opened_by, "opened", start.request.summary, now)
+    triage(s, p, now)
+    tier1(s, p, now)
+    return s
+
+
+def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
+    views = []
+    for c in s.clocks:
+        spec = p.calendar(c.calendar) if p else None
+        views.append(ClockView(
+            name=c.name, due_at=c.due_at, paused=c.paused, warned_at=c.warned_at,
+            breached=c.breached, met_at=c.stopped_at,
+            remaining_business_s=None if c.stopped_at or spec is None else clk.remaining(c, spec, now),
+        ))
+    candidates = [c.due_at for c in s.clocks
+                  if c.due_at and not c.stopped_at and not c.paused and not c.breached]
+    for t in (s.consult_due_at if s.stage == "helpline_consult" else None, s.ack_due_at,
+              s.pending_approval.due_at if s.pending_approval else None):
+        if t:
+            candidates.append(t)
+    pa = s.pending_approval
+    req = s.request
+    return EscalationView(
+        id=s.id, stage=s.stage, severity=s.severity, urgency=s.urgency, customer=req.customer,
+        channel=req.channel, category=req.category, summary=req.summary, trigger=req.trigger,
+        avoidable=s.avoidable, requested_remedy=req.requested_remedy,
+        granted_remedy=s.granted_remedy, proposal=s.proposal, assigned_team=s.assigned_team,
+        assignee=s.assignee,
+        pending_approval=PendingApprovalView(
+            remedy=pa.remedy, required_authority=pa.required_authority, level=pa.level,
+            since=pa.since, due_at=pa.due_at) if pa else None,
+        clocks=views, next_deadline=min(candidates) if candidates else None,
+        promise_at=s.promise_at, resolved_at_tier=s.resolved_at_tier, outcome=s.outcome,
+        waiting_on_customer=s.waiting_on_customer, external_ref=req.external_ref,
+        policy_version=s.policy_version, opened_at=s.opened_at, updated_at=s.updated_at,
+    )
