@@ -13,9 +13,10 @@ import sys
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.raw_workflow import RawWorkflow, noop
+from core.settings import Settings
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -24,8 +25,10 @@ async def run(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # the same workflow runner as the service's worker (ESCALATIONS_WORKER_SANDBOX)
+    runner = {} if Settings().worker_sandbox else {"workflow_runner": UnsandboxedWorkflowRunner()}
     worker = Worker(client, task_queue=args.task_queue, workflows=[RawWorkflow],
-                    activities=[noop], max_cached_workflows=args.max_cached_workflows)
+                    activities=[noop], max_cached_workflows=args.max_cached_workflows, **runner)
     async with worker:
         print("raw-worker ready", flush=True)
         await stop.wait()
