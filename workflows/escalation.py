@@ -117,6 +117,8 @@ class EscalationWorkflow:
         self._tasks: list[asyncio.Task] = []
         self._people: dict[str, Person] = {}
         self._dirty = True
+        self._settled = False  # the main loop waits: the stage's entry work is done
+        self._after_settle = False  # CRM sync and search attributes wait for the settle
         self._closed = False  # final stage reached: pending staff messages are stale
         self._handing_over = False  # continue-as-new under way: send held messages now
         self._can_after = inp.continue_as_new_after_events
@@ -142,6 +144,10 @@ class EscalationWorkflow:
 
     @workflow.run
     async def run(self, inp: StartEscalation) -> EscalationView:
+        # Since this patch the CRM sync and the search-attribute upsert go out once the stage has
+        # settled (its entry work done): one sync per stage the case rests in (not one for the
+        # passing `resolved`), with the assignee the routing just chose, and one upsert.
+        self._after_settle = workflow.patched("outbox-after-settle")
         if inp.resume is None and inp.policy is None:  # started without a policy: load it
             self._record(inp.opened_by, "opened", inp.request.summary)
             self.policy = await workflow.execute_local_activity(
@@ -165,6 +171,7 @@ class EscalationWorkflow:
             epoch = self._epoch
             await stage_handlers[self.s.stage]()
             if self._epoch == epoch and self.s.stage not in FINAL_STAGES:
+                self._settled = True
                 await workflow.wait_condition(
                     lambda: self._epoch != epoch or self._should_continue_as_new()
                 )
@@ -565,6 +572,7 @@ class EscalationWorkflow:
     def _moved(self) -> None:
         """The stage changed: wake the main loop, refresh search attributes."""
         self._epoch += 1
+        self._settled = False
         self._upsert()
 
     def _resolve(self, tier: str, outcome: str, actor: Actor) -> None:
@@ -718,6 +726,7 @@ class EscalationWorkflow:
             timeout = (until - workflow.now()).total_seconds()
             if timeout <= 0:
                 return "timeout"
+        self._settled = True
         try:
             await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
         except TimeoutError:
@@ -876,7 +885,8 @@ class EscalationWorkflow:
         within one workflow task are coalesced). A failing CRM never blocks the case."""
         synced: str | None = None
         while True:
-            await workflow.wait_condition(lambda: self.s.stage != synced or self._finished)
+            await workflow.wait_condition(
+                lambda: (self.s.stage != synced and self._quiet()) or self._finished)
             if self.s.stage == synced:
                 return
             s = self.s
@@ -907,6 +917,9 @@ class EscalationWorkflow:
     def _record(self, actor: Actor, action: str, detail: str = "") -> None:
         opening.record(self.s, actor, action, detail, workflow.now())
 
+    def _quiet(self) -> bool:
+        return self._settled or not self._after_settle
+
     def _upsert(self) -> None:
         """Mark search attributes and details stale; `_flush_visibility` sends what changed,
         once per workflow task (one history event however many changes a task makes)."""
@@ -932,7 +945,7 @@ class EscalationWorkflow:
     async def _flush_visibility(self) -> None:
         sent: dict[str, Any] = {}
         while True:
-            await workflow.wait_condition(lambda: self._dirty or self._finished)
+            await workflow.wait_condition(lambda: (self._dirty and self._quiet()) or self._finished)
             self._dirty = False
             updates = []
             for name, (key, value) in self._search_attributes().items():
