@@ -8,6 +8,8 @@ Activity names (the workflow calls them by name, each with one pydantic argument
 - ``route_specialist(RouteRequest) -> RouteResult``          (:mod:`activities.routing`)
 - ``find_people(PeopleQuery) -> PeopleResult``               (:mod:`activities.routing`)
 - ``sync_crm(CrmEvent) -> None``                             (:mod:`activities.crm`)
+- ``dispatch(Dispatch) -> DispatchResult``                  (:mod:`activities.dispatch`: the
+  messages and CRM events of one workflow task at once, each as ``deliver`` / ``sync_crm``)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def build_activities(settings: Settings, client: Any) -> list[Callable]:
     """Bound activity methods for a worker. `client` is the worker's Temporal client (routing
     counts each person's open escalations through its visibility API)."""
     from activities.crm import CrmActivities
+    from activities.dispatch import make_dispatch
     from activities.http import WebhookPoster
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
@@ -41,4 +44,5 @@ def build_activities(settings: Settings, client: Any) -> list[Callable]:
         routing.route_specialist,
         routing.find_people,
         crm.sync_crm,
+        make_dispatch(notify.deliver, crm.sync_crm),
     ]

@@ -34,8 +34,8 @@ class CrmActivities:
                 return
             await self.poster.post(
                 url,
-                event.model_dump(mode="json"),
-                key=idempotency_key(),
+                event.model_dump(mode="json", exclude={"idempotency_key"}),
+                key=event.idempotency_key or idempotency_key(),
                 escalation_id=event.escalation_id,
                 event=event.event,
                 what="crm",

@@ -78,7 +78,7 @@ class NotifyActivities:
 
     @activity.defn(name="deliver")
     async def deliver(self, d: Delivery) -> DeliveryReceipt:
-        key = idempotency_key()
+        key = d.idempotency_key or idempotency_key()
         with activity_context(
             escalation_id=d.escalation_id, notification=d.event, channel=d.channel
         ) as log:

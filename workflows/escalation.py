@@ -44,12 +44,16 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         Delivery,
         DeliveryReceipt,
+        Dispatch,
+        DispatchResult,
         EscalationState,
         EscalationView,
         InfoRequest,
         KbQuery,
         KbResult,
         LoadPolicy,
+        OutboxItem,
+        OutboxResult,
         PendingApproval,
         PeopleQuery,
         PeopleResult,
@@ -118,7 +122,10 @@ class EscalationWorkflow:
         self._people: dict[str, Person] = {}
         self._dirty = True
         self._settled = False  # the main loop waits: the stage's entry work is done
-        self._after_settle = False  # CRM sync and search attributes wait for the settle
+        self._after_settle = False  # side effects wait for the settle and go out together
+        self._outbox: list[tuple[OutboxItem, asyncio.Future, str]] = []
+        self._outbox_flush_pending = False
+        self._seq = 0  # numbers the idempotency keys of this run's messages and CRM events
         self._closed = False  # final stage reached: pending staff messages are stale
         self._handing_over = False  # continue-as-new under way: send held messages now
         self._can_after = inp.continue_as_new_after_events
@@ -144,10 +151,11 @@ class EscalationWorkflow:
 
     @workflow.run
     async def run(self, inp: StartEscalation) -> EscalationView:
-        # Since this patch the CRM sync and the search-attribute upsert go out once the stage has
-        # settled (its entry work done): one sync per stage the case rests in (not one for the
-        # passing `resolved`), with the assignee the routing just chose, and one upsert.
-        self._after_settle = workflow.patched("outbox-after-settle")
+        # Since this patch, side effects go out once the stage has settled (its entry work
+        # done): the messages and the CRM sync of a workflow task in one `dispatch` activity
+        # (see activities/dispatch.py), one CRM sync per stage the case rests in (not one for
+        # the passing `resolved`, and with the assignee routing just chose), one upsert.
+        self._after_settle = workflow.patched("batched-outbox")
         if inp.resume is None and inp.policy is None:  # started without a policy: load it
             self._record(inp.opened_by, "opened", inp.request.summary)
             self.policy = await workflow.execute_local_activity(
@@ -858,23 +866,39 @@ class EscalationWorkflow:
                     pass
         body = render(template, ctx)
         subject = f"[{s.id}] {event.replace('_', ' ')}"
+        key = self._next_key() if self._after_settle else None
+        deliveries = [
+            Delivery(escalation_id=s.id, event=event, channel=channel, address=address,
+                     recipient_name=name, subject=subject, body=body,
+                     urgent=s.severity in p.quiet_hours_except,
+                     idempotency_key=f"{key}:{channel}" if key else None)
+            for channel, address in channels
+        ]
         failed: list[str] = []
-        for channel, address in channels:
+        if self._after_settle and deliveries:
+            sent = await self._send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
+            failed = list(sent.failed_channels)
+            if sent.status == "done":
+                if failed:
+                    self._record(WORKFLOW_ACTOR, "notification_fallback",
+                                 f"{event} to {name}: {', '.join(failed)} failed, sent by {sent.channel}")
+                return
+            # failed: every channel refused for good; retry: on our own from the channel that
+            # failed transiently, with the delivery retry policy
+            deliveries = [] if sent.status == "failed" else deliveries[sent.retry_from:]
+        for d in deliveries:
             try:
                 await workflow.execute_activity(
-                    "deliver",
-                    Delivery(escalation_id=s.id, event=event, channel=channel, address=address,
-                             recipient_name=name, subject=subject, body=body,
-                             urgent=s.severity in p.quiet_hours_except),
+                    "deliver", d,
                     result_type=DeliveryReceipt, start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=DELIVERY_RETRY, summary=f"{event} to {name} by {channel}",
+                    retry_policy=DELIVERY_RETRY, summary=f"{event} to {name} by {d.channel}",
                 )
                 if failed:
                     self._record(WORKFLOW_ACTOR, "notification_fallback",
-                                 f"{event} to {name}: {', '.join(failed)} failed, sent by {channel}")
+                                 f"{event} to {name}: {', '.join(failed)} failed, sent by {d.channel}")
                 return
             except ActivityError:
-                failed.append(channel)
+                failed.append(d.channel)
         self._record(WORKFLOW_ACTOR, "notification_failed",
                      f"{event} to {name}: no channel delivered ({', '.join(failed) or 'no address'})")
         if event != "notification_failed" and (staff is None or staff.id != p.manager_id):
@@ -891,22 +915,64 @@ class EscalationWorkflow:
                 return
             s = self.s
             stage = s.stage
+            event = CrmEvent(
+                escalation_id=s.id, external_ref=s.request.external_ref, event="stage_changed",
+                stage=stage, at=workflow.now(), severity=s.severity, assignee=s.assignee,
+                detail=f"resolved at {s.resolved_at_tier}: {s.outcome}" if s.resolved_at_tier else "",
+                idempotency_key=self._next_key() if self._after_settle else None,
+            )
+            synced = stage
+            if self._after_settle:
+                sent = await self._send(OutboxItem(crm=event), f"CRM {stage}")
+                if sent.status == "failed":
+                    self._record(WORKFLOW_ACTOR, "crm_sync_failed", f"{stage}: {sent.detail}")
+                if sent.status != "retry":
+                    continue
             try:
                 # A regular (not local) activity: a slow or failing CRM must not hold up the
                 # workflow task, and with it every update's answer.
                 await workflow.execute_activity(
-                    "sync_crm",
-                    CrmEvent(escalation_id=s.id, external_ref=s.request.external_ref,
-                             event="stage_changed", stage=stage, at=workflow.now(),
-                             severity=s.severity, assignee=s.assignee,
-                             detail=f"resolved at {s.resolved_at_tier}: {s.outcome}"
-                             if s.resolved_at_tier else ""),
+                    "sync_crm", event,
                     start_to_close_timeout=timedelta(seconds=15), retry_policy=CRM_RETRY,
                     summary=f"CRM sync: {stage}",
                 )
             except ActivityError as e:
                 self._record(WORKFLOW_ACTOR, "crm_sync_failed", f"{stage}: {e.cause or e}")
-            synced = stage
+
+    # --- the outbox -------------------------------------------------------------------------------
+
+    def _next_key(self) -> str:
+        """An idempotency key for one message or CRM event of this run (deterministic)."""
+        self._seq += 1
+        return f"{workflow.info().run_id}:o{self._seq}"
+
+    async def _send(self, item: OutboxItem, label: str) -> OutboxResult:
+        """Queue one side effect; it goes out with the others of this workflow task."""
+        done: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._outbox.append((item, done, label))
+        if not self._outbox_flush_pending:
+            self._outbox_flush_pending = True
+            self._spawn(self._flush_outbox())
+        return await done
+
+    async def _flush_outbox(self) -> None:
+        await workflow.wait_condition(lambda: self._quiet() or self._finished)
+        await asyncio.sleep(0)  # let the other coroutines woken with this one queue theirs
+        self._outbox_flush_pending = False
+        batch, self._outbox = self._outbox, []
+        labels = ", ".join(label for _, _, label in batch)
+        try:
+            result = await workflow.execute_activity(
+                "dispatch", Dispatch(items=[item for item, _, _ in batch]),
+                result_type=DispatchResult, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                summary=labels if len(labels) <= 200 else labels[:199] + "…",
+            )
+            results = result.results
+        except ActivityError as e:  # crashed or timed out: each item goes on alone
+            results = [OutboxResult(status="retry", detail=str(e.cause or e))] * len(batch)
+        for (_, done, _), r in zip(batch, results, strict=True):
+            done.set_result(r)
 
     # --- bookkeeping ------------------------------------------------------------------------------
 

@@ -359,6 +359,9 @@ class Delivery(Model):
     subject: str
     body: str
     urgent: bool = False
+    idempotency_key: str | None = Field(
+        None, description="Set by the workflow: the same key however the message is sent "
+        "(batched or alone) and on every retry; without it the activity derives one")
 
 
 class DeliveryReceipt(Model):
@@ -376,3 +379,33 @@ class CrmEvent(Model):
     severity: str | None = None
     assignee: str | None = None
     detail: str = ""
+    idempotency_key: str | None = Field(
+        None, description="Set by the workflow (see Delivery); not part of the posted body")
+
+
+class OutboxItem(Model):
+    """One message (its deliveries: the recipient's channels in order of preference) or one CRM
+    event, sent with the other side effects of the same workflow task."""
+
+    deliveries: list[Delivery] = Field(default_factory=list)
+    crm: CrmEvent | None = None
+
+
+class OutboxResult(Model):
+    """done: sent (`channel`: by which, `failed_channels`: unusable ones tried first);
+    failed: refused for good on every channel; retry: a transient failure at
+    `deliveries[retry_from]`: the workflow sends it from there on its own, with retries."""
+
+    status: Literal["done", "failed", "retry"]
+    channel: str | None = None
+    failed_channels: list[str] = Field(default_factory=list)
+    retry_from: int = 0
+    detail: str = ""
+
+
+class Dispatch(Model):
+    items: list[OutboxItem]
+
+
+class DispatchResult(Model):
+    results: list[OutboxResult]

@@ -11,5 +11,5 @@ def test_build_activities_registers_every_name(tmp_path):
     names = {activity._Definition.must_from_callable(a).name for a in acts}
     assert names == {
         "load_policy", "deliver", "search_knowledge_base", "route_specialist", "find_people",
-        "sync_crm",
+        "sync_crm", "dispatch",
     }

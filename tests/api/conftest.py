@@ -19,6 +19,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities import build_activities
+from activities.dispatch import make_dispatch
 from api.main import create_app
 from core.settings import Settings
 from tests.conftest import run_worker
@@ -95,10 +96,12 @@ async def stack(dev_env) -> AsyncIterator[Stack]:
                                idempotency_key=f"{info.workflow_run_id}:{info.activity_id}")
 
     base = Settings(demo=True)
-    real = [a for a in build_activities(base, client)
-            if getattr(a, "__temporal_activity_definition").name != "deliver"]
+    real = {getattr(a, "__temporal_activity_definition").name: a
+            for a in build_activities(base, client)}
+    real.pop("deliver")
+    real["dispatch"] = make_dispatch(deliver, real["sync_crm"])
     async with run_worker(client, workflows=[EscalationWorkflow],
-                          activities=[*real, deliver]) as task_queue:
+                          activities=[*real.values(), deliver]) as task_queue:
         settings = Settings(demo=True, task_queue=task_queue)
         app = create_app(settings, client=client)
         async with app.router.lifespan_context(app):

@@ -124,7 +124,7 @@ async def test_demo_path_to_executive_signoff(stack):
     entry = next(i for i in r.json()["items"] if i["action"] == "approval_granted")
     assert entry["actor"] == "Eve Executive" and entry["role"] == "executive"
     # started by the API with its policy copy (no load_policy activity): a replay guard too
-    await record_history(stack.client.get_workflow_handle(f"escalation-{eid}"), "api_signoff_settled")
+    await record_history(stack.client.get_workflow_handle(f"escalation-{eid}"), "api_signoff_batched")
 
 
 async def test_actions_after_cancel_are_409(stack):

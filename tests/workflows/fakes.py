@@ -11,6 +11,7 @@ from datetime import date
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.dispatch import make_dispatch
 from activities.policy import read_policy
 from core.directory import load_directory
 from core.settings import CONFIG_DIR
@@ -79,7 +80,7 @@ class World:
             world.crm.append(e)
 
         return [load_policy, search_knowledge_base, find_people, route_specialist, deliver,
-                sync_crm]
+                sync_crm, make_dispatch(deliver, sync_crm)]
 
     def events(self, to: str | None = None) -> list[str]:
         return [d.event for d in self.deliveries if to is None or d.recipient_name == to]

@@ -1,0 +1,76 @@
+"""`dispatch`: each item tried once, concurrently, by the single-item senders; the workflow is
+told what went out, what is refused for good and what to retry on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.dispatch import make_dispatch
+from workflows.models import CrmEvent, Delivery, DeliveryReceipt, Dispatch, OutboxItem
+
+
+def msg(*channels: str, key: str = "k") -> OutboxItem:
+    return OutboxItem(deliveries=[
+        Delivery(escalation_id="E-1", event="opened", channel=ch, address=f"{ch}-address",
+                 recipient_name="Ada", subject="s", body="b", idempotency_key=f"{key}:{ch}")
+        for ch in channels])
+
+
+CRM = CrmEvent(escalation_id="E-1", external_ref=None, event="stage_changed", stage="specialist",
+               at=datetime(2026, 11, 24, tzinfo=timezone.utc), idempotency_key="k:crm")
+
+
+async def test_outcomes_per_item():
+    sent: list[str] = []
+    crm_seen: list[CrmEvent] = []
+
+    async def deliver(d: Delivery) -> DeliveryReceipt:
+        if d.address == "sms-address":
+            raise ApplicationError("no gateway", type="ChannelUnavailable", non_retryable=True)
+        if d.address == "phone-address":
+            raise ApplicationError("gateway said 503")  # transient
+        if d.address == "social-address":
+            raise ApplicationError("refused", type="Rejected", non_retryable=True)
+        await asyncio.sleep(0.01)
+        sent.append(d.idempotency_key)
+        return DeliveryReceipt(channel=d.channel, idempotency_key=d.idempotency_key)
+
+    async def sync_crm(e: CrmEvent) -> None:
+        crm_seen.append(e)
+
+    dispatch = make_dispatch(deliver, sync_crm)
+    batch = Dispatch(items=[
+        msg("email"),                        # sent
+        msg("sms", "chat", key="f"),         # sms unusable, falls back to chat
+        msg("sms", "phone", "email", key="t"),  # transient on phone: the workflow retries from it
+        msg("sms", "social"),                # refused for good everywhere
+        OutboxItem(crm=CRM),
+    ])
+    res = (await ActivityEnvironment().run(dispatch, batch)).results
+    assert [r.status for r in res] == ["done", "done", "retry", "failed", "done"]
+    assert res[1].channel == "chat" and res[1].failed_channels == ["sms"]
+    assert res[2].retry_from == 1 and res[2].failed_channels == ["sms"]
+    assert res[3].failed_channels == ["sms", "social"]
+    # the workflow's keys are used as given (so a later single-item retry carries the same one)
+    assert sorted(sent) == ["f:chat", "k:email"]
+    assert [e.idempotency_key for e in crm_seen] == ["k:crm"]
+
+
+async def test_crm_failures_are_told_apart():
+    async def deliver(d: Delivery) -> DeliveryReceipt:
+        raise AssertionError("no messages here")
+
+    async def rejected(e: CrmEvent) -> None:
+        raise ApplicationError("400", type="Rejected", non_retryable=True)
+
+    async def down(e: CrmEvent) -> None:
+        raise ConnectionError("refused")
+
+    for sync, status in ((rejected, "failed"), (down, "retry")):
+        res = await ActivityEnvironment().run(make_dispatch(deliver, sync),
+                                              Dispatch(items=[OutboxItem(crm=CRM)]))
+        assert res.results[0].status == status
