@@ -195,12 +195,8 @@ async def open_escalation(
                             policy=policy_json, opened_at=now)
     opened = opening.open_case(policy, start, now)  # what the workflow will hold
     initial = TypedSearchAttributes([  # listed and filterable before the first workflow task
-        SearchAttributePair(sa.STAGE, opened.stage),
-        SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
-        SearchAttributePair(sa.CUSTOMER_TIER, body.customer.tier),
-        SearchAttributePair(sa.TRIGGER, body.trigger),
-        SearchAttributePair(sa.CHANNEL, body.channel),
-        SearchAttributePair(sa.SEVERITY, opened.severity),
+        SearchAttributePair(key, value)
+        for key, value in opening.search_attributes(opened).items() if value is not None
     ])
     created = True
     async with temporal_errors(escalation_id):

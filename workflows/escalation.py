@@ -992,24 +992,13 @@ class EscalationWorkflow:
         self._dirty = True
 
     def _search_attributes(self) -> dict[str, tuple[Any, Any]]:
-        s = self.s
-        req = s.request
-        due = [c.due_at for c in s.clocks if c.due_at and not c.stopped_at and not c.paused]
-        resolution = next((c for c in s.clocks if c.name == "resolution"), None)
-        values = {
-            sa.STAGE: s.stage, sa.CUSTOMER_ID: req.customer.id, sa.CUSTOMER_TIER: req.customer.tier,
-            sa.TRIGGER: req.trigger, sa.CHANNEL: req.channel, sa.SEVERITY: s.severity,
-            sa.AVOIDABLE: s.avoidable, sa.POLICY_VERSION: s.policy_version,
-            sa.ASSIGNED_TEAM: s.assigned_team, sa.ASSIGNEE: s.assignee,
-            sa.SLA_DUE_AT: min(due) if due else None,
-            sa.SLA_BREACHED: any(c.breached for c in s.clocks),
-            sa.RESOLVED_AT_TIER: s.resolved_at_tier, sa.RESOLVED_AT: s.resolved_at,
-            sa.RESOLVED_WITHIN_SLA: (not resolution.breached) if s.resolved_at and resolution else None,
-        }
-        return {key.name: (key, value) for key, value in values.items()}
+        return {key.name: (key, value)
+                for key, value in opening.search_attributes(self.s).items()}
 
     async def _flush_visibility(self) -> None:
         sent: dict[str, Any] = {}
+        if self._after_settle:  # what the starter set (the API sets them all) is not re-sent
+            sent = {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
         while True:
             await workflow.wait_condition(lambda: (self._dirty and self._quiet()) or self._finished)
             self._dirty = False

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from typing import Any
+
+from temporalio.common import SearchAttributeKey
+
 from workflows import clocks as clk
 from workflows import rules
+from workflows import search_attributes as sa
 from workflows.models import (
     Actor,
     ClockView,
@@ -109,6 +114,24 @@ def open_case(p: Policy, start: StartEscalation, now: datetime) -> EscalationSta
     triage(s, p, now)
     tier1(s, p, now)
     return s
+
+
+def search_attributes(s: EscalationState) -> dict[SearchAttributeKey, Any]:
+    """The case's search attributes (None: not set). The API sets them at the start, the
+    workflow upserts what changes."""
+    req = s.request
+    due = [c.due_at for c in s.clocks if c.due_at and not c.stopped_at and not c.paused]
+    resolution = next((c for c in s.clocks if c.name == "resolution"), None)
+    return {
+        sa.STAGE: s.stage, sa.CUSTOMER_ID: req.customer.id, sa.CUSTOMER_TIER: req.customer.tier,
+        sa.TRIGGER: req.trigger, sa.CHANNEL: req.channel, sa.SEVERITY: s.severity,
+        sa.AVOIDABLE: s.avoidable, sa.POLICY_VERSION: s.policy_version,
+        sa.ASSIGNED_TEAM: s.assigned_team, sa.ASSIGNEE: s.assignee,
+        sa.SLA_DUE_AT: min(due) if due else None,
+        sa.SLA_BREACHED: any(c.breached for c in s.clocks),
+        sa.RESOLVED_AT_TIER: s.resolved_at_tier, sa.RESOLVED_AT: s.resolved_at,
+        sa.RESOLVED_WITHIN_SLA: (not resolution.breached) if s.resolved_at and resolution else None,
+    }
 
 
 def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
