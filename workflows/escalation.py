@@ -23,7 +23,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     import pydantic  # noqa: F401  (pass-through: avoids re-importing it per workflow)
@@ -71,7 +71,18 @@ with workflow.unsafe.imports_passed_through():
 WORKFLOW_ACTOR = opening.WORKFLOW_ACTOR
 _money = opening.money
 
+# Local activities (directory, routing, knowledge base) give up after two minutes so that their
+# callers' fallbacks run (route to the manager, no KB matches, nobody found) and the stage settles:
+# its messages, CRM sync and search attributes go out once it has. A failed local activity
+# raises the failure itself (ApplicationError, TimeoutError), not an ActivityError around it:
+# callers catch FailureError.
 LOCAL = dict(
+    start_to_close_timeout=timedelta(seconds=20),
+    schedule_to_close_timeout=timedelta(minutes=2),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
+)
+# The policy is retried until an operator fixes the file: a case is never dropped for it.
+POLICY_LOCAL = dict(
     start_to_close_timeout=timedelta(seconds=20),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
 )
@@ -159,7 +170,7 @@ class EscalationWorkflow:
         if inp.resume is None and inp.policy is None:  # started without a policy: load it
             self._record(inp.opened_by, "opened", inp.request.summary)
             self.policy = await workflow.execute_local_activity(
-                "load_policy", LoadPolicy(), result_type=Policy, summary="load policy", **LOCAL
+                "load_policy", LoadPolicy(), result_type=Policy, summary="load policy", **POLICY_LOCAL
             )
             self._triage()
         self._spawn(self._watch_sla())
@@ -442,7 +453,7 @@ class EscalationWorkflow:
                     result_type=KbResult, summary="knowledge-base lookup", **LOCAL,
                 )
                 s.kb_matches = kb.matches
-            except ActivityError as e:
+            except FailureError as e:
                 workflow.logger.warning("knowledge base unavailable: %s", e)
             self._record(WORKFLOW_ACTOR, "consult_requested",
                          "KB: " + ("; ".join(m.title for m in s.kb_matches) or "no match"))
@@ -496,7 +507,7 @@ class EscalationWorkflow:
                 result_type=RouteResult, summary="route to a specialist", **LOCAL,
             )
             team, person = r.team, r.assignee
-        except ActivityError as e:
+        except FailureError as e:
             manager = await self._manager()
             team, person = "escalations-management", manager
             self._record(WORKFLOW_ACTOR, "routing_failed", f"{e.cause or e}; assigned to the manager")
@@ -767,7 +778,7 @@ class EscalationWorkflow:
                 "find_people", q, result_type=PeopleResult,
                 summary=f"find {'/'.join(q.roles)}", **LOCAL,
             )
-        except ActivityError as e:
+        except FailureError as e:
             workflow.logger.warning("directory unavailable: %s", e)
             return []
         for person in res.people:

@@ -32,6 +32,7 @@ class World:
     deliveries: list[Delivery] = field(default_factory=list)
     crm: list[CrmEvent] = field(default_factory=list)
     routed: list[RouteRequest] = field(default_factory=list)
+    routing_down: bool = False
 
     def activities(self) -> list:
         directory = load_directory(CONFIG_DIR / "people.demo.toml")
@@ -59,6 +60,8 @@ class World:
         @activity.defn(name="route_specialist")
         async def route_specialist(r: RouteRequest) -> RouteResult:
             world.routed.append(r)
+            if world.routing_down:
+                raise ApplicationError("routing service down", non_retryable=True)
             team = next(t for t in r.teams if r.category in t.skills or "*" in t.skills)
             member = next((m for m in team.members if m not in r.exclude), team.members[0])
             p = directory.by_id(member)

@@ -107,6 +107,22 @@ async def test_consult_times_out_then_unacknowledged_transfer_is_rerouted(env, w
         await record_history(h, "consult_timeout_reroute")
 
 
+async def test_routing_down_assigns_the_manager_and_the_stage_still_settles(env, world):
+    world.routing_down = True
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        await h.execute_update(W.consult_answer, ConsultAnswer(
+            actor=HELPLINE, resolves=False, answer="Needs a specialist"))
+        v = await wait_for(h, lambda v: v.assignee is not None)
+        assert v.assignee == "p-manager" and v.assigned_team == "escalations-management"
+        assert "routing_failed" in await actions(h)
+        # the stage settled: the manager is told and the CRM hears of the specialist stage
+        await wait_until(lambda: "transferred" in world.events("Morgan Manager"))
+        await wait_until(lambda: any(e.stage == "specialist" and e.assignee == "p-manager"
+                                     for e in world.crm))
+
+
 def always_open(policy) -> None:
     """Dev-server tests run at the real time of day: keep everybody on duty."""
     for cal in policy.calendars.values():
