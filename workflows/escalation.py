@@ -135,8 +135,9 @@ class EscalationWorkflow:
         self._settled = False  # the main loop waits: the stage's entry work is done
         self._after_settle = False  # side effects wait for the settle and go out together
         self._outbox: list[tuple[OutboxItem, asyncio.Future, str]] = []
-        self._outbox_flush_pending = False
         self._seq = 0  # numbers the idempotency keys of this run's messages and CRM events
+        self._crm_synced: str | None = None
+        self._sa_sent: dict[str, Any] = {}
         self._closed = False  # final stage reached: pending staff messages are stale
         self._handing_over = False  # continue-as-new under way: send held messages now
         self._can_after = inp.continue_as_new_after_events
@@ -174,8 +175,12 @@ class EscalationWorkflow:
             )
             self._triage()
         self._spawn(self._watch_sla())
-        self._spawn(self._flush_visibility())
-        self._spawn(self._crm_outbox())
+        if self._after_settle:
+            # what the starter set (the API sets them all) is not sent again
+            self._sa_sent = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
+        else:  # the code before the patch: background coroutines
+            self._spawn(self._flush_visibility())
+            self._spawn(self._crm_outbox())
         stage_handlers: dict[str, Callable[[], Awaitable[None]]] = {
             "tier1_exception": self._stage_tier1,
             "helpline_consult": self._stage_consult,
@@ -190,13 +195,14 @@ class EscalationWorkflow:
             epoch = self._epoch
             await stage_handlers[self.s.stage]()
             if self._epoch == epoch and self.s.stage not in FINAL_STAGES:
-                self._settled = True
+                self._settle()
                 await workflow.wait_condition(
                     lambda: self._epoch != epoch or self._should_continue_as_new()
                 )
         self._finished = True
         self._closed = True
         self._clock_changed()
+        self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         return self._view()
@@ -745,7 +751,7 @@ class EscalationWorkflow:
             timeout = (until - workflow.now()).total_seconds()
             if timeout <= 0:
                 return "timeout"
-        self._settled = True
+        self._settle()
         try:
             await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
         except TimeoutError:
@@ -761,6 +767,7 @@ class EscalationWorkflow:
         self._finished = True
         self._handing_over = True
         self._clock_changed()
+        self._settle()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         s = self.s
         self._record(WORKFLOW_ACTOR, "continued_as_new", f"history {workflow.info().get_current_history_length()} events")
@@ -822,12 +829,11 @@ class EscalationWorkflow:
 
     def _notify_customer(self, event: str, **extra: Any) -> None:
         c = self.s.request.customer
-        self._spawn(self._deliver(event, c.name, self._customer_channels(), self._context(**extra),
-                                  staff=None))
+        self._message(event, c.name, self._customer_channels(), self._context(**extra), staff=None)
 
     def _notify_staff(self, person: Person, event: str, **extra: Any) -> None:
-        self._spawn(self._deliver(event, person.name, self._staff_channels(person),
-                                  self._context(**extra), staff=person))
+        self._message(event, person.name, self._staff_channels(person), self._context(**extra),
+                      staff=person)
 
     def _notify_assignee(self, event: str, **extra: Any) -> None:
         person = self._people.get(self.s.assignee or "")
@@ -837,8 +843,12 @@ class EscalationWorkflow:
     def _notify_manager(self, event: str, **extra: Any) -> None:
         async def go() -> None:
             manager = await self._manager()
-            await self._deliver(event, manager.name, self._staff_channels(manager),
-                                self._context(**extra), staff=manager)
+            if self._after_settle:
+                self._message(event, manager.name, self._staff_channels(manager),
+                              self._context(**extra), staff=manager)
+            else:
+                await self._deliver(event, manager.name, self._staff_channels(manager),
+                                    self._context(**extra), staff=manager)
         self._spawn(go())
 
     async def _notify_role(self, role: str, event: str, min_authority: float = 0, **extra: Any) -> None:
@@ -849,6 +859,44 @@ class EscalationWorkflow:
         pending = self.s.pending_approval
         if pending is not None:
             await self._notify_role(pending.level, event, pending.required_authority, **extra)
+
+    def _message(self, event: str, name: str, channels: list[tuple[str, str]],
+                 ctx: dict[str, Any], staff: Person | None) -> None:
+        """Send one message. Queued at once (it joins the dispatch of this workflow task) unless
+        the recipient is off duty; the outcome is handled in the background."""
+        if not self._after_settle or self.policy.templates.get(event) is None \
+                or self._quiet_hours_until(staff) is not None:
+            self._spawn(self._deliver(event, name, channels, ctx, staff))
+            return
+        deliveries = self._deliveries(event, name, channels, ctx)
+        queued = self._send(OutboxItem(deliveries=deliveries), f"{event} to {name}") \
+            if deliveries else None
+        self._spawn(self._delivered(event, name, deliveries, staff, queued))
+
+    def _quiet_hours_until(self, staff: Person | None) -> datetime | None:
+        """When an off-duty staff member's working hours start (None: on duty, or the case
+        is urgent, or a customer)."""
+        s, p = self.s, self.policy
+        if staff is not None and staff.calendar and s.severity not in p.quiet_hours_except:
+            spec = p.calendars.get(staff.calendar)
+            if spec is not None and not is_open(spec, workflow.now()):
+                return next_open(spec, workflow.now())
+        return None
+
+    def _deliveries(self, event: str, name: str, channels: list[tuple[str, str]],
+                    ctx: dict[str, Any]) -> list[Delivery]:
+        """The message on each of the recipient's channels, in order of preference."""
+        s, p = self.s, self.policy
+        body = render(p.templates[event], ctx)
+        subject = f"[{s.id}] {event.replace('_', ' ')}"
+        key = self._next_key() if self._after_settle else None
+        return [
+            Delivery(escalation_id=s.id, event=event, channel=channel, address=address,
+                     recipient_name=name, subject=subject, body=body,
+                     urgent=s.severity in p.quiet_hours_except,
+                     idempotency_key=f"{key}:{channel}" if key else None)
+            for channel, address in channels
+        ]
 
     async def _deliver(self, event: str, name: str, channels: list[tuple[str, str]],
                        ctx: dict[str, Any], staff: Person | None) -> None:
@@ -875,19 +923,20 @@ class EscalationWorkflow:
                         return
                 except TimeoutError:
                     pass
-        body = render(template, ctx)
-        subject = f"[{s.id}] {event.replace('_', ' ')}"
-        key = self._next_key() if self._after_settle else None
-        deliveries = [
-            Delivery(escalation_id=s.id, event=event, channel=channel, address=address,
-                     recipient_name=name, subject=subject, body=body,
-                     urgent=s.severity in p.quiet_hours_except,
-                     idempotency_key=f"{key}:{channel}" if key else None)
-            for channel, address in channels
-        ]
-        failed: list[str] = []
+        deliveries = self._deliveries(event, name, channels, ctx)
+        queued = None
         if self._after_settle and deliveries:
-            sent = await self._send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
+            queued = self._send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
+        await self._delivered(event, name, deliveries, staff, queued)
+
+    async def _delivered(self, event: str, name: str, deliveries: list[Delivery],
+                         staff: Person | None, queued: asyncio.Future | None) -> None:
+        """Wait for a queued message's outcome; send it on alone (with retries, channel by
+        channel) what the dispatch could not; record and escalate what nothing delivered."""
+        p = self.policy
+        failed: list[str] = []
+        if queued is not None:
+            sent: OutboxResult = await queued
             failed = list(sent.failed_channels)
             if sent.status == "done":
                 if failed:
@@ -920,8 +969,7 @@ class EscalationWorkflow:
         within one workflow task are coalesced). A failing CRM never blocks the case."""
         synced: str | None = None
         while True:
-            await workflow.wait_condition(
-                lambda: (self.s.stage != synced and self._quiet()) or self._finished)
+            await workflow.wait_condition(lambda: self.s.stage != synced or self._finished)
             if self.s.stage == synced:
                 return
             s = self.s
@@ -930,15 +978,8 @@ class EscalationWorkflow:
                 escalation_id=s.id, external_ref=s.request.external_ref, event="stage_changed",
                 stage=stage, at=workflow.now(), severity=s.severity, assignee=s.assignee,
                 detail=f"resolved at {s.resolved_at_tier}: {s.outcome}" if s.resolved_at_tier else "",
-                idempotency_key=self._next_key() if self._after_settle else None,
             )
             synced = stage
-            if self._after_settle:
-                sent = await self._send(OutboxItem(crm=event), f"CRM {stage}")
-                if sent.status == "failed":
-                    self._record(WORKFLOW_ACTOR, "crm_sync_failed", f"{stage}: {sent.detail}")
-                if sent.status != "retry":
-                    continue
             try:
                 # A regular (not local) activity: a slow or failing CRM must not hold up the
                 # workflow task, and with it every update's answer.
@@ -957,33 +998,72 @@ class EscalationWorkflow:
         self._seq += 1
         return f"{workflow.info().run_id}:o{self._seq}"
 
-    async def _send(self, item: OutboxItem, label: str) -> OutboxResult:
-        """Queue one side effect; it goes out with the others of this workflow task."""
+    # Everything here is synchronous, run by the main loop when the stage settles (or at once
+    # when a message or change comes while it is settled): which side effects go out together,
+    # and in which order, follows from the workflow's own steps, never from the order in which
+    # background coroutines happen to wake (which a replay need not reproduce).
+
+    def _settle(self) -> None:
+        """The stage's entry work is done: send its CRM sync, search attributes and messages."""
+        if self._after_settle:
+            s = self.s
+            if s.stage != self._crm_synced:
+                self._crm_synced = s.stage
+                event = CrmEvent(
+                    escalation_id=s.id, external_ref=s.request.external_ref,
+                    event="stage_changed", stage=s.stage, at=workflow.now(), severity=s.severity,
+                    assignee=s.assignee, idempotency_key=self._next_key(),
+                    detail=f"resolved at {s.resolved_at_tier}: {s.outcome}" if s.resolved_at_tier else "",
+                )
+                self._spawn(self._crm_synced_or_retry(
+                    event, self._send(OutboxItem(crm=event), f"CRM {s.stage}")))
+            self._flush_visibility_now()
+            self._flush_outbox()
+        self._settled = True
+
+    def _send(self, item: OutboxItem, label: str) -> asyncio.Future:
+        """Queue one side effect; it goes out with the others of this workflow task (at once if
+        the stage has settled). The future gets the item's OutboxResult."""
         done: asyncio.Future = asyncio.get_running_loop().create_future()
         self._outbox.append((item, done, label))
-        if not self._outbox_flush_pending:
-            self._outbox_flush_pending = True
-            self._spawn(self._flush_outbox())
-        return await done
+        if self._settled:
+            self._flush_outbox()
+        return done
 
-    async def _flush_outbox(self) -> None:
-        await workflow.wait_condition(lambda: self._quiet() or self._finished)
-        await asyncio.sleep(0)  # let the other coroutines woken with this one queue theirs
-        self._outbox_flush_pending = False
+    def _flush_outbox(self) -> None:
+        if not self._outbox:
+            return
         batch, self._outbox = self._outbox, []
         labels = ", ".join(label for _, _, label in batch)
+        handle = workflow.start_activity(
+            "dispatch", Dispatch(items=[item for item, _, _ in batch]),
+            result_type=DispatchResult, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+            summary=labels if len(labels) <= 200 else labels[:199] + "…",
+        )
+        self._spawn(self._dispatched(handle, [done for _, done, _ in batch]))
+
+    async def _dispatched(self, handle: Awaitable[DispatchResult], waiting: list) -> None:
         try:
-            result = await workflow.execute_activity(
-                "dispatch", Dispatch(items=[item for item, _, _ in batch]),
-                result_type=DispatchResult, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=1),
-                summary=labels if len(labels) <= 200 else labels[:199] + "…",
-            )
-            results = result.results
+            results = (await handle).results
         except ActivityError as e:  # crashed or timed out: each item goes on alone
-            results = [OutboxResult(status="retry", detail=str(e.cause or e))] * len(batch)
-        for (_, done, _), r in zip(batch, results, strict=True):
+            results = [OutboxResult(status="retry", detail=str(e.cause or e))] * len(waiting)
+        for done, r in zip(waiting, results, strict=True):
             done.set_result(r)
+
+    async def _crm_synced_or_retry(self, event: CrmEvent, queued: asyncio.Future) -> None:
+        sent: OutboxResult = await queued
+        if sent.status == "failed":
+            self._record(WORKFLOW_ACTOR, "crm_sync_failed", f"{event.stage}: {sent.detail}")
+        if sent.status != "retry":
+            return
+        try:
+            await workflow.execute_activity(
+                "sync_crm", event, start_to_close_timeout=timedelta(seconds=15),
+                retry_policy=CRM_RETRY, summary=f"CRM sync: {event.stage}",
+            )
+        except ActivityError as e:
+            self._record(WORKFLOW_ACTOR, "crm_sync_failed", f"{event.stage}: {e.cause or e}")
 
     # --- bookkeeping ------------------------------------------------------------------------------
 
@@ -994,24 +1074,38 @@ class EscalationWorkflow:
     def _record(self, actor: Actor, action: str, detail: str = "") -> None:
         opening.record(self.s, actor, action, detail, workflow.now())
 
-    def _quiet(self) -> bool:
-        return self._settled or not self._after_settle
-
     def _upsert(self) -> None:
-        """Mark search attributes and details stale; `_flush_visibility` sends what changed,
-        once per workflow task (one history event however many changes a task makes)."""
+        """Mark search attributes and details stale: sent when the stage settles, or at once
+        if it has (since the patch; before it, by `_flush_visibility` once per workflow task)."""
         self._dirty = True
+        if self._after_settle and self._settled:
+            self._flush_visibility_now()
+
+    def _flush_visibility_now(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        updates = []
+        for name, (key, value) in self._search_attributes().items():
+            if name in self._sa_sent and self._sa_sent[name] == value:
+                continue
+            if value is None and name not in self._sa_sent:
+                continue
+            updates.append(key.value_set(value) if value is not None else key.value_unset())
+            self._sa_sent[name] = value
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        self._set_details()
 
     def _search_attributes(self) -> dict[str, tuple[Any, Any]]:
         return {key.name: (key, value)
                 for key, value in opening.search_attributes(self.s).items()}
 
     async def _flush_visibility(self) -> None:
+        """Before the patch: search attributes sent by a background coroutine."""
         sent: dict[str, Any] = {}
-        if self._after_settle:  # what the starter set (the API sets them all) is not re-sent
-            sent = {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
         while True:
-            await workflow.wait_condition(lambda: (self._dirty and self._quiet()) or self._finished)
+            await workflow.wait_condition(lambda: self._dirty or self._finished)
             self._dirty = False
             updates = []
             for name, (key, value) in self._search_attributes().items():
