@@ -61,12 +61,11 @@ class PolicyFile:
 
 class PolicyActivities:
     def __init__(self, policy_path: Path) -> None:
-        self.policy_path = policy_path
         self.file = PolicyFile(policy_path)
 
     @activity.defn(name="load_policy")
     async def load_policy(self, req: LoadPolicy) -> Policy:
-        path = Path(req.path) if req.path else self.policy_path
+        path = Path(req.path) if req.path else self.file.path
         try:
             policy = self.file.get(path)
         except FileNotFoundError as e:

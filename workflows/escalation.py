@@ -133,7 +133,7 @@ class EscalationWorkflow:
         self._people: dict[str, Person] = {}
         self._dirty = True
         self._settled = False  # the main loop waits: the stage's entry work is done
-        self._after_settle = False  # side effects wait for the settle and go out together
+        self._batched = False  # patch 'batched-outbox': side effects go out at settle points
         self._outbox: list[tuple[OutboxItem, asyncio.Future, str]] = []
         self._seq = 0  # numbers the idempotency keys of this run's messages and CRM events
         self._crm_synced: str | None = None
@@ -167,7 +167,7 @@ class EscalationWorkflow:
         # done): the messages and the CRM sync of a workflow task in one `dispatch` activity
         # (see activities/dispatch.py), one CRM sync per stage the case rests in (not one for
         # the passing `resolved`, and with the assignee routing just chose), one upsert.
-        self._after_settle = workflow.patched("batched-outbox")
+        self._batched = workflow.patched("batched-outbox")
         if inp.resume is None and inp.policy is None:  # started without a policy: load it
             self._record(inp.opened_by, "opened", inp.request.summary)
             self.policy = await workflow.execute_local_activity(
@@ -175,7 +175,7 @@ class EscalationWorkflow:
             )
             self._triage()
         self._spawn(self._watch_sla())
-        if self._after_settle:
+        if self._batched:
             # what the starter set (the API sets them all) is not sent again
             self._sa_sent = {p.key.name: p.value for p in workflow.info().typed_search_attributes}
         else:  # the code before the patch: background coroutines
@@ -843,7 +843,7 @@ class EscalationWorkflow:
     def _notify_manager(self, event: str, **extra: Any) -> None:
         async def go() -> None:
             manager = await self._manager()
-            if self._after_settle:
+            if self._batched:
                 self._message(event, manager.name, self._staff_channels(manager),
                               self._context(**extra), staff=manager)
             else:
@@ -864,7 +864,7 @@ class EscalationWorkflow:
                  ctx: dict[str, Any], staff: Person | None) -> None:
         """Send one message. Queued at once (it joins the dispatch of this workflow task) unless
         the recipient is off duty; the outcome is handled in the background."""
-        if not self._after_settle or self.policy.templates.get(event) is None \
+        if not self._batched or self.policy.templates.get(event) is None \
                 or self._quiet_hours_until(staff) is not None:
             self._spawn(self._deliver(event, name, channels, ctx, staff))
             return
@@ -889,7 +889,7 @@ class EscalationWorkflow:
         s, p = self.s, self.policy
         body = render(p.templates[event], ctx)
         subject = f"[{s.id}] {event.replace('_', ' ')}"
-        key = self._next_key() if self._after_settle else None
+        key = self._next_key() if self._batched else None
         return [
             Delivery(escalation_id=s.id, event=event, channel=channel, address=address,
                      recipient_name=name, subject=subject, body=body,
@@ -900,32 +900,28 @@ class EscalationWorkflow:
 
     async def _deliver(self, event: str, name: str, channels: list[tuple[str, str]],
                        ctx: dict[str, Any], staff: Person | None) -> None:
-        s, p = self.s, self.policy
-        template = p.templates.get(event)
-        if template is None:
+        if self.policy.templates.get(event) is None:
             return
-        if staff is not None and staff.calendar and s.severity not in p.quiet_hours_except:
-            spec = p.calendars.get(staff.calendar)
-            if spec is not None and not is_open(spec, workflow.now()):
-                wake = next_open(spec, workflow.now())
-                try:
-                    # wakes early when the case ends (the message is stale: dropped) or is about
-                    # to continue as new (sent now rather than held across runs)
-                    await workflow.wait_condition(
-                        lambda: self._closed or self._handing_over,
-                        timeout=(wake - workflow.now()).total_seconds(),
-                        timeout_summary=f"quiet hours of {staff.name}",
-                    )
-                    if self._closed:
-                        self._record(WORKFLOW_ACTOR, "notification_dropped",
-                                     f"{event} to {staff.name}: the case ended during their "
-                                     "quiet hours")
-                        return
-                except TimeoutError:
-                    pass
+        wake = self._quiet_hours_until(staff)
+        if wake is not None:
+            try:
+                # wakes early when the case ends (the message is stale: dropped) or is about
+                # to continue as new (sent now rather than held across runs)
+                await workflow.wait_condition(
+                    lambda: self._closed or self._handing_over,
+                    timeout=(wake - workflow.now()).total_seconds(),
+                    timeout_summary=f"quiet hours of {staff.name}",
+                )
+                if self._closed:
+                    self._record(WORKFLOW_ACTOR, "notification_dropped",
+                                 f"{event} to {staff.name}: the case ended during their "
+                                 "quiet hours")
+                    return
+            except TimeoutError:
+                pass
         deliveries = self._deliveries(event, name, channels, ctx)
         queued = None
-        if self._after_settle and deliveries:
+        if self._batched and deliveries:
             queued = self._send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
         await self._delivered(event, name, deliveries, staff, queued)
 
@@ -1005,7 +1001,7 @@ class EscalationWorkflow:
 
     def _settle(self) -> None:
         """The stage's entry work is done: send its CRM sync, search attributes and messages."""
-        if self._after_settle:
+        if self._batched:
             s = self.s
             if s.stage != self._crm_synced:
                 self._crm_synced = s.stage
@@ -1078,7 +1074,7 @@ class EscalationWorkflow:
         """Mark search attributes and details stale: sent when the stage settles, or at once
         if it has (since the patch; before it, by `_flush_visibility` once per workflow task)."""
         self._dirty = True
-        if self._after_settle and self._settled:
+        if self._batched and self._settled:
             self._flush_visibility_now()
 
     def _flush_visibility_now(self) -> None:
