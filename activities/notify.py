@@ -30,7 +30,9 @@ Nothing here logs a message body, a full address, a URL path or a secret.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import socket
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
@@ -59,6 +61,7 @@ def _one_line(text: str, limit: int) -> str:
 class NotifyActivities:
     def __init__(self, settings: Settings, poster: WebhookPoster | None = None) -> None:
         self.settings = settings
+        self._ehlo_name: str | None = None
         self.poster = poster or WebhookPoster(
             settings.webhook_secret.get_secret_value(), settings.http_timeout_s
         )
@@ -96,6 +99,13 @@ class NotifyActivities:
             log.info("delivered", to=redact_address(d.address))
             return DeliveryReceipt(channel=d.channel, idempotency_key=key, detail=detail)
 
+    async def _local_hostname(self) -> str:
+        """The name this worker gives in EHLO, looked up once: aiosmtplib would otherwise ask the
+        resolver for it (socket.getfqdn, in a thread) on every message."""
+        if self._ehlo_name is None:
+            self._ehlo_name = await asyncio.to_thread(socket.getfqdn)
+        return self._ehlo_name
+
     async def _email(self, d: Delivery, key: str, log) -> str:
         s = self.settings
         if not s.smtp_host:
@@ -125,6 +135,7 @@ class NotifyActivities:
         try:
             await aiosmtplib.send(
                 msg,
+                local_hostname=await self._local_hostname(),
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username,

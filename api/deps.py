@@ -1,4 +1,8 @@
-"""Dependencies: the Temporal client from app state, settings, the caller (Annotated aliases)."""
+"""Dependencies: the Temporal client from app state, settings, the caller (Annotated aliases).
+
+They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a thread pool, and
+the hand-over costs far more than reading an attribute (a quarter of the API's CPU in a profile).
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,15 @@ from activities.policy import PolicyFile
 from core.settings import Settings
 
 
-def get_client(request: Request) -> Client:
+async def get_client(request: Request) -> Client:
     return request.app.state.temporal
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_policy_file(request: Request) -> PolicyFile:
+async def get_policy_file(request: Request) -> PolicyFile:
     return request.app.state.policy_file
 
 

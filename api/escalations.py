@@ -192,7 +192,7 @@ async def open_escalation(
     policy, policy_json = await policy_with_json(policy_file)
     now = datetime.now(timezone.utc)
     start = StartEscalation(id=escalation_id, request=body, opened_by=actor_of(person),
-                            policy=policy_json, opened_at=now)
+                            policy=policy_json, opened_at=now, answer_when_routed=True)
     opened = opening.open_case(policy, start, now)  # what the workflow will hold
     initial = TypedSearchAttributes([  # listed and filterable before the first workflow task
         SearchAttributePair(key, value)
@@ -511,7 +511,9 @@ def _action_doc(summary: str, who: str, more: str = "") -> dict[str, Any]:
     "/{escalation_id}/consult-answer",
     **_action_doc("Help line answers a consult", "helpline",
                   "`resolves: true` settles the case at the help line; `false` sends it on to "
-                  "a specialist. 409 unless the case is in `helpline_consult`."),
+                  "a specialist, and the answer comes once the case is routed: it names the "
+                  "`assignee` (or the manager when nobody fits). 409 unless the case is in "
+                  "`helpline_consult`."),
 )
 async def consult_answer(
     escalation_id: IdParam,

@@ -235,7 +235,13 @@ class Stack:
     def cpu_by_process(self) -> dict[str, float]:
         return {name: self.cpu_seconds(pid) for name, pid in (
             ("worker", self.worker_pid), ("api", self.api_pid), ("dev_server", self.server_pid),
-            ("raw_worker", self.raw_worker_pid))}
+            ("raw_worker", self.raw_worker_pid), ("sinks", self.sinks_pid),
+            ("bench_client", os.getpid()))}
+
+    @property
+    def sinks_pid(self) -> int | None:
+        proc = self.procs.get("sinks")
+        return proc.pid if proc else None
 
     @property
     def raw_worker_pid(self) -> int | None:

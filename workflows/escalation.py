@@ -141,6 +141,7 @@ class EscalationWorkflow:
         self._closed = False  # final stage reached: pending staff messages are stale
         self._handing_over = False  # continue-as-new under way: send held messages now
         self._can_after = inp.continue_as_new_after_events
+        self._answer_when_routed = inp.answer_when_routed
         self.policy: Policy | None = None
         if inp.resume is not None:
             self.s = inp.resume
@@ -244,6 +245,10 @@ class EscalationWorkflow:
             self._resolve("helpline", u.answer, u.actor)
         else:
             self._goto("specialist")
+            if self._answer_when_routed:  # the main loop routes the case, then settles
+                await workflow.wait_condition(
+                    lambda: self._settled or self._finished or self._should_continue_as_new()
+                )
         return self._view()
 
     @consult_answer.validator
@@ -775,6 +780,7 @@ class EscalationWorkflow:
             id=s.id, request=s.request, opened_by=s.opened_by, resume=s,
             resume_policy=self.policy.model_dump(mode="json"),
             continue_as_new_after_events=self._can_after,
+            answer_when_routed=self._answer_when_routed,
         ))
 
     # --- people and notifications -----------------------------------------------------------------

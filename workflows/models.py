@@ -260,6 +260,10 @@ class StartEscalation(Model):
     continue_as_new_after_events: int | None = Field(
         None, description="Force continue-as-new past this history length (tests, operations)"
     )
+    answer_when_routed: bool = Field(
+        False, description="The consult answer that hands the case to a specialist returns once "
+        "the case is routed (the answer shows the assignee). Set by the API; false in the input "
+        "of escalations started before it, which keep answering at once when replayed")
 
 
 class ConsultAnswer(Model):

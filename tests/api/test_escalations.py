@@ -71,7 +71,12 @@ async def test_demo_path_to_executive_signoff(stack):
                               json={"resolves": False, "answer": "needs a specialist"},
                               headers=auth("helpline"))
     assert r.status_code == 200, r.text
-    await stack.wait_stage(eid, "specialist")
+    # the answer comes once the case is routed: the help line sees who has it now
+    answered = r.json()
+    assert answered["stage"] == "specialist" and answered["assignee"] is not None
+    assert answered["assigned_team"] == "billing-specialists"
+    assert answered == (await stack.http.get(f"/escalations/{eid}", headers=auth("operator"))
+                        ).json()
     # a note from any staff role; the specialist takes the case
     r = await stack.http.post(f"/escalations/{eid}/notes", json={"text": "two charges seen"},
                               headers=auth("agent"))

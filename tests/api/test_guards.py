@@ -196,3 +196,14 @@ async def test_lifespan_refuses_demo_tokens_outside_the_demo(dev_env):
     with pytest.raises(StartupRefused):
         async with app.router.lifespan_context(app):
             pass
+
+
+async def test_request_id_is_echoed_and_requests_are_counted_by_route(stack):
+    r = await stack.http.get("/escalations/E-0000000000000000", headers={
+        **auth("operator"), "X-Request-ID": "req-from-caller"})
+    assert r.status_code == 404 and r.headers["x-request-id"] == "req-from-caller"
+    minted = (await stack.http.get("/healthz")).headers["x-request-id"]
+    assert len(minted) == 32 and minted != "req-from-caller"
+    metrics = (await stack.http.get("/metrics")).text
+    assert ('api_requests_total{method="GET",route="/escalations/{escalation_id}",status="404"}'
+            in metrics)
