@@ -56,6 +56,7 @@ from workflows import opening
 from workflows import search_attributes as sa
 from workflows.models import (
     STAFF_ROLES,
+    WORKFLOW_VERSION,
     Acknowledge,
     AddNote,
     ConsultAnswer,
@@ -192,7 +193,7 @@ async def open_escalation(
     policy, policy_json = await policy_with_json(policy_file)
     now = datetime.now(timezone.utc)
     start = StartEscalation(id=escalation_id, request=body, opened_by=actor_of(person),
-                            policy=policy_json, opened_at=now, answer_when_routed=True)
+                            policy=policy_json, opened_at=now, version=WORKFLOW_VERSION)
     opened = opening.open_case(policy, start, now)  # what the workflow will hold
     initial = TypedSearchAttributes([  # listed and filterable before the first workflow task
         SearchAttributePair(key, value)

@@ -141,7 +141,7 @@ class EscalationWorkflow:
         self._closed = False  # final stage reached: pending staff messages are stale
         self._handing_over = False  # continue-as-new under way: send held messages now
         self._can_after = inp.continue_as_new_after_events
-        self._answer_when_routed = inp.answer_when_routed
+        self._version = inp.version
         self.policy: Policy | None = None
         if inp.resume is not None:
             self.s = inp.resume
@@ -164,11 +164,13 @@ class EscalationWorkflow:
 
     @workflow.run
     async def run(self, inp: StartEscalation) -> EscalationView:
-        # Since this patch, side effects go out once the stage has settled (its entry work
-        # done): the messages and the CRM sync of a workflow task in one `dispatch` activity
-        # (see activities/dispatch.py), one CRM sync per stage the case rests in (not one for
-        # the passing `resolved`, and with the assignee routing just chose), one upsert.
-        self._batched = workflow.patched("batched-outbox")
+        # Batched: side effects go out once the stage has settled (its entry work done): the
+        # messages and the CRM sync of a workflow task in one `dispatch` activity (see
+        # activities/dispatch.py), one CRM sync per stage the case rests in (not one for the
+        # passing `resolved`, and with the assignee routing just chose), one upsert. Version 1
+        # asks for it in the input; older starts ask the patch "batched-outbox" (whose marker,
+        # and the TemporalChangeVersion upsert the SDK adds, cost 2 events and a visibility write).
+        self._batched = self._version >= 1 or workflow.patched("batched-outbox")
         if inp.resume is None and inp.policy is None:  # started without a policy: load it
             self._record(inp.opened_by, "opened", inp.request.summary)
             self.policy = await workflow.execute_local_activity(
@@ -245,7 +247,7 @@ class EscalationWorkflow:
             self._resolve("helpline", u.answer, u.actor)
         else:
             self._goto("specialist")
-            if self._answer_when_routed:  # the main loop routes the case, then settles
+            if self._version >= 1:  # the main loop routes the case, then settles
                 await workflow.wait_condition(
                     lambda: self._settled or self._finished or self._should_continue_as_new()
                 )
@@ -780,7 +782,7 @@ class EscalationWorkflow:
             id=s.id, request=s.request, opened_by=s.opened_by, resume=s,
             resume_policy=self.policy.model_dump(mode="json"),
             continue_as_new_after_events=self._can_after,
-            answer_when_routed=self._answer_when_routed,
+            version=self._version,
         ))
 
     # --- people and notifications -----------------------------------------------------------------

@@ -246,6 +246,9 @@ class Timeline(BaseModel):
 # --- workflow input, updates --------------------------------------------------------------------
 
 
+WORKFLOW_VERSION = 1  # the newest `StartEscalation.version` this code runs
+
+
 class StartEscalation(Model):
     id: str
     request: EscalationRequest
@@ -260,10 +263,12 @@ class StartEscalation(Model):
     continue_as_new_after_events: int | None = Field(
         None, description="Force continue-as-new past this history length (tests, operations)"
     )
-    answer_when_routed: bool = Field(
-        False, description="The consult answer that hands the case to a specialist returns once "
-        "the case is routed (the answer shows the assignee). Set by the API; false in the input "
-        "of escalations started before it, which keep answering at once when replayed")
+    version: int = Field(
+        0, ge=0, le=WORKFLOW_VERSION, description="The workflow behaviour the starter asks for, "
+        "so that new escalations need no patch markers: 0 = as the workflow code before it "
+        "(workflow.patched decides); 1 = side effects batched at settle points and the consult "
+        "answer given once the case is routed. Set by the API; kept on continue-as-new; absent "
+        "(0) in the input of escalations started before it, which replay as they ran")
 
 
 class ConsultAnswer(Model):
