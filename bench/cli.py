@@ -31,13 +31,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from bench import scenarios as sc
 from bench.stack import ROOT, Stack
 
-SECTIONS = ("history", "throughput", "latency", "scale")
+SECTIONS = ("history", "throughput", "anatomy", "latency", "scale")
 BENCH_DIR = Path(__file__).resolve().parent
 
-FULL = dict(tp_n=500, tp_conc=20, lat_rate=20.0, lat_s=60.0, scale_n=10_000,
+FULL = dict(tp_n=500, tp_conc=20, anatomy_n=300, lat_rate=20.0, lat_s=60.0, scale_n=10_000,
             scale_checkpoint=1_000, scale_spread=600.0, scale_gap=180.0, probe_n=100,
             sample=1_000)
-QUICK = dict(tp_n=10, tp_conc=5, lat_rate=20.0, lat_s=3.0, scale_n=150, scale_checkpoint=50,
+QUICK = dict(tp_n=10, tp_conc=5, anatomy_n=10, lat_rate=20.0, lat_s=3.0, scale_n=150, scale_checkpoint=50,
              scale_spread=10.0, scale_gap=12.0, probe_n=5, sample=150)
 
 
@@ -57,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g = p.add_argument_group("sizes (defaults: the issue's numbers, or tiny with --quick)")
     g.add_argument("--throughput-n", dest="tp_n", type=int)
     g.add_argument("--throughput-concurrency", dest="tp_conc", type=int)
+    g.add_argument("--anatomy-n", dest="anatomy_n", type=int,
+                   help="lifecycles per variant of the raw workflow (300)")
     g.add_argument("--latency-rate", dest="lat_rate", type=float)
     g.add_argument("--latency-seconds", dest="lat_s", type=float)
     g.add_argument("--scale-n", dest="scale_n", type=int, help="escalations opened (10,000)")
@@ -189,6 +191,8 @@ async def run(args: argparse.Namespace) -> dict:
                     elif section == "throughput":
                         await sc.section_throughput(ctx, res, args.tp_n, args.tp_conc,
                                                     timeout=max(300, args.tp_n * 2))
+                    elif section == "anatomy":
+                        await sc.section_anatomy(ctx, res, args.anatomy_n, args.tp_conc)
                     elif section == "latency":
                         await sc.section_latency(ctx, res, args.lat_rate, args.lat_s)
                     elif section == "scale":

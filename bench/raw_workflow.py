@@ -5,6 +5,10 @@ A phase is the work between two client actions (phase 0 after the start, phase k
 ``step`` number k). Local activities run in sequence, regular ones are started in the background,
 as the escalation's notifications and CRM sync are. The workflow ends when every phase has been
 entered and every regular activity has completed.
+
+Section *anatomy* switches on, one at a time, the kinds of Temporal work the escalation adds to
+this baseline (search-attribute upserts, timers on its waits, bigger payloads), to price each on
+the same dev server.
 """
 
 from __future__ import annotations
@@ -14,15 +18,25 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import activity, workflow
+from temporalio.common import SearchAttributeKey
 
 RAW_WORKFLOW = "BenchRawWorkflow"
 NOOP_ACTIVITY = "bench_noop"
+
+
+# the escalation's own keyword attributes, registered by the embedded launcher
+STAGE = SearchAttributeKey.for_keyword("EscalationStage")
+ASSIGNEE = SearchAttributeKey.for_keyword("Assignee")
 
 
 @dataclass
 class RawInput:
     phases: list[list[int]] = field(default_factory=list)  # [[local, regular], ...]
     payload: str = ""
+    upsert_from_phase: int | None = None  # upsert two search attributes in each phase from it
+    timers: bool = False  # each wait for the next update carries a timer (cancelled by it)
+    result: str = ""  # what each update answers
+    pad: str = ""  # carried in the input only (the escalation's input holds its policy copy)
 
 
 @activity.defn(name=NOOP_ACTIVITY)
@@ -34,18 +48,27 @@ async def noop(payload: str) -> str:
 class RawWorkflow:
     def __init__(self) -> None:
         self._steps = 0
+        self._result = ""
 
     @workflow.run
     async def run(self, inp: RawInput) -> int:
+        self._result = inp.result
         background: list[asyncio.Future] = []
         for k, (local, regular) in enumerate(inp.phases):
             if k > 0:
-                await workflow.wait_condition(lambda k=k: self._steps >= k)
+                try:
+                    await workflow.wait_condition(lambda k=k: self._steps >= k,
+                                                  timeout=86400 if inp.timers else None)
+                except TimeoutError:
+                    pass
             for _ in range(local):
                 await workflow.execute_local_activity(
                     NOOP_ACTIVITY, inp.payload, result_type=str,
                     start_to_close_timeout=timedelta(seconds=20),
                 )
+            if inp.upsert_from_phase is not None and k >= inp.upsert_from_phase:
+                workflow.upsert_search_attributes([STAGE.value_set(f"phase-{k}"),
+                                                   ASSIGNEE.value_set(f"person-{k}")])
             for _ in range(regular):
                 background.append(asyncio.ensure_future(workflow.execute_activity(
                     NOOP_ACTIVITY, inp.payload, result_type=str,
@@ -55,6 +78,10 @@ class RawWorkflow:
         return len(background)
 
     @workflow.update
-    async def step(self, n: int) -> int:
+    async def step(self, n: int) -> str:
         self._steps = max(self._steps, n)
-        return self._steps
+        return self._result
+
+    @workflow.query
+    def state(self) -> str:
+        return self._result

@@ -124,7 +124,7 @@ async def raw_path(ctx: Ctx, phases: list[list[int]]) -> str:
     handle = await ctx.client.start_workflow(
         RAW_WORKFLOW, RawInput(phases=phases, payload="x" * 200), id=wid, task_queue=ctx.raw_tq)
     for k in range(1, len(phases)):
-        await handle.execute_update("step", k, result_type=int)
+        await handle.execute_update("step", k, result_type=str)
     return wid
 
 
@@ -264,6 +264,55 @@ async def section_throughput(ctx: Ctx, res: "Results", n: int, concurrency: int,
             baseline=pct(lat_r, 50), better="lower")
     res.add("throughput", "lifecycle duration p95", pct(lat_s, 95), "s",
             baseline=pct(lat_r, 95), better="lower")
+
+
+# --- anatomy: what each kind of Temporal work costs the dev server -----------------------------
+
+
+async def section_anatomy(ctx: Ctx, res: "Results", n: int, concurrency: int) -> None:
+    """The raw workflow of the sign-off path, then the same with one kind of extra Temporal work
+    the escalation does (and the raw baseline does not) switched on at a time, each run `n`
+    times: dev-server and worker CPU per lifecycle. Prices the gap between the service and the
+    baseline in server work that any workflow doing the same would pay."""
+    await ensure_phases(ctx)
+    phases = ctx.signoff_phases
+    base = dict(phases=phases, payload="x" * 200)
+    variants = [
+        ("raw", RawInput(**base), False),
+        (f"+ {len(phases) - 1} search-attribute upserts (one per phase after the start)",
+         RawInput(**base, upsert_from_phase=1), False),
+        ("+ a timer on each wait for the next update, cancelled by it",
+         RawInput(**base, timers=True), False),
+        ("+ escalation-sized payloads (7 KB input, 1.5 KB activity inputs and update answers)",
+         RawInput(phases=phases, payload="x" * 1500, result="y" * 1500, pad="p" * 7000), False),
+        ("+ one query (after the first update)", RawInput(**base), True),
+        ("raw, again (the noise between runs)", RawInput(**base), False),
+    ]
+    st = ctx.stack
+
+    async def one(inp: RawInput, query: bool) -> None:
+        handle = await ctx.client.start_workflow(
+            RAW_WORKFLOW, inp, id=f"bench-anatomy-{uuid.uuid4().hex[:16]}", task_queue=ctx.raw_tq)
+        for k in range(1, len(phases)):
+            await handle.execute_update("step", k, result_type=str)
+            if query and k == 1:
+                await handle.query("state", result_type=str)
+        await handle.result()
+
+    raw_server = None
+    for label, inp, query in variants:
+        await closed_loop(concurrency, concurrency, lambda i: one(inp, query), 120)  # warm-up
+        c0 = (st.cpu_seconds(st.server_pid), st.cpu_seconds(st.raw_worker_pid))
+        _, lat, errors = await closed_loop(n, concurrency, lambda i: one(inp, query),
+                                           max(300, n * 2))
+        await asyncio.sleep(1)
+        server = (st.cpu_seconds(st.server_pid) - c0[0]) / max(1, len(lat))
+        worker = (st.cpu_seconds(st.raw_worker_pid) - c0[1]) / max(1, len(lat))
+        if raw_server is None:
+            raw_server = server
+        res.add("anatomy", f"dev-server CPU per lifecycle: {label}", server, "s",
+                baseline=raw_server, better="lower", errors=errors,
+                extra={"worker_cpu_s": round(worker, 4), "lifecycles": len(lat)})
 
 
 # --- start latency (open loop) -----------------------------------------------------------------

@@ -23,7 +23,8 @@ async def test_quick_benchmark_completes_every_section(tmp_path: Path):
     assert proc.returncode == 0, out.decode()[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     sections = {row["section"] for row in results["rows"]}
-    assert {"history", "throughput", "latency"} <= sections, sections
+    assert {"history", "throughput", "anatomy", "latency", "cost growth", "memory",
+            "deadlines"} <= sections, sections
     assert not [r for r in results["rows"] if r["metric"] == "section completed"], results["rows"]
     signoff = next(r for r in results["rows"] if "sign-off path" in r["metric"]
                    and r["section"] == "history")
