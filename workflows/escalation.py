@@ -142,6 +142,7 @@ class EscalationWorkflow:
         self._handing_over = False  # continue-as-new under way: send held messages now
         self._can_after = inp.continue_as_new_after_events
         self._version = inp.version
+        self._collecting: list[asyncio.Task] | None = None  # see _fire_together
         self.policy: Policy | None = None
         if inp.resume is not None:
             self.s = inp.resume
@@ -572,7 +573,7 @@ class EscalationWorkflow:
         pending.level = roles[idx + 1]
         pending.reminders_sent = 0
         self._record(WORKFLOW_ACTOR, "authority_raised", f"approval moved to {pending.level}: {reason}")
-        self._spawn(self._notify_approvers("authority_raised", reason=reason))
+        self._spawn(self._notify_approvers("authority_raised", reason=reason), lookup=True)
         return True
 
     async def _stage_resolved(self) -> None:
@@ -694,7 +695,7 @@ class EscalationWorkflow:
                     delay = (event.at - workflow.now()).total_seconds()
                     if delay <= 0:
                         timer_for = None
-                        self._fire(event)
+                        await self._fire_together(event)
                         continue
                     timer = asyncio.ensure_future(workflow.sleep(
                         delay, summary=f"SLA {event.clock} {event.kind}"
@@ -705,9 +706,31 @@ class EscalationWorkflow:
             )
             if timer is not None and timer.done() and not self._finished:
                 fired, timer, timer_for = timer_for, None, None
-                self._fire(fired)
+                await self._fire_together(fired)
         if timer is not None:
             timer.cancel()
+
+    async def _fire_together(self, event: clk.ClockEvent) -> None:
+        """Fire a warning or breach. From version 1, when the case rests (the main loop waits),
+        what the firing sends (the manager's message, the next authority level's, the search
+        attributes) is held until all of it is queued, then goes out in one dispatch and one
+        upsert, instead of one dispatch per recipient as each is looked up."""
+        held = self._version >= 1 and self._batched and self._settled
+        if not held:
+            self._fire(event)
+            return
+        epoch = self._epoch
+        self._settled = False
+        self._collecting = []
+        try:
+            self._fire(event)
+            started = self._collecting
+        finally:
+            self._collecting = None
+        # the lookups find people (local activities), then queue their messages
+        await asyncio.gather(*started, return_exceptions=True)
+        if self._epoch == epoch and not self._settled:  # no transition meanwhile: still resting
+            self._settle()
 
     def _fire(self, event: clk.ClockEvent) -> None:
         s = self.s
@@ -734,7 +757,7 @@ class EscalationWorkflow:
                              f"{c.name} SLA breached: authority level {s.authority_level}")
                 lvl = rules.level(self.policy, s.authority_level - 1)
                 self._spawn(self._notify_role(lvl.role, "authority_raised",
-                                              reason=f"{c.name} SLA breached"))
+                                              reason=f"{c.name} SLA breached"), lookup=True)
         self._clock_changed()
         self._upsert()
 
@@ -857,7 +880,7 @@ class EscalationWorkflow:
             else:
                 await self._deliver(event, manager.name, self._staff_channels(manager),
                                     self._context(**extra), staff=manager)
-        self._spawn(go())
+        self._spawn(go(), lookup=True)
 
     async def _notify_role(self, role: str, event: str, min_authority: float = 0, **extra: Any) -> None:
         for person in await self._find_people(PeopleQuery(roles=[role], min_authority=min_authority)):
@@ -1071,9 +1094,14 @@ class EscalationWorkflow:
 
     # --- bookkeeping ------------------------------------------------------------------------------
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None], lookup: bool = False) -> None:
+        """Run `coro` in the background. A `lookup` finds recipients, then queues messages (it
+        does not wait for them to go out): a firing waits for its lookups (_fire_together)."""
         self._tasks = [t for t in self._tasks if not t.done()]
-        self._tasks.append(asyncio.ensure_future(coro))
+        task = asyncio.ensure_future(coro)
+        self._tasks.append(task)
+        if lookup and self._collecting is not None:
+            self._collecting.append(task)
 
     def _record(self, actor: Actor, action: str, detail: str = "") -> None:
         opening.record(self.s, actor, action, detail, workflow.now())

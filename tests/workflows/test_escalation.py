@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -230,6 +231,30 @@ async def test_sla_warnings_and_breach_count_business_hours_across_holidays(fres
         await wait_until(lambda: "sla_breached" in world.events("Morgan Manager"))
         assert v.clocks[0].breached and not v.clocks[1].breached
         await record_history(h, "sla_breach_over_holidays")
+
+
+async def test_a_breach_sends_everything_in_one_dispatch_from_version_1(fresh_ts_env, world):
+    """Version 1, case resting in the help-line consult: the breach's messages to the manager and
+    to the next authority level, looked up one after the other, go out in a single dispatch."""
+    env = fresh_ts_env
+    start_at = await skip_to_christmas_eve(env)
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, request(None, trigger="technical_fault", category="outage"),
+                        version=1)
+        v = await wait_for(h, lambda v: v.stage == "helpline_consult")
+        await env.sleep(v.clocks[0].due_at - start_at + timedelta(minutes=1))
+        await wait_for(h, lambda v: v.clocks[0].breached)
+        await wait_until(lambda: "sla_breached" in world.events("Morgan Manager"))
+        events = (await h.fetch_history()).events
+        await record_history(h, "sla_breach_batched")
+    batches = []
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and \
+                e.activity_task_scheduled_event_attributes.activity_type.name == "dispatch":
+            arg = json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
+            batches.append(sorted({d["event"] for item in arg["items"] for d in item.get("deliveries") or []}))
+    [breach] = [b for b in batches if "sla_breached" in b]
+    assert breach == ["authority_raised", "sla_breached"], batches
 
 
 def world_policy():
