@@ -37,8 +37,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 FULL = dict(tp_n=500, tp_conc=20, anatomy_n=300, lat_rate=20.0, lat_s=60.0, scale_n=10_000,
             scale_checkpoint=1_000, scale_spread=600.0, scale_gap=180.0, probe_n=100,
             sample=1_000)
-QUICK = dict(tp_n=10, tp_conc=5, anatomy_n=10, lat_rate=20.0, lat_s=3.0, scale_n=150, scale_checkpoint=50,
-             scale_spread=10.0, scale_gap=12.0, probe_n=5, sample=150)
+QUICK = dict(tp_n=10, tp_conc=5, anatomy_n=10, lat_rate=20.0, lat_s=3.0, scale_n=150,
+             scale_checkpoint=50, scale_spread=10.0, scale_gap=12.0, probe_n=5, sample=150)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,7 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds over which openings, hence deadlines, are spread (600)")
     g.add_argument("--scale-gap", dest="scale_gap", type=float,
                    help="seconds between the last opening and the first deadline (180)")
-    g.add_argument("--probe-n", dest="probe_n", type=int, help="POST + GET rounds per cost probe (100)")
+    g.add_argument("--probe-n", dest="probe_n", type=int,
+                   help="POST + GET rounds per cost probe (100)")
     g.add_argument("--deadline-sample", dest="sample", type=int,
                    help="timelines read for deadline lateness (1,000)")
     args = p.parse_args(argv)

@@ -235,7 +235,7 @@ async def section_throughput(ctx: Ctx, res: "Results", n: int, concurrency: int,
     await closed_loop(warm, concurrency, lambda i: signoff_path(ctx.api, i), timeout)
     await closed_loop(warm, concurrency, lambda i: raw_path(ctx, ctx.signoff_phases), timeout)
     st = ctx.stack
-    svc_pids = (st.worker_pid, st.api_pid, st.server_pid)
+    svc_pids = st.service_pids
     raw_pids = (st.raw_worker_pid, st.server_pid)
     cpu0, by0 = st.cpu_seconds(*svc_pids), st.cpu_by_process()
     polls0 = POLLS["n"]
@@ -370,7 +370,7 @@ async def section_latency(ctx: Ctx, res: "Results", rate: float, duration: float
             id=f"bench-raw-start-{uuid.uuid4().hex[:16]}", task_queue=ctx.raw_tq)
 
     st = ctx.stack
-    svc_pids = (st.worker_pid, st.api_pid, st.server_pid)
+    svc_pids = st.service_pids
     raw_pids = (st.raw_worker_pid, st.server_pid)
     cpu0, by0 = st.cpu_seconds(*svc_pids), st.cpu_by_process()
     lat_s, err_s, _ = await open_loop(rate, duration, service)
@@ -402,7 +402,7 @@ async def quiet(ctx: Ctx, max_wait: float = 90.0, below: float = 0.15) -> dict[s
     they compare a small and a large store rather than a busy and a quiet moment (the server's
     visibility and transfer queues drain for a while after a burst of openings)."""
     st = ctx.stack
-    pids = (st.worker_pid, st.api_pid, st.server_pid)
+    pids = st.service_pids
     t0, calm = time.monotonic(), 0
     load = 0.0
     while time.monotonic() - t0 < max_wait and calm < 2:
@@ -417,7 +417,7 @@ async def probe(ctx: Ctx, n: int, max_quiet_wait: float = 90.0) -> dict[str, flo
     """n rounds of one POST /escalations then one GET /escalations?stage=..., sequential, from
     a quiet stack; the CPU the stack used meanwhile is reported beside the latencies."""
     st = ctx.stack
-    pids = (st.worker_pid, st.api_pid, st.server_pid)
+    pids = st.service_pids
     settle = await quiet(ctx, max_quiet_wait)
     post_lat, list_lat = [], []
     c0, t0 = st.cpu_seconds(*pids), time.perf_counter()

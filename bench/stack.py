@@ -239,6 +239,11 @@ class Stack:
             ("bench_client", os.getpid()))}
 
     @property
+    def service_pids(self) -> tuple[int | None, ...]:
+        """The service's own processes: worker, API and dev server."""
+        return (self.worker_pid, self.api_pid, self.server_pid)
+
+    @property
     def sinks_pid(self) -> int | None:
         proc = self.procs.get("sinks")
         return proc.pid if proc else None

@@ -715,7 +715,7 @@ class EscalationWorkflow:
         what the firing sends (the manager's message, the next authority level's, the search
         attributes) is held until all of it is queued, then goes out in one dispatch and one
         upsert, instead of one dispatch per recipient as each is looked up."""
-        held = self._version >= 1 and self._batched and self._settled
+        held = self._version >= 1 and self._settled  # version 1 is always batched
         if not held:
             self._fire(event)
             return

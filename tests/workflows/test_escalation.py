@@ -252,7 +252,8 @@ async def test_a_breach_sends_everything_in_one_dispatch_from_version_1(fresh_ts
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and \
                 e.activity_task_scheduled_event_attributes.activity_type.name == "dispatch":
             arg = json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
-            batches.append(sorted({d["event"] for item in arg["items"] for d in item.get("deliveries") or []}))
+            batches.append(sorted({d["event"] for item in arg["items"]
+                                   for d in item.get("deliveries") or []}))
     [breach] = [b for b in batches if "sla_breached" in b]
     assert breach == ["authority_raised", "sla_breached"], batches
 
