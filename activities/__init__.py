@@ -15,14 +15,18 @@ Activity names (the workflow calls them by name, each with one pydantic argument
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 from core.settings import Settings
 
 
-def build_activities(settings: Settings, client: Any) -> list[Callable]:
+def build_activities(
+    settings: Settings, client: Any, resources: AsyncExitStack | None = None
+) -> list[Callable]:
     """Bound activity methods for a worker. `client` is the worker's Temporal client (routing
-    counts each person's open escalations through its visibility API)."""
+    counts each person's open escalations through its visibility API). The HTTP session and the
+    idle SMTP connections are closed when `resources` closes (after the worker has stopped)."""
     from activities.crm import CrmActivities
     from activities.dispatch import make_dispatch
     from activities.http import WebhookPoster
@@ -30,10 +34,15 @@ def build_activities(settings: Settings, client: Any) -> list[Callable]:
     from activities.notify import NotifyActivities
     from activities.policy import PolicyActivities
     from activities.routing import RoutingActivities
+    from activities.smtp import SmtpSender
 
     poster = WebhookPoster(settings.webhook_secret.get_secret_value(), settings.http_timeout_s)
+    smtp = SmtpSender(settings)
+    if resources is not None:
+        resources.push_async_callback(poster.aclose)
+        resources.push_async_callback(smtp.aclose)
     policy = PolicyActivities(settings.policy_path)
-    notify = NotifyActivities(settings, poster)
+    notify = NotifyActivities(settings, poster, smtp)
     kb = KbActivities(settings)
     routing = RoutingActivities(settings, client)
     crm = CrmActivities(settings, poster)

@@ -2,7 +2,8 @@
 
 Channel rules (the workflow picks the channel and falls back to the next one itself):
 
-- ``email`` -> SMTP (``settings.smtp_*``) with aiosmtplib. ``Message-ID`` is derived from the
+- ``email`` -> SMTP (``settings.smtp_*``) with aiosmtplib, on a reused connection when one is
+  idle (:mod:`activities.smtp`). ``Message-ID`` is derived from the
   idempotency key (``<sha256(key)[:32]@escalations>``) and the key is also sent as
   ``X-Idempotency-Key``. SMTP has no idempotency of its own: if a worker dies after the server
   accepted the message but before the activity completed, the retry sends it again with the same
@@ -30,10 +31,11 @@ Nothing here logs a message body, a full address, a URL path or a secret.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import socket
-from email.message import EmailMessage
+import re
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 
 import aiosmtplib
@@ -42,10 +44,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities.http import WebhookPoster, idempotency_key
 from activities.logging import activity_context, redact_address, safe_host
+from activities.smtp import SmtpSender
 from core.settings import Settings
 from workflows.models import Delivery, DeliveryReceipt
 
 MAX_SUBJECT = 200
+_UTF8 = Charset("utf-8")  # quoted-printable bodies and headers: readable where they are ASCII
+_UTF8.body_encoding = _UTF8.header_encoding = QP
 
 
 def message_id(key: str) -> str:
@@ -58,13 +63,56 @@ def _one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+# local@domain in printable ASCII with nothing a header or an SMTP command could be split on.
+# Internationalised addresses (SMTPUTF8) are refused: the workflow moves to the next channel.
+_ADDRESS = re.compile(r'[!-~]+@[!-~]+')
+_SPECIALS = frozenset('<>()[],;:"\\@')
+
+
+class BadAddress(ValueError):
+    """The delivery's address cannot be written into an e-mail header (message says why)."""
+
+
+def _header(text: str) -> str | Header:
+    return text if text.isascii() else Header(text, _UTF8)
+
+
+def build_email(d: Delivery, sender: str, mid: str, key: str) -> MIMEText:
+    """The message for `d` (a plain-text part). Built with the ``compat32`` classes, which
+    take header values as given: the ``EmailMessage`` API parses every header it is handed,
+    which cost 1.1 ms per message against 0.06 ms here on the bench machine. Every value is
+    made header-safe first (one line, bounded), and non-ASCII text is RFC 2047-encoded."""
+    address = d.address.strip()
+    local, _, domain = address.rpartition("@")
+    if not _ADDRESS.fullmatch(address) or _SPECIALS & set(local + domain):
+        raise BadAddress("not a printable ASCII local@domain address")
+    name = _one_line(d.recipient_name, 100)
+    msg = MIMEText(d.body, "plain", _UTF8)
+    msg["From"] = sender
+    msg["To"] = formataddr((name, address), charset=_UTF8)
+    msg["Subject"] = _header(_one_line(d.subject, MAX_SUBJECT))
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = mid
+    msg["X-Idempotency-Key"] = key
+    msg["X-Escalation-Id"] = _one_line(d.escalation_id, 128)
+    if d.urgent:
+        msg["Importance"] = "high"
+        msg["X-Priority"] = "1"
+    return msg
+
+
 class NotifyActivities:
-    def __init__(self, settings: Settings, poster: WebhookPoster | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        poster: WebhookPoster | None = None,
+        smtp: SmtpSender | None = None,
+    ) -> None:
         self.settings = settings
-        self._ehlo_name: str | None = None
         self.poster = poster or WebhookPoster(
             settings.webhook_secret.get_secret_value(), settings.http_timeout_s
         )
+        self.smtp = smtp or SmtpSender(settings)
 
     def webhook_url(self, d: Delivery) -> str | None:
         """The gateway URL for a non-email delivery (None: channel not configured)."""
@@ -99,13 +147,6 @@ class NotifyActivities:
             log.info("delivered", to=redact_address(d.address))
             return DeliveryReceipt(channel=d.channel, idempotency_key=key, detail=detail)
 
-    async def _local_hostname(self) -> str:
-        """The name this worker gives in EHLO, looked up once: aiosmtplib would otherwise ask the
-        resolver for it (socket.getfqdn, in a thread) on every message."""
-        if self._ehlo_name is None:
-            self._ehlo_name = await asyncio.to_thread(socket.getfqdn)
-        return self._ehlo_name
-
     async def _email(self, d: Delivery, key: str, log) -> str:
         s = self.settings
         if not s.smtp_host:
@@ -114,36 +155,16 @@ class NotifyActivities:
             )
         mid = message_id(key)
         try:
-            msg = EmailMessage()
-            msg["From"] = s.smtp_from
-            msg["To"] = formataddr((_one_line(d.recipient_name, 100), d.address.strip()))
-            msg["Subject"] = _one_line(d.subject, MAX_SUBJECT)
-            msg["Date"] = formatdate(localtime=False)
-            msg["Message-ID"] = mid
-            msg["X-Idempotency-Key"] = key
-            msg["X-Escalation-Id"] = _one_line(d.escalation_id, 128)
-            if d.urgent:
-                msg["Importance"] = "high"
-                msg["X-Priority"] = "1"
-            msg.set_content(d.body)
+            msg = build_email(d, s.smtp_from, mid, key)
         except (ValueError, TypeError) as e:  # e.g. an address no header can carry
+            why = str(e) if isinstance(e, BadAddress) else type(e).__name__
             raise ApplicationError(
-                f"cannot build an e-mail for this address: {type(e).__name__}",
+                f"cannot build an e-mail for this address: {why}",
                 type="Rejected",
                 non_retryable=True,
             ) from e
         try:
-            await aiosmtplib.send(
-                msg,
-                local_hostname=await self._local_hostname(),
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                use_tls=s.smtp_use_tls,
-                start_tls=s.smtp_starttls,
-                timeout=s.http_timeout_s,
-            )
+            await self.smtp.send(msg)
         except aiosmtplib.SMTPRecipientsRefused as e:
             codes = [r.code for r in e.recipients]
             log.warning("smtp_recipient_refused", codes=codes, to=redact_address(d.address))
@@ -191,8 +212,8 @@ class NotifyActivities:
             "body": d.body,
             "urgent": d.urgent,
         }
-        resp = await self.poster.post(
+        status = await self.poster.post(
             url, payload, key=key, escalation_id=d.escalation_id, event=d.event,
             what=f"{d.channel} gateway",
         )
-        return f"{d.channel} gateway {safe_host(url)} answered {resp.status_code}"
+        return f"{d.channel} gateway {safe_host(url)} answered {status}"

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "escalations@example.invalid"
+    # Idle SMTP connections kept open for the next message (activities/smtp.py); 0: a new
+    # connection per message.
+    smtp_keepalive_connections: int = Field(default=8, ge=0, le=100)
     webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
     webhook_sms_url: str | None = None
     webhook_chat_url: str | None = None

