@@ -24,11 +24,11 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-import httpx
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench import scenarios as sc
+from bench.api_client import Api
 from bench.stack import ROOT, Stack
 
 SECTIONS = ("history", "throughput", "anatomy", "latency", "scale")
@@ -177,8 +177,7 @@ async def run(args: argparse.Namespace) -> dict:
               f"{stack.worker_pid}), API {stack.api_url}", flush=True)
         client = await Client.connect(stack.temporal_address,
                                       data_converter=pydantic_data_converter)
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-        async with httpx.AsyncClient(base_url=stack.api_url, timeout=30, limits=limits) as api:
+        async with Api(stack.api_url, timeout=30, connections=200) as api:
             ctx = sc.Ctx(stack=stack, api=api, client=client, raw_tq=stack.raw_task_queue,
                          notes=notes)
             for section in SECTIONS:

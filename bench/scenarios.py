@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Awaitable, Callable
 
-import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from bench.api_client import Api
 from bench.raw_workflow import RAW_WORKFLOW, RawInput
 from bench.stack import DEADLINE_CATEGORY, Stack
 
@@ -53,7 +53,7 @@ class BenchError(Exception):
 @dataclass
 class Ctx:
     stack: Stack
-    api: httpx.AsyncClient
+    api: Api
     client: Client
     raw_tq: str
     # [local, regular] activities per phase of the sign-off path, from the real history
@@ -64,7 +64,7 @@ class Ctx:
 # --- HTTP steps ---------------------------------------------------------------------------------
 
 
-async def post(api: httpx.AsyncClient, path: str, role: str, body: Any = None,
+async def post(api: Api, path: str, role: str, body: Any = None,
                ok: tuple[int, ...] = (200, 201)) -> dict:
     r = await api.post(path, json=body, headers=auth(role))
     if r.status_code not in ok:
@@ -75,7 +75,7 @@ async def post(api: httpx.AsyncClient, path: str, role: str, body: Any = None,
 POLLS = {"n": 0}  # GET /escalations/{id} requests made while waiting (reported per lifecycle)
 
 
-async def wait_view(api: httpx.AsyncClient, eid: str, pred: Callable[[dict], bool],
+async def wait_view(api: Api, eid: str, pred: Callable[[dict], bool],
                     timeout: float = 60, what: str = "") -> dict:
     deadline = time.monotonic() + timeout
     delay = 0.02
@@ -90,12 +90,12 @@ async def wait_view(api: httpx.AsyncClient, eid: str, pred: Callable[[dict], boo
         delay = min(delay * 1.5, 0.25)
 
 
-async def open_escalation(api: httpx.AsyncClient, amount: float, category: str = "billing",
+async def open_escalation(api: Api, amount: float, category: str = "billing",
                           n: int = 0) -> dict:
     return await post(api, "/escalations", "agent", request_body(amount, category, n), ok=(201,))
 
 
-async def signoff_path(api: httpx.AsyncClient, n: int = 0) -> str:
+async def signoff_path(api: Api, n: int = 0) -> str:
     """One escalation along the sign-off path through the API; returns its id."""
     view = await open_escalation(api, 600.0, n=n)
     eid = view["id"]
