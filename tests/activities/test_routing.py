@@ -78,8 +78,8 @@ async def test_billing_case_goes_to_the_less_loaded_specialist(dev_env, tmp_path
     client = dev_env.client
     routing = RoutingActivities(make_settings(tmp_path), client)  # demo directory
     # other tests on this session server may have left escalations assigned; make the gap explicit
-    base1 = await routing.open_load("p-specialist")
-    base2 = await routing.open_load("p-specialist-2")
+    base1 = (await client.count_workflows(assignee_query("p-specialist"))).count
+    base2 = (await client.count_workflows(assignee_query("p-specialist-2"))).count
     async with open_cases(client, "p-specialist", max(0, base2 - base1) + 2):
         result = await env.run(routing.route_specialist, request())
         assert result.team == "billing-specialists"
@@ -134,6 +134,45 @@ async def test_on_duty_beats_load_and_id(dev_env, tmp_path):
     with pytest.raises(ApplicationError) as e:
         await env.run(routing.route_specialist, req([ghost]))
     assert e.value.type == "NoRoute" and e.value.non_retryable
+
+
+class CountingClient:
+    """The real client, counting the visibility counts asked of it."""
+
+    def __init__(self, client) -> None:
+        self.client, self.counts = client, 0
+
+    async def count_workflows(self, query: str):
+        self.counts += 1
+        return await self.client.count_workflows(query)
+
+
+async def test_a_burst_of_routings_spreads_over_the_team_on_one_count_each(
+    dev_env, tmp_path, monkeypatch
+):
+    u = uuid.uuid4().hex[:8]
+    a, b = f"p-a-{u}", f"p-b-{u}"
+    path = write_directory(tmp_path, [
+        {"id": a, "name": "A", "role": "specialist", "authority_limit": 250},
+        {"id": b, "name": "B", "role": "specialist", "authority_limit": 250},
+    ])
+    client = CountingClient(dev_env.client)
+    routing = RoutingActivities(make_settings(tmp_path, directory_path=path), client)
+    team = Team(name="t", skills=["billing"], calendar="uk_office", authority_limit=250,
+                members=[a, b])
+    req = request(teams=[team])
+    async with open_cases(dev_env.client, a, 1):
+        routed = [(await env.run(routing.route_specialist, req)) for _ in range(5)]
+        # visibility still says a=1, b=0 for every one of them: the worker adds its own routings
+        assert [(r.assignee.id, r.open_load) for r in routed] == [
+            (b, 0), (a, 1), (b, 1), (a, 2), (b, 2)
+        ]
+        assert client.counts == 2  # one per person, not one per person and routing
+
+        monkeypatch.setattr("activities.routing.LOAD_TTL_S", 0.0)  # counts are stale now
+        result = await env.run(routing.route_specialist, req)
+        assert (result.assignee.id, result.open_load) == (b, 0)  # visibility's word again
+        assert client.counts == 4
 
 
 async def test_unknown_category_falls_back_to_the_wildcard_team(dev_env, tmp_path):
