@@ -23,11 +23,14 @@ Only the URL's host is ever logged (webhook URLs often embed a token), never the
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
+import urllib.request
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from temporalio import activity
@@ -67,6 +70,16 @@ def _retry_after(value: str | None) -> timedelta | None:
     return timedelta(seconds=min(int(value), MAX_RETRY_AFTER_S))
 
 
+@functools.lru_cache(maxsize=256)
+def proxy_for(url: str) -> str | None:
+    """The proxy for `url` from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` (read once per URL:
+    the environment does not change under a running worker)."""
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
 class WebhookPoster:
     """Holds one pooled ``aiohttp.ClientSession`` (created on first use, in the running event
     loop) for all webhook calls; keep-alive connections are reused across activities.
@@ -74,7 +87,8 @@ class WebhookPoster:
     aiohttp rather than httpx: about a fifth of the CPU per request (0.3 against 1.7 ms for a
     signed POST to a local receiver, measured on the 2-core bench machine), and the worker sends
     several webhooks per escalation step. Proxies from ``HTTP(S)_PROXY``/``NO_PROXY`` are honoured
-    as before (``trust_env``)."""
+    (:func:`proxy_for`); aiohttp's own ``trust_env`` would look them and ``~/.netrc`` up again,
+    in a thread, for every request."""
 
     def __init__(self, secret: str, timeout_s: float = 10.0) -> None:
         self._secret = secret
@@ -86,7 +100,7 @@ class WebhookPoster:
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._timeout_s), trust_env=True
+                timeout=aiohttp.ClientTimeout(total=self._timeout_s)
             )
             self._loop = loop
         return self._session
@@ -118,7 +132,7 @@ class WebhookPoster:
         host = safe_host(url)
         try:
             async with self._http().post(
-                url, data=body, headers=headers, allow_redirects=False
+                url, data=body, headers=headers, allow_redirects=False, proxy=proxy_for(url)
             ) as resp:
                 await resp.read()  # the whole answer, so the connection can be reused
                 status, retry_after = resp.status, resp.headers.get("Retry-After")

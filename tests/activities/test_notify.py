@@ -246,6 +246,29 @@ async def test_a_webhook_url_no_request_can_reach_is_rejected(tmp_path, url):
     assert e.value.type == "Rejected" and e.value.non_retryable
 
 
+@pytest.mark.parametrize("bypass", [False, True])
+async def test_webhooks_go_through_the_environments_proxy(webhooks, tmp_path, monkeypatch, bypass):
+    from activities.http import proxy_for
+
+    monkeypatch.setenv("HTTP_PROXY", webhooks.url(""))  # the receiver stands in for the proxy
+    monkeypatch.setenv("NO_PROXY", "gateway.invalid" if bypass else "localhost")
+    proxy_for.cache_clear()
+    try:
+        notify = NotifyActivities(
+            make_settings(tmp_path, webhook_sms_url="http://gateway.invalid/sms"))
+        if bypass:  # straight to a host that does not exist
+            with pytest.raises(ApplicationError) as e:
+                await ActivityEnvironment().run(notify.deliver, delivery("sms"))
+            assert e.value.type == "WebhookUnavailable"
+            assert webhooks.requests == []
+        else:
+            await ActivityEnvironment().run(notify.deliver, delivery("sms"))
+            [req] = webhooks.requests
+            assert req.path == "http://gateway.invalid/sms" and req.signature_ok
+    finally:
+        proxy_for.cache_clear()
+
+
 async def test_no_address_is_channel_unavailable(tmp_path):
     notify = NotifyActivities(make_settings(tmp_path))
     with pytest.raises(ApplicationError) as e:
