@@ -34,6 +34,7 @@ from core.settings import Settings
 
 IDLE_S = 10.0
 MAX_MESSAGES_PER_CONNECTION = 100
+QUIT_TIMEOUT_S = 2.0  # a polite QUIT, never a long wait (a stopping worker closes them all)
 
 
 @dataclass
@@ -116,7 +117,7 @@ class SmtpSender:
     @staticmethod
     async def _quit(conn: _Connection) -> None:
         try:
-            await conn.smtp.quit()
+            await conn.smtp.quit(timeout=QUIT_TIMEOUT_S)
         except (aiosmtplib.SMTPException, OSError):
             pass
         finally:
