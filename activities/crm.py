@@ -13,7 +13,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.http import WebhookPoster, idempotency_key
-from activities.logging import activity_context
+from activities.logging import activity_context, safe_host
 from core.settings import Settings
 from workflows.models import CrmEvent
 
@@ -32,7 +32,7 @@ class CrmActivities:
             if not url:
                 log.debug("crm_sync_skipped", reason="no crm_webhook_url")
                 return
-            await self.poster.post(
+            status = await self.poster.post(
                 url,
                 event.model_dump(mode="json", exclude={"idempotency_key"}),
                 key=event.idempotency_key or idempotency_key(),
@@ -40,3 +40,4 @@ class CrmActivities:
                 event=event.event,
                 what="crm",
             )
+            log.info("crm_synced", host=safe_host(url), status=status)

@@ -146,8 +146,8 @@ class WebhookPoster:
                 f"{what} webhook at {host} unreachable: {type(e).__name__}",
                 type="WebhookUnavailable",
             ) from e
-        if 200 <= status < 300:
-            log.info("webhook_accepted", what=what, host=host, status=status)
+        if 200 <= status < 300:  # the caller logs the success (delivered, crm_synced)
+            log.debug("webhook_accepted", what=what, host=host, status=status)
             return status
         if status >= 500 or status in RETRYABLE_STATUS:
             log.warning("webhook_unavailable", what=what, host=host, status=status)

@@ -27,14 +27,19 @@ log = structlog.get_logger("activities")
 def activity_context(**extra: Any) -> Iterator[Any]:
     """Bind the running activity's identity into structlog contextvars; yields a logger."""
     info = activity.info()
-    with structlog.contextvars.bound_contextvars(
+    # bind + reset by token: structlog's bound_contextvars copies the whole context first to
+    # restore it, a few per cent of the worker's CPU at one binding per message
+    tokens = structlog.contextvars.bind_contextvars(
         workflow_id=info.workflow_id,
         run_id=info.workflow_run_id,
         activity=info.activity_type,
         attempt=info.attempt,
         **extra,
-    ):
+    )
+    try:
         yield log
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
 
 
 def redact_address(address: str | None) -> str:

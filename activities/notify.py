@@ -144,7 +144,7 @@ class NotifyActivities:
                 detail = await self._email(d, key, log)
             else:
                 detail = await self._webhook(d, key, log)
-            log.info("delivered", to=redact_address(d.address))
+            log.info("delivered", to=redact_address(d.address), detail=detail)
             return DeliveryReceipt(channel=d.channel, idempotency_key=key, detail=detail)
 
     async def _email(self, d: Delivery, key: str, log) -> str:
