@@ -136,7 +136,7 @@ class WebhookPoster:
             ) as resp:
                 await resp.read()  # the whole answer, so the connection can be reused
                 status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as e:
+        except (ValueError, aiohttp.NonHttpUrlClientError) as e:  # aiohttp.InvalidURL too
             raise ApplicationError(
                 f"{what} webhook URL is invalid", type="Rejected", non_retryable=True
             ) from e

@@ -238,7 +238,7 @@ async def test_unreachable_gateway_is_retryable(tmp_path):
     assert e.value.type == "WebhookUnavailable" and not e.value.non_retryable
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/sms", "http://"])
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/sms", "http://", "http://[::1/sms"])
 async def test_a_webhook_url_no_request_can_reach_is_rejected(tmp_path, url):
     notify = NotifyActivities(make_settings(tmp_path, webhook_sms_url=url))
     with pytest.raises(ApplicationError) as e:
