@@ -36,9 +36,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 
 FULL = dict(tp_n=500, tp_conc=20, anatomy_n=300, lat_rate=20.0, lat_s=60.0, scale_n=10_000,
             scale_checkpoint=1_000, scale_spread=600.0, scale_gap=180.0, probe_n=100,
-            sample=1_000)
+            sample=1_000, raw_deadline_n=2_000)
 QUICK = dict(tp_n=10, tp_conc=5, anatomy_n=10, lat_rate=20.0, lat_s=3.0, scale_n=150,
-             scale_checkpoint=50, scale_spread=10.0, scale_gap=12.0, probe_n=5, sample=150)
+             scale_checkpoint=50, scale_spread=10.0, scale_gap=12.0, probe_n=5, sample=150,
+             raw_deadline_n=50)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,6 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="POST + GET rounds per cost probe (100)")
     g.add_argument("--deadline-sample", dest="sample", type=int,
                    help="timelines read for deadline lateness (1,000)")
+    g.add_argument("--raw-deadline-n", dest="raw_deadline_n", type=int,
+                   help="raw deadline workflows of the deadline baseline, fired at the "
+                   "escalations' rate (2,000; 0: no baseline)")
     args = p.parse_args(argv)
     for k, v in (QUICK if args.quick else FULL).items():
         if getattr(args, k, None) is None:
@@ -198,7 +202,7 @@ async def run(args: argparse.Namespace) -> dict:
                     elif section == "scale":
                         await sc.section_scale(
                             ctx, res, args.scale_n, args.scale_checkpoint, args.scale_spread,
-                            target_s, args.probe_n, args.sample)
+                            target_s, args.probe_n, args.sample, args.raw_deadline_n)
                 except Exception as e:  # noqa: BLE001 - one broken section keeps the others
                     notes.append(f"Section {section} failed: {type(e).__name__}: {e}")
                     res.add(section, "section completed", None, "", target=1, better="higher")

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from bench.raw_workflow import RawWorkflow, noop
+from bench.raw_workflow import RawDeadlineWorkflow, RawWorkflow, noop
 from core.settings import Settings
 
 
@@ -27,7 +27,7 @@ async def run(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     # the same workflow runner as the service's worker (ESCALATIONS_WORKER_SANDBOX)
     runner = {} if Settings().worker_sandbox else {"workflow_runner": UnsandboxedWorkflowRunner()}
-    worker = Worker(client, task_queue=args.task_queue, workflows=[RawWorkflow],
+    worker = Worker(client, task_queue=args.task_queue, workflows=[RawWorkflow, RawDeadlineWorkflow],
                     activities=[noop], max_cached_workflows=args.max_cached_workflows, **runner)
     async with worker:
         print("raw-worker ready", flush=True)

@@ -85,3 +85,55 @@ class RawWorkflow:
     @workflow.query
     def state(self) -> str:
         return self._result
+
+
+RAW_DEADLINE_WORKFLOW = "BenchRawDeadlineWorkflow"
+
+
+@dataclass
+class RawDeadlineInput:
+    due: float  # the deadline, seconds since the epoch
+    payload: str = "x" * 1500  # activity inputs of an escalation's size
+    pad: str = "p" * 7000  # an input of an escalation's size
+
+
+@workflow.defn(name=RAW_DEADLINE_WORKFLOW)
+class RawDeadlineWorkflow:
+    """The baseline of section *deadlines*: the Temporal work of a P4 escalation that is opened,
+    rests, and breaches its first-response deadline, with no logic. Opening: 2 local activities,
+    1 regular activity and a day-long timer (the help-line window); then a timer to the deadline.
+    When it fires: the lateness is taken (`workflow.now()`, as the escalation's timeline entry
+    is), then 2 local activities (the escalation's people lookups), a search-attribute upsert,
+    1 regular activity (its dispatch) and the next clock's timer; then it stays open, as the
+    escalation does."""
+
+    def __init__(self) -> None:
+        self._lateness: float | None = None
+
+    @workflow.run
+    async def run(self, inp: RawDeadlineInput) -> None:
+        async def local() -> None:
+            await workflow.execute_local_activity(
+                NOOP_ACTIVITY, inp.payload, result_type=str,
+                start_to_close_timeout=timedelta(seconds=20))
+
+        def regular() -> asyncio.Future:
+            return asyncio.ensure_future(workflow.execute_activity(
+                NOOP_ACTIVITY, inp.payload, result_type=str,
+                start_to_close_timeout=timedelta(seconds=30)))
+
+        background = [asyncio.ensure_future(workflow.sleep(86400))]
+        await asyncio.gather(local(), local())
+        background.append(regular())
+        delay = inp.due - workflow.now().timestamp()
+        if delay > 0:
+            await workflow.sleep(delay)
+        self._lateness = workflow.now().timestamp() - inp.due
+        await asyncio.gather(local(), local())
+        workflow.upsert_search_attributes([STAGE.value_set("breached")])
+        background += [regular(), asyncio.ensure_future(workflow.sleep(172800))]
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query
+    def lateness(self) -> float | None:
+        return self._lateness

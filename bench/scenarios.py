@@ -15,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.api_client import Api
-from bench.raw_workflow import RAW_WORKFLOW, RawInput
+from bench.raw_workflow import RAW_DEADLINE_WORKFLOW, RAW_WORKFLOW, RawDeadlineInput, RawInput
 from bench.stack import DEADLINE_CATEGORY, Stack
 
 
@@ -457,9 +457,70 @@ def _dt(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
+async def raw_deadlines(ctx: Ctx, n: int, rate: float, gap: float, sample: int,
+                        concurrency: int = 40) -> dict[str, Any]:
+    """The deadline baseline: `n` raw deadline workflows started at `rate` per second (the
+    service's opening rate), each with a deadline `n / rate + gap` s after its start, so they
+    fire at the same rate as the escalations' breaches. CPU of the raw worker and the dev server
+    over the firing window, and the lateness each workflow took at its firing (queried)."""
+    st = ctx.stack
+    loop = asyncio.get_running_loop()
+    spread = n / rate
+    target_s = spread + gap
+    sem = asyncio.Semaphore(concurrency)
+    handles: list = []
+    errors = 0
+
+    async def start(i: int) -> None:
+        nonlocal errors
+        try:
+            handles.append(await ctx.client.start_workflow(
+                RAW_DEADLINE_WORKFLOW, RawDeadlineInput(due=time.time() + target_s),
+                id=f"bench-raw-deadline-{uuid.uuid4().hex[:16]}", task_queue=ctx.raw_tq))
+        except Exception:  # noqa: BLE001
+            errors += 1
+        finally:
+            sem.release()
+
+    t_start = loop.time()
+    tasks = []
+    for i in range(n):
+        if (wait := t_start + i / rate - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        await sem.acquire()
+        tasks.append(asyncio.ensure_future(start(i)))
+    await asyncio.gather(*tasks)
+    opened_in = loop.time() - t_start
+    await asyncio.sleep(max(0.0, t_start + target_s - 2.0 - loop.time()))
+    by0, t_win = st.cpu_by_process(), loop.time()
+    await asyncio.sleep(max(0.0, t_start + opened_in + target_s - loop.time())
+                        + max(10.0, 0.05 * spread))
+    by = per_item(by0, st.cpu_by_process(), max(1, len(handles)))
+    win_s = loop.time() - t_win
+    step = max(1, math.ceil(len(handles) / sample))
+    lateness: list[float] = []
+    missing = 0
+    read_sem = asyncio.Semaphore(10)
+
+    async def read(h) -> None:
+        nonlocal missing
+        async with read_sem:
+            late = await h.query("lateness")
+        if late is None:
+            missing += 1
+        else:
+            lateness.append(late)
+
+    await asyncio.wait_for(asyncio.gather(*(read(h) for h in handles[::step][:sample]),
+                                          return_exceptions=True),
+                           timeout=max(120.0, sample * 0.5))
+    return {"n": len(handles), "errors": errors, "missing": missing, "lateness": lateness,
+            "by_process": by, "window_s": win_s, "opened_in_s": opened_in}
+
+
 async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, spread: float,
-                        target_s: float, probe_n: int, sample: int, concurrency: int = 40
-                        ) -> None:
+                        target_s: float, probe_n: int, sample: int, raw_n: int = 0,
+                        concurrency: int = 40) -> None:
     """Open `n` P4 escalations at n/spread per second (deadline = open time + target_s, so the
     deadlines are spread like the openings), probe cost at `checkpoint` and at `n` open, sample
     worker and server RSS, then read the breach lateness from the timelines."""
@@ -543,9 +604,17 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
         f"{errors} errors; first-response target {target_s:.0f} s.")
     # Wait until the last deadline has passed, plus a drain margin; bounded.
     good = [(i, e) for i, e in enumerate(ids) if e]
+    first_due = t_start + target_s
     last_due = t_start + opened_in + target_s
     drain = max(10.0, 0.05 * spread)
+    # CPU of each process from just before the first deadline to the end of the drain: the
+    # breaches' cost (nothing else runs then; the stack is idle between the probe and the first
+    # deadline).
+    await asyncio.sleep(max(0.0, first_due - 2.0 - loop.time()))
+    by0, t_win = stack.cpu_by_process(), loop.time()
     await asyncio.sleep(max(0.0, last_due - loop.time()) + drain)
+    by_breach = per_item(by0, stack.cpu_by_process(), max(1, len(good)))
+    win_s = loop.time() - t_win
     stop_sampling.set()
     await sampling
     # Read timelines: every k-th escalation, at most `sample`.
@@ -578,6 +647,18 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
         f"Deadline precision: read {len(chosen)} of {len(good)} timelines "
         f"(every {step}th) in {read_s:.0f} s; {missing} without a breach entry yet.")
 
+    raw = None
+    if raw_n > 0:
+        raw = await raw_deadlines(ctx, raw_n, n / spread, min(target_s - spread, 60.0), sample)
+        ctx.notes.append(
+            f"Deadline baseline: {raw['n']} raw deadline workflows (of {raw_n}, {raw['errors']} "
+            f"errors) started at the escalations' opening rate ({n / spread:.1f}/s, in "
+            f"{raw['opened_in_s']:.0f} s), so they fire at the breaches' rate; lateness read from "
+            f"{len(raw['lateness'])} ({raw['missing']} not fired yet); CPU per firing: "
+            + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in raw["by_process"].items() if v > 0)
+            + f". The raw worker's sticky cache holds {ctx.stack.max_cached_workflows()} "
+            "workflows, as the service worker's does.")
+
     lo, hi = probes.get(checkpoint, probes[n]), probes[n]
     for key, what in (("post_p50", "POST /escalations p50"), ("post_p95", "POST /escalations p95"),
                       ("list_p50", "GET /escalations?stage= p50"),
@@ -609,10 +690,23 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
             "MiB", target=400, better="lower")
     res.add("memory", "dev-server RSS max during the scale section", max(rss_server, default=None),
             "MiB", better="lower")
+    ctx.notes.append(
+        f"Deadline window: {len(good)} breaches in {win_s:.0f} s; CPU per breach: " + ", ".join(
+            f"{k} {v * 1000:.1f} ms" for k, v in by_breach.items() if v > 0) + ".")
+    raw_label = f"raw Temporal, {raw['n']} firings" if raw else "raw Temporal"
+    res.add("deadlines", "CPU per breach (service: worker + API + dev server; raw: worker + "
+            "dev server; firing window)",
+            sum(by_breach.get(k, 0.0) for k in ("worker", "api", "dev_server")), "s",
+            baseline=sum(raw["by_process"].get(k, 0.0) for k in ("raw_worker", "dev_server"))
+            if raw else None, baseline_label=raw_label, better="lower",
+            extra={"by_process_s": by_breach, "window_s": round(win_s, 1),
+                   "breaches_per_s": round(len(good) / max(1.0, win_s), 2),
+                   **({"raw_by_process_s": raw["by_process"]} if raw else {})})
     for p, target in ((50, None), (99, 2.0), (100, None)):
         res.add("deadlines", f"breach lateness {'max' if p == 100 else f'p{p}'} "
                 f"({len(lateness)} sampled of {len(good)})",
                 pct(lateness, p), "s", target=target, better="lower",
+                baseline=pct(raw["lateness"], p) if raw else None, baseline_label=raw_label,
                 errors=missing if p == 99 else None)
 
 

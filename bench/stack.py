@@ -179,6 +179,8 @@ class Stack:
         await self._spawn("raw-worker", [
             sys.executable, "-m", "bench.raw_worker", "--address", self.temporal_address,
             "--task-queue", self.raw_task_queue,
+            # the service worker's sticky cache size: the deadline baseline misses it as often
+            "--max-cached-workflows", str(self.max_cached_workflows()),
         ], "raw-worker ready", 60)
 
     @staticmethod

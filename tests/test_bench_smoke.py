@@ -29,3 +29,8 @@ async def test_quick_benchmark_completes_every_section(tmp_path: Path):
     signoff = next(r for r in results["rows"] if "sign-off path" in r["metric"]
                    and r["section"] == "history")
     assert signoff["value"] > 0 and signoff["baseline"] > 0
+    # deadline precision is measured beside raw Temporal firing at the same rate
+    deadline_rows = [r for r in results["rows"] if r["section"] == "deadlines"]
+    assert deadline_rows and all(r["baseline"] is not None for r in deadline_rows), deadline_rows
+    cpu = next(r for r in deadline_rows if r["metric"].startswith("CPU per breach"))
+    assert cpu["value"] > 0 and cpu["baseline"] > 0
