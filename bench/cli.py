@@ -1,6 +1,6 @@
 """Benchmark of the escalation service on the embedded stack, beside a raw-Temporal baseline.
 
-    .venv/bin/python -m bench            # full run (the issue's numbers; 30-45 min on 2 cores)
+    .venv/bin/python -m bench            # full run (the issue's numbers; 35-50 min on 2 cores)
     .venv/bin/python -m bench --quick    # tiny numbers, under 2 minutes (smoke test)
     .venv/bin/python -m bench --only throughput,latency
 
