@@ -30,7 +30,11 @@ async def test_quick_benchmark_completes_every_section(tmp_path: Path):
                    and r["section"] == "history")
     assert signoff["value"] > 0 and signoff["baseline"] > 0
     # deadline precision is measured beside raw Temporal firing at the same rate
-    deadline_rows = [r for r in results["rows"] if r["section"] == "deadlines"]
-    assert deadline_rows and all(r["baseline"] is not None for r in deadline_rows), deadline_rows
+    deadline_rows = [r for r in results["rows"] if r["section"] == "deadlines"
+                     and r["metric"].startswith(("breach lateness", "CPU per breach"))]
+    assert len(deadline_rows) == 4 and all(r["baseline"] is not None for r in deadline_rows), \
+        deadline_rows
+    parts = [r for r in results["rows"] if r["metric"].startswith("lateness part")]
+    assert len(parts) == 6 and all(r["value"] is not None for r in parts), parts
     cpu = next(r for r in deadline_rows if r["metric"].startswith("CPU per breach"))
     assert cpu["value"] > 0 and cpu["baseline"] > 0
