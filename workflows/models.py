@@ -246,7 +246,7 @@ class Timeline(BaseModel):
 # --- workflow input, updates --------------------------------------------------------------------
 
 
-WORKFLOW_VERSION = 1  # the newest `StartEscalation.version` this code runs
+WORKFLOW_VERSION = 2  # the newest `StartEscalation.version` this code runs
 
 
 class StartEscalation(Model):
@@ -267,7 +267,10 @@ class StartEscalation(Model):
         0, ge=0, le=WORKFLOW_VERSION, description="The workflow behaviour the starter asks for, "
         "so that new escalations need no patch markers: 0 = as the workflow code before it "
         "(workflow.patched decides); 1 = side effects batched at settle points and the consult "
-        "answer given once the case is routed. Set by the API; kept on continue-as-new; absent "
+        "answer given once the case is routed; 2 = as 1, and every SLA timer armed 10 s early, "
+        "then the exact rest started from a workflow task that does nothing else (a warning or "
+        "breach fires on time however long the task that set its deadline took). Set by the "
+        "API; kept on continue-as-new; absent "
         "(0) in the input of escalations started before it, which replay as they ran")
 
 

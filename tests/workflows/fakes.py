@@ -5,6 +5,7 @@ They use the real demo policy and directory files; deliveries are recorded inste
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -33,6 +34,7 @@ class World:
     crm: list[CrmEvent] = field(default_factory=list)
     routed: list[RouteRequest] = field(default_factory=list)
     routing_down: bool = False
+    kb_delay_s: float = 0  # a slow knowledge base holds up the opening's workflow task
 
     def activities(self) -> list:
         directory = load_directory(CONFIG_DIR / "people.demo.toml")
@@ -47,6 +49,7 @@ class World:
 
         @activity.defn(name="search_knowledge_base")
         async def search_knowledge_base(q: KbQuery) -> KbResult:
+            await asyncio.sleep(world.kb_delay_s)
             return KbResult(matches=[KbMatch(slug="duplicate-charge", title="Duplicate charges",
                                              score=1.0)])
 

@@ -258,6 +258,42 @@ async def test_a_breach_sends_everything_in_one_dispatch_from_version_1(fresh_ts
     assert breach == ["authority_raised", "sla_breached"], batches
 
 
+async def test_from_version_2_a_breach_fires_on_time_after_a_slow_opening_task(dev_env, world):
+    """Real time, dev server. The opening's workflow task runs the knowledge-base search (3 s
+    here) and asks for the SLA timer, which Temporal starts when the task completes, while its
+    duration was counted from the task's start: version 1 breaches late by the search's time.
+    Version 2 arms the timer 10 s early and starts the exact rest from a task that does nothing
+    else, so the breach comes at the deadline."""
+    env = dev_env
+    world.kb_delay_s = 3.0
+
+    def short_sla(policy) -> None:
+        always_open(policy)
+        policy.warning_fractions = []
+        for target in policy.sla:
+            target.first_response_h = 20 / 3600
+
+    world.policy_edit = short_sla
+    async with running(env, world) as tq:
+        handles = {v: await start(env.client, tq, request(400), version=v) for v in (1, 2)}
+        late = {}
+        for v, h in handles.items():
+            view = await wait_for(h, lambda v: bool(v.clocks) and v.clocks[0].breached, timeout=45)
+            breach = next(e for e in (await h.query(W.timeline)).items if e.action == "sla_breached")
+            late[v] = (breach.at - view.clocks[0].due_at).total_seconds()
+        timers = [e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+                  for e in (await handles[2].fetch_history()).events
+                  if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+        await record_history(handles[2], "sla_breach_exact_v2")
+    assert late[1] >= 2.5, late  # the cause, as version 1 still runs it
+    assert 0 <= late[2] < 1.0, late
+    # the first-response timer, armed 10 s early, then the exact rest: about 10 s less the search
+    # (the other timers: the consult window, the resolution clock's)
+    early, exact = [t for t in timers if t <= timedelta(seconds=10)]
+    assert early == timedelta(seconds=10), timers
+    assert timedelta(seconds=5) < exact < timedelta(seconds=8), timers
+
+
 def world_policy():
     from datetime import date
 
