@@ -150,6 +150,7 @@ class EscalationWorkflow:
         self._can_after = inp.continue_as_new_after_events
         self._version = inp.version
         self._collecting: list[asyncio.Task] | None = None  # see _fire_together
+        self._lookups: list[tuple[PeopleQuery, asyncio.Future]] | None = None  # version 2
         self.policy: Policy | None = None
         if inp.resume is not None:
             self.s = inp.resume
@@ -824,6 +825,16 @@ class EscalationWorkflow:
     # --- people and notifications -----------------------------------------------------------------
 
     async def _find_people(self, q: PeopleQuery) -> list[Person]:
+        if self._version >= 2:  # joins the other lookups asked for in the same step
+            if self._lookups is None:
+                self._lookups = []
+                self._spawn(self._look_up_together(self._lookups))
+            found: asyncio.Future[list[Person]] = asyncio.get_running_loop().create_future()
+            self._lookups.append((q, found))
+            return await found
+        return await self._look_up(q)
+
+    async def _look_up(self, q: PeopleQuery) -> list[Person]:
         try:
             res = await workflow.execute_local_activity(
                 "find_people", q, result_type=PeopleResult,
@@ -835,6 +846,24 @@ class EscalationWorkflow:
         for person in res.people:
             self._people[person.id] = person
         return res.people
+
+    async def _look_up_together(self, batch: list[tuple[PeopleQuery, asyncio.Future]]) -> None:
+        """One directory lookup (local activity) for every `_find_people` asked for in the same
+        step, e.g. a breach's manager and next authority level: one marker instead of one each;
+        each asker gets what its own query selects."""
+        await asyncio.sleep(0)  # one step: the other lookups started with this one join it
+        self._lookups = None
+        teams = {q.team for q, _ in batch}
+        people = await self._look_up(PeopleQuery(
+            roles=sorted({r for q, _ in batch for r in q.roles}),
+            min_authority=min(q.min_authority for q, _ in batch),
+            team=teams.pop() if len(teams) == 1 else None,
+        ))
+        for q, found in batch:
+            if not found.done():  # (its asker may have been cancelled)
+                found.set_result([p for p in people if p.role in q.roles
+                                  and p.authority_limit >= q.min_authority
+                                  and (q.team is None or p.team == q.team)])
 
     async def _manager(self) -> Person:
         mid = self.policy.manager_id

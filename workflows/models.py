@@ -269,7 +269,9 @@ class StartEscalation(Model):
         "(workflow.patched decides); 1 = side effects batched at settle points and the consult "
         "answer given once the case is routed; 2 = as 1, and every SLA timer armed 10 s early, "
         "then the exact rest started from a workflow task that does nothing else (a warning or "
-        "breach fires on time however long the task that set its deadline took). Set by the "
+        "breach fires on time however long the task that set its deadline took), and the "
+        "directory lookups asked for together (a breach's manager and next authority level) "
+        "made by one local activity. Set by the "
         "API; kept on continue-as-new; absent "
         "(0) in the input of escalations started before it, which replay as they ran")
 
