@@ -86,13 +86,6 @@ POLICY_LOCAL = dict(
     start_to_close_timeout=timedelta(seconds=20),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
 )
-# From version 2 an SLA timer is armed this much before the warning or breach is due; when it
-# fires, the exact timer for the rest is started from that workflow task, which does nothing else.
-# (A timer starts when the task that asks for it completes, but its duration is counted from the
-# task's start, `workflow.now()`: asked for by a task that also runs local activities, such as the
-# opening's, it fires late by all of their time.) Short enough for the case to be still in the
-# worker's cache when the exact timer fires.
-SLA_TIMER_LEAD_S = 10.0
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), backoff_coefficient=2.0, maximum_attempts=3,
     non_retryable_error_types=["ChannelUnavailable", "Rejected"],
@@ -693,8 +686,14 @@ class EscalationWorkflow:
         the watcher, which keeps its timer when the next event is still the same one."""
         timer: asyncio.Task | None = None
         timer_for: clk.ClockEvent | None = None
-        early = False  # the timer is armed SLA_TIMER_LEAD_S early (version 2)
         while not self._finished:
+            if self._version >= 2 and not self._settled:
+                # Version 2 arms (and fires) once the case has settled: after the local
+                # activities of this workflow task, which `workflow.now()` then counts. A timer
+                # starts when its task completes, so one armed from the task's start time would
+                # fire late by all of their time (the opening's knowledge-base search, routing).
+                await workflow.wait_condition(lambda: self._settled or self._finished)
+                continue
             event = self._next_clock_event()
             if event != timer_for:
                 if timer is not None:
@@ -706,21 +705,16 @@ class EscalationWorkflow:
                         timer_for = None
                         await self._fire_together(event)
                         continue
-                    early = self._version >= 2 and delay > SLA_TIMER_LEAD_S
-                    summary = f"SLA {event.clock} {event.kind}" + (
-                        f" {event.fraction:.0%}" if event.kind == "warning" else "")
                     timer = asyncio.ensure_future(workflow.sleep(
-                        delay - SLA_TIMER_LEAD_S if early else delay,
-                        summary=f"{summary} (armed {SLA_TIMER_LEAD_S:g} s early)" if early else summary))
+                        delay, summary=f"SLA {event.clock} {event.kind}"
+                        + (f" {event.fraction:.0%}" if event.kind == "warning" else "")))
             rev = self._clock_rev
             await workflow.wait_condition(
                 lambda: self._clock_rev != rev or self._finished or (timer is not None and timer.done())
             )
             if timer is not None and timer.done() and not self._finished:
                 fired, timer, timer_for = timer_for, None, None
-                if not early:
-                    await self._fire_together(fired)
-                # else: the loop starts the exact timer for the rest from this task
+                await self._fire_together(fired)
         if timer is not None:
             timer.cancel()
 

@@ -268,8 +268,8 @@ async def test_from_version_2_a_breach_fires_on_time_after_a_slow_opening_task(d
     """Real time, dev server. The opening's workflow task runs the knowledge-base search (3 s
     here) and asks for the SLA timer, which Temporal starts when the task completes, while its
     duration was counted from the task's start: version 1 breaches late by the search's time.
-    Version 2 arms the timer 10 s early and starts the exact rest from a task that does nothing
-    else, so the breach comes at the deadline."""
+    Version 2 arms the timer once the case has settled, after the search, whose time
+    `workflow.now()` then counts, so the breach comes at the deadline."""
     env = dev_env
     world.kb_delay_s = 3.0
 
@@ -288,9 +288,10 @@ async def test_from_version_2_a_breach_fires_on_time_after_a_slow_opening_task(d
             breach = next(e for e in (await h.query(W.timeline)).items if e.action == "sla_breached")
             late[v] = (breach.at - view.clocks[0].due_at).total_seconds()
         history = {v: (await h.fetch_history()).events for v, h in handles.items()}
-        await record_history(handles[2], "sla_breach_exact_v2")
+        await record_history(handles[2], "sla_breach_on_time_v2")
     assert late[1] >= 2.5, late  # the cause, as version 1 still runs it
-    assert 0 <= late[2] < 1.0, late
+    # (what is left: the task's own processing, which `workflow.now()` does not count)
+    assert 0 <= late[2] < 1.5 and late[1] - late[2] > 2, late
     # version 2 looks up the breach's manager and next authority level in one local activity
     # (version 1: one each), and both get their message in the breach's one dispatch
     markers = {v: sum(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in events)
@@ -300,11 +301,9 @@ async def test_from_version_2_a_breach_fires_on_time_after_a_slow_opening_task(d
     assert world.events("Morgan Manager").count("sla_breached") == 2
     timers = [e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
               for e in history[2] if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
-    # the first-response timer, armed 10 s early, then the exact rest: about 10 s less the search
-    # (the other timers: the consult window, the resolution clock's)
-    early, exact = [t for t in timers if t <= timedelta(seconds=10)]
-    assert early == timedelta(seconds=10), timers
-    assert timedelta(seconds=5) < exact < timedelta(seconds=8), timers
+    # one first-response timer (no extra timer or task): 20 s less the 3 s search
+    [first] = [t for t in timers if t < timedelta(seconds=20)]
+    assert timedelta(seconds=16) < first < timedelta(seconds=18), timers
 
 
 def world_policy():

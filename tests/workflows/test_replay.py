@@ -18,7 +18,7 @@ def test_the_main_paths_are_recorded():
     names = {p.stem for p in HISTORIES}
     assert {"tier1_closed", "helpline_resolved", "signoff_approved", "consult_timeout_reroute",
             "sla_breach_over_holidays", "follow_up_reopen", "cancelled", "api_signoff", "api_signoff_batched",
-            "api_signoff_routed", "sla_breach_batched", "sla_breach_exact_v2"} <= names
+            "api_signoff_routed", "sla_breach_batched", "sla_breach_on_time_v2"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
