@@ -176,14 +176,7 @@ class RoutingActivities:
     @activity.defn(name="find_people")
     async def find_people(self, q: PeopleQuery) -> PeopleResult:
         with activity_context() as log:
-            roles = set(q.roles)
-            found = [
-                to_person(p)
-                for p in self.directory.people
-                if p.role in roles
-                and p.authority_limit >= q.min_authority
-                and (q.team is None or p.team == q.team)
-            ]
+            found = [to_person(p) for p in self.directory.people if q.selects(p)]
             found.sort(key=lambda p: (p.authority_limit, p.id))
-            log.debug("people_found", roles=sorted(roles), count=len(found))
+            log.debug("people_found", roles=sorted(q.roles), count=len(found))
             return PeopleResult(people=found)

@@ -528,7 +528,7 @@ async def lateness_parts(ctx: Ctx, due: dict[str, datetime]) -> dict[str, list[f
     run time of the task's local activities before it), but the server starts the timer when
     that task completes: (1) the timer starts late by the time between the two; (2) the server
     fires it late; (3) the firing's workflow task waits for a worker to pick it up."""
-    parts: dict[str, list[float]] = {"creating_task": [], "timer_fired_late": [],
+    parts: dict[str, list[float]] = {"timer_started_late": [], "timer_fired_late": [],
                                       "firing_task_wait": []}
     sem = asyncio.Semaphore(10)
 
@@ -555,7 +555,7 @@ async def lateness_parts(ctx: Ctx, due: dict[str, datetime]) -> dict[str, list[f
         picked = next(e for e in events[j:]
                       if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
         delay = attrs.start_to_fire_timeout.ToTimedelta().total_seconds()
-        parts["creating_task"].append(at(completed) - (due_at.timestamp() - delay))
+        parts["timer_started_late"].append(at(completed) - (due_at.timestamp() - delay))
         parts["timer_fired_late"].append(at(fired) - at(completed) - delay)
         parts["firing_task_wait"].append(at(picked) - at(fired))
 
@@ -752,7 +752,7 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
             extra={"by_process_s": by_breach, "window_s": round(win_s, 1),
                    "breaches_per_s": round(len(good) / max(1.0, win_s), 2),
                    **({"raw_by_process_s": raw["by_process"]} if raw else {})})
-    for key, what in (("creating_task", "the SLA timer starting late (its task completes after "
+    for key, what in (("timer_started_late", "the SLA timer starting late (its task completes after "
                        "the workflow time its duration counts from)"),
                       ("timer_fired_late", "the dev server firing the timer after its duration"),
                       ("firing_task_wait", "the firing's workflow task waiting for the worker")):

@@ -855,9 +855,7 @@ class EscalationWorkflow:
         ))
         for q, found in batch:
             if not found.done():  # (its asker may have been cancelled)
-                found.set_result([p for p in people if p.role in q.roles
-                                  and p.authority_limit >= q.min_authority
-                                  and (q.team is None or p.team == q.team)])
+                found.set_result([p for p in people if q.selects(p)])
 
     async def _manager(self) -> Person:
         mid = self.policy.manager_id

@@ -357,6 +357,11 @@ class PeopleQuery(Model):
     min_authority: float = 0
     team: str | None = None
 
+    def selects(self, p: Person) -> bool:
+        """Whom the query finds (the find_people activity; the workflow's share of a joint one)."""
+        return (p.role in self.roles and p.authority_limit >= self.min_authority
+                and (self.team is None or p.team == self.team))
+
 
 class PeopleResult(Model):
     people: list[Person]
