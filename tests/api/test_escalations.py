@@ -108,6 +108,7 @@ async def test_demo_path_to_executive_signoff(stack):
                               headers=auth("supervisor"))
     assert r.status_code == 403, r.text
     assert r.json()["error"] == "forbidden"
+    assert "500" in r.json()["detail"] and "600" in r.json()["detail"], r.text  # both limits
     assert (await stack.wait_stage(eid, "executive_signoff"))["pending_approval"]
     r = await stack.http.post(f"/escalations/{eid}/approvals",
                               json={"decision": "approve", "comment": "long-standing customer"},
