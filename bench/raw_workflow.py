@@ -82,10 +82,6 @@ class RawWorkflow:
         self._steps = max(self._steps, n)
         return self._result
 
-    @workflow.query
-    def state(self) -> str:
-        return self._result
-
 
 RAW_DEADLINE_WORKFLOW = "BenchRawDeadlineWorkflow"
 
