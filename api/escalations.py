@@ -629,7 +629,7 @@ async def decide(
 ) -> EscalationView:
     # No query first: the workflow's update validator refuses (403 authority, 409 nothing
     # pending or wrong stage) before anything is written, and a query would cost a round trip
-    # to the worker and ~15 ms of the dev server's CPU per approval (bench/README, anatomy).
+    # to the worker and the dev server's CPU on every approval (bench/README, run (8)).
     arg = Decision(actor=actor_of(person), decision=body.decision, comment=body.comment)
     return await act(client, escalation_id, "decide", arg, person, idempotency_key)
 

@@ -404,29 +404,30 @@ async def section_latency(ctx: Ctx, res: "Results", rate: float, duration: float
     # The same load with the worker stopped (SIGSTOP): the API and the dev server's start path
     # alone, without the cases' workflow tasks and deliveries competing for the 2 cores. It
     # tells the start path's own latency from the queueing the cases' work causes.
-    lat_p, err_p = await paused_worker_openings(ctx, rate, duration, service)
+    lat_p, err_p, caught_up = await paused_worker_openings(ctx, rate, duration, service)
     for p in (50, 99):
         res.add("latency", f"POST /escalations p{p} at {rate:g}/s, worker stopped (start path "
                 "alone)", pct(lat_p, p), "s", baseline=pct(lat_s, p),
                 baseline_label="worker running", better="lower",
-                errors=err_p if p == 99 else None)
+                errors=err_p if p == 99 else None,
+                extra={"samples": len(lat_p), "catch_up": caught_up} if p == 99 else None)
 
 
 async def paused_worker_openings(ctx: Ctx, rate: float, duration: float,
                                  one: Callable[[int], Awaitable[Any]]
-                                 ) -> tuple[list[float], int]:
+                                 ) -> tuple[list[float], int, dict[str, float]]:
     """Open at `rate`/s for `duration` s while the worker is stopped, then let it catch up (the
-    openings' first workflow tasks and deliveries) before the next section."""
+    openings' first workflow tasks and deliveries) before the next section; returns the
+    latencies, the errors and how long the catch-up took (`quiet`)."""
     pid = ctx.stack.worker_pid
     if pid is None:
-        return [], 0
+        return [], 0, {}
     os.kill(pid, signal.SIGSTOP)
     try:
         lat, err, _ = await open_loop(rate, duration, lambda i: one(100000 + i))
     finally:
         os.kill(pid, signal.SIGCONT)
-    await quiet(ctx, max_wait=120.0)
-    return lat, err
+    return lat, err, await quiet(ctx, max_wait=120.0)
 
 
 # --- scale: cost growth, memory, deadline precision -------------------------------------------
