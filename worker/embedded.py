@@ -66,17 +66,20 @@ class Stack:
         self.args = args
         self.procs: list[tuple[str, asyncio.subprocess.Process]] = []
 
-    def env(self) -> dict[str, str]:
+    def env(self, worker: int = 0) -> dict[str, str]:
         a = self.args
         env = dict(os.environ)
         env.update(
             ESCALATIONS_TEMPORAL_ADDRESS=f"{a.host}:{a.temporal_port}",
-            ESCALATIONS_WORKER_METRICS_BIND=f"{a.host}:{a.metrics_port}",
+            ESCALATIONS_WORKER_METRICS_BIND=f"{a.host}:{a.metrics_port + worker}",
             ESCALATIONS_API_HOST=a.host,
             ESCALATIONS_API_PORT=str(a.api_port),
             ESCALATIONS_DATA_DIR=str(a.data_dir),
         )
         env.setdefault("ESCALATIONS_DEMO", "true")
+        if a.workers > 1:  # each process has its own sticky cache: share the default out
+            env.setdefault("ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS",
+                           str(max(1, worker_cache_default() // a.workers)))
         if not a.no_sinks:  # the demo's mail relay and gateways, unless configured otherwise
             sink = f"http://{a.host}:{a.webhook_port}"
             env.setdefault("ESCALATIONS_SMTP_HOST", a.host)
@@ -86,9 +89,9 @@ class Stack:
             env.setdefault("ESCALATIONS_CRM_WEBHOOK_URL", f"{sink}/crm")
         return env
 
-    async def spawn(self, name: str, cmd: list[str]) -> None:
+    async def spawn(self, name: str, cmd: list[str], worker: int = 0) -> None:
         proc = await asyncio.create_subprocess_exec(
-            *cmd, env=self.env(), cwd=str(ROOT), start_new_session=True,
+            *cmd, env=self.env(worker), cwd=str(ROOT), start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL,
         )
         self.procs.append((name, proc))
@@ -142,6 +145,12 @@ class Stack:
             log.info("stopped", process=name, code=proc.returncode)
 
 
+def worker_cache_default() -> int:
+    from core.settings import Settings
+
+    return Settings.model_fields["worker_max_cached_workflows"].default
+
+
 def preflight(args: argparse.Namespace) -> str:
     temporal = find_binary("temporal")
     if not temporal:
@@ -153,7 +162,8 @@ def preflight(args: argparse.Namespace) -> str:
         (args.temporal_port, "Temporal gRPC", "--temporal-port"),
         (args.ui_port, "Temporal Web UI", "--ui-port"),
         (args.api_port, "API", "--api-port"),
-        (args.metrics_port, "worker metrics", "--metrics-port"),
+        *((args.metrics_port + i, "worker metrics", "--metrics-port")
+          for i in range(args.workers)),
         *(() if args.no_sinks else (
             (args.smtp_port, "demo SMTP server", "--smtp-port"),
             (args.webhook_port, "demo webhook gateway", "--webhook-port"),
@@ -184,7 +194,9 @@ async def run(args: argparse.Namespace) -> int:
                 "--smtp-port", str(args.smtp_port), "--webhook-port", str(args.webhook_port),
                 "--out", str(args.data_dir / "outbox"),
             ])
-        await stack.spawn("worker", [sys.executable, "-m", "worker"])
+        for i in range(args.workers):
+            await stack.spawn("worker" if i == 0 else f"worker-{i + 1}",
+                              [sys.executable, "-m", "worker"], worker=i)
         await stack.spawn("api", [sys.executable, "-m", "api"])
         await stack.wait_http(f"http://{args.host}:{args.api_port}/readyz", 60, "API")
         log.info(
@@ -217,14 +229,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--temporal-port", type=int, default=7233)
     p.add_argument("--ui-port", type=int, default=8233)
     p.add_argument("--api-port", type=int, default=8000)
-    p.add_argument("--metrics-port", type=int, default=9464)
+    p.add_argument("--metrics-port", type=int, default=9464,
+                   help="the first worker's Prometheus port; worker i uses this + i")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="worker processes on the task queue (default 1). One Python process "
+                   "runs on one core; with N > 1 each gets 1/N of the sticky cache unless "
+                   "ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS is set, which is per process")
     p.add_argument("--data-dir", type=Path, default=ROOT / "data")
     p.add_argument("--smtp-port", type=int, default=1025, help="demo SMTP server")
     p.add_argument("--webhook-port", type=int, default=8025, help="demo webhook gateway")
     p.add_argument("--no-sinks", action="store_true",
                    help="don't start the demo SMTP server and webhook gateway (use your own, "
                    "configured with ESCALATIONS_SMTP_* and ESCALATIONS_WEBHOOK_*_URL)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.workers < 1:
+        p.error("--workers must be at least 1")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

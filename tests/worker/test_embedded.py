@@ -22,14 +22,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_stack(data_dir: Path, ports: dict[str, int]) -> asyncio.subprocess.Process:
+async def start_stack(data_dir: Path, ports: dict[str, int], *extra: str
+                      ) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "worker.embedded",
         "--temporal-port", str(ports["temporal"]), "--ui-port", str(ports["ui"]),
         "--api-port", str(ports["api"]), "--metrics-port", str(ports["metrics"]),
         "--smtp-port", str(ports.get("smtp") or free_port()),
         "--webhook-port", str(ports.get("webhook") or free_port()),
-        "--data-dir", str(data_dir),
+        "--data-dir", str(data_dir), *extra,
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "ESCALATIONS_LOG_FORMAT": "json"},
     )
@@ -76,6 +77,67 @@ async def test_stack_starts_ready_and_stops_on_ctrl_c(tmp_path: Path, ports: dic
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", port))
+
+
+async def test_two_workers_poll_the_task_queue_each_with_its_own_metrics_port(tmp_path: Path):
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    from temporalio.client import Client
+
+    from core.settings import Settings
+
+    ports = {name: free_port() for name in ("temporal", "ui", "api")}
+    ports["metrics"] = free_port_pair()
+    proc = await start_stack(tmp_path, ports, "--workers", "2")
+    try:
+        await wait_ready(f"http://127.0.0.1:{ports['api']}/readyz", proc)
+        async with httpx.AsyncClient(timeout=5) as http:
+            for port in (ports["metrics"], ports["metrics"] + 1):
+                assert "temporal_" in (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        client = await Client.connect(f"127.0.0.1:{ports['temporal']}")
+        identities: set[str] = set()
+        deadline = time.monotonic() + 30
+        while len(identities) < 2 and time.monotonic() < deadline:
+            resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+                namespace="default", task_queue=TaskQueue(name=Settings().task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+            identities = {p.identity for p in resp.pollers}
+            await asyncio.sleep(0.5)
+        assert len(identities) == 2, identities  # two processes (pid@host), one queue
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, out.decode()[-3000:]
+
+
+def free_port_pair() -> int:
+    """A port p with p + 1 free too (worker i serves metrics on --metrics-port + i)."""
+    for _ in range(50):
+        p = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p + 1))
+            except OSError:
+                continue
+        return p
+    raise AssertionError("no two adjacent free ports")
+
+
+def test_with_n_workers_each_gets_its_port_and_a_share_of_the_sticky_cache(monkeypatch):
+    from worker.embedded import Stack, parse_args, worker_cache_default
+
+    monkeypatch.delenv("ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS", raising=False)
+    stack = Stack(parse_args(["--workers", "2", "--metrics-port", "9500"]))
+    second = stack.env(worker=1)
+    assert second["ESCALATIONS_WORKER_METRICS_BIND"] == "127.0.0.1:9501"
+    assert second["ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS"] == str(worker_cache_default() // 2)
+    one = Stack(parse_args([])).env()
+    assert "ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS" not in one  # the worker's own default
+    monkeypatch.setenv("ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS", "700")  # per process, as set
+    assert stack.env(worker=1)["ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS"] == "700"
+    with pytest.raises(SystemExit):
+        parse_args(["--workers", "0"])
 
 
 async def test_taken_port_is_reported_in_one_line(tmp_path: Path, ports: dict[str, int]):
