@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="where results.md/.json go (default: bench/ for a full run, "
                    "bench/out/ for --quick)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+                   help="worker processes, the service's (`worker.embedded --workers N`) and "
+                   "the raw baseline's alike (default: one per core, at most 2)")
     p.add_argument("--keep-data", action="store_true",
                    help="keep the run's Temporal SQLite file (bench/out/<run>/data)")
     g = p.add_argument_group("sizes (defaults: the issue's numbers, or tiny with --quick)")
@@ -137,6 +140,8 @@ def render_md(doc: dict) -> str:
         f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, load average at "
         f"start {m['load_average_at_start']}",
         f"- Python {m['python']}, temporalio {m['temporalio']}, {m['temporal_cli']}",
+        f"- worker processes: {doc.get('workers', 1)} for the service "
+        "(`worker.embedded --workers`) and as many for the raw baseline",
         "- figures: the service (embedded stack, real API and worker) beside a raw Temporal "
         "baseline in the same run (see bench/README.md for what each one measures)",
         "", "| section | metric | value | baseline | ratio | target | pass |",
@@ -162,7 +167,8 @@ async def run(args: argparse.Namespace) -> dict:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = BENCH_DIR / "out" / f"{stamp}{'-quick' if args.quick else ''}"
     target_s = args.scale_spread + args.scale_gap
-    stack = Stack(out, deadline_target_s=target_s, raw_task_queue="bench-raw")
+    stack = Stack(out, deadline_target_s=target_s, raw_task_queue="bench-raw",
+                  workers=args.workers)
     res = sc.Results()
     notes: list[str] = []
     doc = {"mode": "quick" if args.quick else "full",
@@ -170,15 +176,16 @@ async def run(args: argparse.Namespace) -> dict:
                                                           *sys.argv[1:]]),
            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "machine": machine(), "sizes": {k: getattr(args, k) for k in FULL},
-           "sections": args.sections, "out_dir": str(out.relative_to(ROOT))}
+           "sections": args.sections, "workers": args.workers,
+           "out_dir": str(out.relative_to(ROOT))}
     try:
         print(f"bench: starting the stack in {out.relative_to(ROOT)}", flush=True)
         await stack.start()
         doc["ports"] = vars(stack.ports)
-        doc["pids"] = {"worker": stack.worker_pid, "dev_server": stack.server_pid,
+        doc["pids"] = {"workers": stack.worker_pids, "dev_server": stack.server_pid,
                        "api": stack.api_pid}
-        print(f"bench: worker pid {stack.worker_pid} (py-spy record -o profile.svg --pid "
-              f"{stack.worker_pid}), API {stack.api_url}", flush=True)
+        print(f"bench: worker pids {stack.worker_pids} (py-spy record -o profile.svg --pid "
+              f"{stack.worker_pids[0]}), API {stack.api_url}", flush=True)
         client = await Client.connect(stack.temporal_address,
                                       data_converter=pydantic_data_converter)
         async with Api(stack.api_url, timeout=30, connections=200) as api:

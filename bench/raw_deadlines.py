@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 from datetime import datetime, timezone
 
@@ -27,7 +28,7 @@ from bench.stack import Stack
 
 async def run(args: argparse.Namespace) -> None:
     out = BENCH_DIR / "out" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-raw-deadlines")
-    stack = Stack(out, deadline_target_s=60, raw_task_queue="bench-raw")
+    stack = Stack(out, deadline_target_s=60, raw_task_queue="bench-raw", workers=args.workers)
     await stack.start()
     try:
         client = await Client.connect(stack.temporal_address,
@@ -59,6 +60,8 @@ def main() -> None:
     p.add_argument("--gap", type=float, default=60.0,
                    help="seconds between the last start and the first deadline")
     p.add_argument("--sample", type=int, default=1000, help="workflows queried for lateness")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="raw worker processes (default as python -m bench)")
     asyncio.run(run(p.parse_args()))
 
 

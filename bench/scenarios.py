@@ -238,7 +238,7 @@ async def section_throughput(ctx: Ctx, res: "Results", n: int, concurrency: int,
     await closed_loop(warm, concurrency, lambda i: raw_path(ctx, ctx.signoff_phases), timeout)
     st = ctx.stack
     svc_pids = st.service_pids
-    raw_pids = (st.raw_worker_pid, st.server_pid)
+    raw_pids = st.raw_pids
     cpu0, by0 = st.cpu_seconds(*svc_pids), st.cpu_by_process()
     polls0 = POLLS["n"]
     el_s, lat_s, err_s = await closed_loop(n, concurrency, lambda i: signoff_path(ctx.api, i),
@@ -305,12 +305,12 @@ async def section_anatomy(ctx: Ctx, res: "Results", n: int, concurrency: int) ->
     rates: dict[str, float] = {}
     for label, inp in variants:
         await closed_loop(concurrency, concurrency, lambda i: one(inp), 120)  # warm-up
-        c0 = (st.cpu_seconds(st.server_pid), st.cpu_seconds(st.raw_worker_pid))
+        c0 = (st.cpu_seconds(st.server_pid), st.cpu_seconds(*st.raw_worker_pids))
         elapsed, lat, errors = await closed_loop(n, concurrency, lambda i: one(inp),
                                                  max(300, n * 2))
         await asyncio.sleep(1)
         server = (st.cpu_seconds(st.server_pid) - c0[0]) / max(1, len(lat))
-        worker = (st.cpu_seconds(st.raw_worker_pid) - c0[1]) / max(1, len(lat))
+        worker = (st.cpu_seconds(*st.raw_worker_pids) - c0[1]) / max(1, len(lat))
         if raw_server is None:
             raw_server = server
         res.add("anatomy", f"dev-server CPU per lifecycle: {label}", server, "s",
@@ -381,7 +381,7 @@ async def section_latency(ctx: Ctx, res: "Results", rate: float, duration: float
 
     st = ctx.stack
     svc_pids = st.service_pids
-    raw_pids = (st.raw_worker_pid, st.server_pid)
+    raw_pids = st.raw_pids
     cpu0, by0 = st.cpu_seconds(*svc_pids), st.cpu_by_process()
     lat_s, err_s, _ = await open_loop(rate, duration, service)
     await asyncio.sleep(3)
@@ -419,14 +419,16 @@ async def paused_worker_openings(ctx: Ctx, rate: float, duration: float,
     """Open at `rate`/s for `duration` s while the worker is stopped, then let it catch up (the
     openings' first workflow tasks and deliveries) before the next section; returns the
     latencies, the errors and how long the catch-up took (`quiet`)."""
-    pid = ctx.stack.worker_pid
-    if pid is None:
+    pids = ctx.stack.worker_pids
+    if not pids:
         return [], 0, {}
-    os.kill(pid, signal.SIGSTOP)
     try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
         lat, err, _ = await open_loop(rate, duration, lambda i: one(100000 + i))
     finally:
-        os.kill(pid, signal.SIGCONT)
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
     return lat, err, await quiet(ctx, max_wait=120.0)
 
 
@@ -603,7 +605,7 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
 
     async def sampler() -> None:
         while not stop_sampling.is_set():
-            if (w := stack.rss_mib(stack.worker_pid)) is not None:
+            if (w := stack.rss_mib(*stack.worker_pids)) is not None:
                 rss_worker.append(w)
             if (s := stack.rss_mib(stack.server_pid)) is not None:
                 rss_server.append(s)
@@ -639,7 +641,7 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
         # bounded so that the probe ends well before the first deadline
         probes[label] = {**await probe(ctx, probe_n, max(5.0, min(90.0, (target_s - spread) / 2))),
                          "running": await running_escalations(ctx),
-                         "worker_rss_mib": stack.rss_mib(stack.worker_pid),
+                         "worker_rss_mib": stack.rss_mib(*stack.worker_pids),
                          "server_rss_mib": stack.rss_mib(stack.server_pid)}
 
     max_open_s = 2 * spread + 60  # a stack far behind schedule must not stretch the run
@@ -748,21 +750,23 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
             f"{p['quiet_wait_s']:.0f} s for a quiet stack (last second {p['load_cores']:.2f} "
             f"cores), the stack used {p['stack_cores_during_probe']:.2f} cores meanwhile"
             for p in (lo, hi)) + ".")
-    res.add("memory", f"worker RSS with {hi['running']} running escalations",
+    workers = f"{stack.workers} worker processes together" if stack.workers > 1 else "worker"
+    res.add("memory", f"{workers} RSS with {hi['running']} running escalations",
             hi["worker_rss_mib"], "MiB", target=400, better="lower",
             extra={"max_during_section": max(rss_worker, default=None),
                    "probes": {str(k): v for k, v in probes.items()}})
     if lo is not hi and hi["running"] > lo["running"] and hi["worker_rss_mib"] and \
             lo["worker_rss_mib"]:
         slope = (hi["worker_rss_mib"] - lo["worker_rss_mib"]) / (hi["running"] - lo["running"])
-        cache = stack.max_cached_workflows()
+        cache = stack.max_cached_workflows() * stack.workers
         projected = hi["worker_rss_mib"] + slope * max(0, cache - hi["running"])
         ctx.notes.append(
-            f"Memory: the worker grew {slope * 1024:.0f} KiB per running escalation between the "
-            f"probes ({lo['running']} -> {hi['running']} running); the sticky cache holds up to "
-            f"{cache} workflows (ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS), so a full cache "
-            f"projects to about {projected:.0f} MiB.")
-    res.add("memory", "worker RSS max during the scale section", max(rss_worker, default=None),
+            f"Memory: the {workers} grew {slope * 1024:.0f} KiB per running escalation between "
+            f"the probes ({lo['running']} -> {hi['running']} running); the sticky caches hold "
+            f"up to {cache} workflows ({stack.workers} x {stack.max_cached_workflows()}, "
+            f"ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS per process), so full caches project to "
+            f"about {projected:.0f} MiB.")
+    res.add("memory", f"{workers} RSS max during the scale section", max(rss_worker, default=None),
             "MiB", target=400, better="lower")
     res.add("memory", "dev-server RSS max during the scale section", max(rss_server, default=None),
             "MiB", better="lower")

@@ -79,14 +79,16 @@ class Ports:
 class Stack:
     """Everything the benchmark starts; stop() ends exactly these processes."""
 
-    def __init__(self, out: Path, deadline_target_s: float, raw_task_queue: str) -> None:
+    def __init__(self, out: Path, deadline_target_s: float, raw_task_queue: str,
+                 workers: int = 1) -> None:
         self.out = out
         self.ports = Ports(*free_ports(6))
         self.deadline_target_s = deadline_target_s
         self.raw_task_queue = raw_task_queue
+        self.workers = workers  # worker processes, the service's and the baseline's alike
         self.procs: dict[str, asyncio.subprocess.Process] = {}
         self.logs: list = []
-        self.worker_pid: int | None = None
+        self.worker_pids: list[int] = []
         self.server_pid: int | None = None
         self.api_pid: int | None = None
 
@@ -176,22 +178,35 @@ class Stack:
                     raise RuntimeError("embedded stack not ready in 120 s")
                 await asyncio.sleep(0.25)
         self._find_pids()
-        await self._spawn("raw-worker", [
-            sys.executable, "-m", "bench.raw_worker", "--address", self.temporal_address,
-            "--task-queue", self.raw_task_queue,
-            # the service worker's sticky cache size: the deadline baseline misses it as often
-            "--max-cached-workflows", str(self.max_cached_workflows()),
-        ], "raw-worker ready", 60)
+        if len(self.worker_pids) != self.workers:
+            raise RuntimeError(f"{self.workers} worker processes asked for, "
+                               f"{len(self.worker_pids)} found")
+        for i in range(self.workers):  # as many as the service's, each with the same cache
+            await self._spawn(self._raw_name(i), [
+                sys.executable, "-m", "bench.raw_worker", "--address", self.temporal_address,
+                "--task-queue", self.raw_task_queue,
+                # the service worker's sticky cache size: the deadline baseline misses it as often
+                "--max-cached-workflows", str(self.max_cached_workflows()),
+            ], "raw-worker ready", 60)
 
     @staticmethod
-    def _launcher_extra_flags() -> list[str]:
-        """Our own sinks replace the launcher's demo sinks, where it has them."""
+    def _raw_name(i: int) -> str:
+        return "raw-worker" if i == 0 else f"raw-worker-{i + 1}"
+
+    def _launcher_extra_flags(self) -> list[str]:
+        """Our own sinks replace the launcher's demo sinks, where it has them; the number of
+        worker processes (a launcher without --workers runs one)."""
         import subprocess
 
         help_text = subprocess.run([sys.executable, "-m", "worker.embedded", "--help"],
                                    cwd=str(ROOT), capture_output=True, text=True,
                                    timeout=60).stdout
-        return ["--no-sinks"] if "--no-sinks" in help_text else []
+        flags = ["--no-sinks"] if "--no-sinks" in help_text else []
+        if "--workers" in help_text:
+            flags += ["--workers", str(self.workers)]
+        elif self.workers != 1:
+            raise RuntimeError("this checkout's launcher runs one worker: pass --workers 1")
+        return flags
 
     def _find_pids(self) -> None:
         launcher = psutil.Process(self.procs["embedded"].pid)
@@ -203,17 +218,21 @@ class Stack:
             if "start-dev" in cmd:
                 self.server_pid = child.pid
             elif cmd[-2:] == ["-m", "worker"]:
-                self.worker_pid = child.pid
+                self.worker_pids.append(child.pid)
             elif cmd[-2:] == ["-m", "api"]:
                 self.api_pid = child.pid
 
-    def rss_mib(self, pid: int | None) -> float | None:
-        if pid is None:
-            return None
-        try:
-            return psutil.Process(pid).memory_info().rss / 2**20
-        except psutil.Error:
-            return None
+    def rss_mib(self, *pids: int | None) -> float | None:
+        """The processes' resident memory together (None when none could be read)."""
+        total = None
+        for pid in pids:
+            if pid is None:
+                continue
+            try:
+                total = (total or 0.0) + psutil.Process(pid).memory_info().rss / 2**20
+            except psutil.Error:
+                pass
+        return total
 
     def cpu_seconds(self, *pids: int | None) -> float:
         total = 0.0
@@ -228,22 +247,21 @@ class Stack:
         return total
 
     def max_cached_workflows(self) -> int:
+        """Each worker process's sticky cache, as the launcher sizes it."""
         from core.settings import Settings
 
         env = self.env()
         value = env.get("ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS")
-        return int(value) if value else Settings.model_fields["worker_max_cached_workflows"].default
+        if value:
+            return int(value)
+        return max(1, Settings.model_fields["worker_max_cached_workflows"].default // self.workers)
 
     def cpu_by_process(self) -> dict[str, float]:
-        return {name: self.cpu_seconds(pid) for name, pid in (
-            ("worker", self.worker_pid), ("api", self.api_pid), ("dev_server", self.server_pid),
-            ("raw_worker", self.raw_worker_pid), ("sinks", self.sinks_pid),
-            ("bench_client", os.getpid()))}
-
-    @property
-    def service_pids(self) -> tuple[int | None, ...]:
-        """The service's own processes: worker, API and dev server."""
-        return (self.worker_pid, self.api_pid, self.server_pid)
+        """CPU seconds so far by role (the worker processes together)."""
+        return {name: self.cpu_seconds(*pids) for name, pids in (
+            ("worker", self.worker_pids), ("api", [self.api_pid]),
+            ("dev_server", [self.server_pid]), ("raw_worker", self.raw_worker_pids),
+            ("sinks", [self.sinks_pid]), ("bench_client", [os.getpid()]))}
 
     @property
     def sinks_pid(self) -> int | None:
@@ -251,13 +269,23 @@ class Stack:
         return proc.pid if proc else None
 
     @property
-    def raw_worker_pid(self) -> int | None:
-        proc = self.procs.get("raw-worker")
-        return proc.pid if proc else None
+    def service_pids(self) -> tuple[int | None, ...]:
+        """The service's own processes: the workers, the API and the dev server."""
+        return (*self.worker_pids, self.api_pid, self.server_pid)
+
+    @property
+    def raw_pids(self) -> tuple[int | None, ...]:
+        """The baseline's processes: its workers and the dev server."""
+        return (*self.raw_worker_pids, self.server_pid)
+
+    @property
+    def raw_worker_pids(self) -> list[int]:
+        return [proc.pid for i in range(self.workers)
+                if (proc := self.procs.get(self._raw_name(i)))]
 
     async def stop(self) -> None:
         # The launcher stops its own children (API, worker, dev server) on SIGTERM.
-        for name in ("raw-worker", "embedded", "sinks"):
+        for name in (*map(self._raw_name, range(self.workers)), "embedded", "sinks"):
             proc = self.procs.get(name)
             if proc is None or proc.returncode is not None:
                 continue
@@ -267,7 +295,7 @@ class Stack:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-        for pid in (self.api_pid, self.worker_pid, self.server_pid):  # only if left behind
+        for pid in (self.api_pid, *self.worker_pids, self.server_pid):  # only if left behind
             if pid is not None and psutil.pid_exists(pid):
                 try:
                     psutil.Process(pid).kill()

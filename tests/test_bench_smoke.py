@@ -22,6 +22,8 @@ async def test_quick_benchmark_completes_every_section(tmp_path: Path):
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=400)
     assert proc.returncode == 0, out.decode()[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
+    # the service's worker processes (one per core, at most 2) were all found and measured
+    assert len(results["pids"]["workers"]) == results["workers"] == min(2, os.cpu_count() or 1)
     sections = {row["section"] for row in results["rows"]}
     assert {"history", "throughput", "anatomy", "latency", "cost growth", "memory",
             "deadlines"} <= sections, sections
