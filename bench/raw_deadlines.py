@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 from datetime import datetime, timezone
 
@@ -60,8 +59,8 @@ def main() -> None:
     p.add_argument("--gap", type=float, default=60.0,
                    help="seconds between the last start and the first deadline")
     p.add_argument("--sample", type=int, default=1000, help="workflows queried for lateness")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                   help="raw worker processes (default as python -m bench)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="raw worker processes (default 1, as python -m bench)")
     asyncio.run(run(p.parse_args()))
 
 
