@@ -53,9 +53,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="where results.md/.json go (default: bench/ for a full run, "
                    "bench/out/ for --quick)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=int, default=2, metavar="N",
                    help="worker processes, the service's (`worker.embedded --workers N`) and "
-                   "the raw baseline's alike (default 1; see bench/README.md, run (9))")
+                   "the raw baseline's alike (default 2, one per core of the 2-core machine; "
+                   "see bench/README.md, runs (9) and (10))")
     p.add_argument("--keep-data", action="store_true",
                    help="keep the run's Temporal SQLite file (bench/out/<run>/data)")
     g = p.add_argument_group("sizes (defaults: the issue's numbers, or tiny with --quick)")

@@ -59,8 +59,8 @@ def main() -> None:
     p.add_argument("--gap", type=float, default=60.0,
                    help="seconds between the last start and the first deadline")
     p.add_argument("--sample", type=int, default=1000, help="workflows queried for lateness")
-    p.add_argument("--workers", type=int, default=1,
-                   help="raw worker processes (default 1, as python -m bench)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="raw worker processes (default 2, as python -m bench)")
     asyncio.run(run(p.parse_args()))
 
 
