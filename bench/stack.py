@@ -248,13 +248,9 @@ class Stack:
 
     def max_cached_workflows(self) -> int:
         """Each worker process's sticky cache, as the launcher sizes it."""
-        from core.settings import Settings
+        from worker.embedded import cached_workflows_per_worker
 
-        env = self.env()
-        value = env.get("ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS")
-        if value:
-            return int(value)
-        return max(1, Settings.model_fields["worker_max_cached_workflows"].default // self.workers)
+        return cached_workflows_per_worker(self.workers, self.env())
 
     def cpu_by_process(self) -> dict[str, float]:
         """CPU seconds so far by role (the worker processes together)."""

@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -78,8 +79,8 @@ class Stack:
         )
         env.setdefault("ESCALATIONS_DEMO", "true")
         if a.workers > 1:  # each process has its own sticky cache: share the default out
-            env.setdefault("ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS",
-                           str(max(1, worker_cache_default() // a.workers)))
+            env["ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS"] = str(
+                cached_workflows_per_worker(a.workers, env))
         if not a.no_sinks:  # the demo's mail relay and gateways, unless configured otherwise
             sink = f"http://{a.host}:{a.webhook_port}"
             env.setdefault("ESCALATIONS_SMTP_HOST", a.host)
@@ -149,6 +150,14 @@ def worker_cache_default() -> int:
     from core.settings import Settings
 
     return Settings.model_fields["worker_max_cached_workflows"].default
+
+
+def cached_workflows_per_worker(workers: int, env: Mapping[str, str]) -> int:
+    """Each worker process's sticky cache: ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS as set (it is
+    per process), else the default shared out over the `workers` processes."""
+    if value := env.get("ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS"):
+        return int(value)
+    return max(1, worker_cache_default() // workers)
 
 
 def preflight(args: argparse.Namespace) -> str:
