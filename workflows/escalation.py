@@ -66,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
         StartEscalation,
         Timeline,
     )
-    from workflows.policy import Policy, RouteRequest
+    from workflows.policy import Policy, RouteRequest, pinned
 
 WORKFLOW_ACTOR = opening.WORKFLOW_ACTOR
 _money = opening.money
@@ -147,11 +147,11 @@ class EscalationWorkflow:
         self.policy: Policy | None = None
         if inp.resume is not None:
             self.s = inp.resume
-            self.policy = Policy.model_validate(inp.resume_policy)
+            self.policy = pinned(inp.resume_policy)
         elif inp.policy is not None:
             # Started by the API with its policy copy and opening time: triaged before any
             # handler runs, exactly as the API answered the POST (see workflows/opening.py).
-            self.policy = Policy.model_validate(inp.policy)
+            self.policy = pinned(inp.policy)
             self.s = opening.open_case(self.policy, inp, inp.opened_at or workflow.now())
             self._clock_changed()
             self._epoch += 1
@@ -161,6 +161,9 @@ class EscalationWorkflow:
                 id=inp.id, request=inp.request, opened_by=inp.opened_by, opened_at=now,
                 updated_at=now,
             )
+        # The SDK holds the input for the whole run; the policy copy in it is parsed (and shared,
+        # see workflows/policy.pinned) and not read again, so a cached case does not keep it.
+        inp.policy = inp.resume_policy = None
 
     # --- run ------------------------------------------------------------------------------------
 
@@ -173,7 +176,7 @@ class EscalationWorkflow:
         # asks for it in the input; older starts ask the patch "batched-outbox" (whose marker,
         # and the TemporalChangeVersion upsert the SDK adds, cost 2 events and a visibility write).
         self._batched = self._version >= 1 or workflow.patched("batched-outbox")
-        if inp.resume is None and inp.policy is None:  # started without a policy: load it
+        if self.policy is None:  # started without a policy copy: load the one in force
             self._record(inp.opened_by, "opened", inp.request.summary)
             self.policy = await workflow.execute_local_activity(
                 "load_policy", LoadPolicy(), result_type=Policy, summary="load policy", **POLICY_LOCAL

@@ -7,8 +7,11 @@ carries is self-contained and deterministic.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -188,3 +191,32 @@ class RouteRequest(PolicyModel):
     teams: list[Team]
     calendars: dict[str, CalendarSpec]
     at: datetime = Field(description="Workflow time of the request (working-hours check)")
+
+
+# --- pinned copies, shared ----------------------------------------------------------------------
+
+_PINNED: OrderedDict[str, Policy] = OrderedDict()
+_PINNED_MAX = 16
+_PINNED_LOCK = threading.Lock()  # workflow activations run on the SDK's thread pool
+
+
+def pinned(doc: Any) -> Policy:
+    """The `Policy` of a case's pinned policy copy (its workflow input), one per distinct copy
+    and process: every case this worker holds under the same copy reads the same object.
+
+    A worker keeps hundreds of cases in its sticky cache, nearly all under the one or two policy
+    copies in force. Parsed per case, each held ~30 KiB of models (and the workflow input ~35
+    KiB more of the JSON it came from, which the workflow drops once it has this). The copy is
+    read-only: no workflow code changes its policy. The last few distinct copies are kept."""
+    key = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    with _PINNED_LOCK:
+        policy = _PINNED.get(key)
+        if policy is not None:
+            _PINNED.move_to_end(key)
+            return policy
+    policy = Policy.model_validate(doc)
+    with _PINNED_LOCK:
+        _PINNED[key] = policy
+        while len(_PINNED) > _PINNED_MAX:
+            _PINNED.popitem(last=False)
+    return policy
