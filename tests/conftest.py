@@ -10,8 +10,9 @@ ends (those of session fixtures when the session ends), as the worker closes its
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
@@ -24,6 +25,7 @@ from activities.http import WebhookPoster
 from activities.smtp import SmtpSender
 from core.binaries import find_binary
 from core.temporal import add_search_attributes
+from workflows import policy as policy_mod
 from workflows import search_attributes as sa
 
 
@@ -50,6 +52,18 @@ async def _close_outbound_clients(_record_outbound_clients) -> AsyncIterator[Non
     yield
     for client in _OUTBOUND[first:]:
         await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+def _shared_policies_unchanged() -> Iterator[None]:
+    """The cases of a worker share one parsed policy per copy (workflows/policy.pinned), which
+    no workflow code may change: after every test, each shared policy still equals its copy."""
+    yield
+    changed = [key for key, shared in list(policy_mod._PINNED.items())
+               if shared != policy_mod.Policy.model_validate(json.loads(key))]
+    for key in changed:  # fails this test only, not every later one
+        policy_mod._PINNED.pop(key, None)
+    assert not changed, f"{len(changed)} shared policies were changed in place"
 
 
 @pytest.fixture(scope="session")
