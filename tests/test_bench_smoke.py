@@ -41,3 +41,38 @@ async def test_quick_benchmark_completes_every_section(tmp_path: Path):
     assert len(parts) == 6 and all(r["value"] is not None for r in parts), parts
     cpu = next(r for r in deadline_rows if r["metric"].startswith("CPU per breach"))
     assert cpu["value"] > 0 and cpu["baseline"] > 0
+
+
+def test_a_rebuild_at_the_breach_replays_the_history_up_to_the_firing_task():
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import WorkflowHistory
+
+    from bench.replay_cost import up_to_first_firing
+
+    path = ROOT / "tests" / "workflows" / "histories" / "sla_breach_on_time_v2.json"
+    history = WorkflowHistory.from_json("escalation-breach", path.read_text())
+    cut = up_to_first_firing(history)
+    kinds = [e.event_type for e in cut.events]
+    fired = kinds.index(EventType.EVENT_TYPE_TIMER_FIRED)
+    # the firing, then the task it schedules, started: what the worker is sent at the breach
+    assert kinds[fired + 1:] == [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+                                 EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED]
+    assert len(cut.events) < len(history.events)
+    assert list(cut.events) == list(history.events)[:len(cut.events)]
+
+
+async def test_replay_cost_rebuilds_an_escalation_and_a_raw_workflow_at_their_firing():
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.replay_cost", "--n", "5", "--target-s", "5",
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=240)
+    assert proc.returncode == 0, out.decode()[-3000:]
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    assert result["rebuilds"] == 5
+    for side in ("service", "raw"):
+        assert result[side]["cpu_per_rebuild_ms"] > 0, result
+    # the escalation's opening task, its deliveries and the breach's timer, not only a start
+    assert result["service"]["events"] > 10 and result["raw"]["events"] > 10, result
+    assert result["ratio"] == pytest.approx(
+        result["service"]["cpu_per_rebuild_ms"] / result["raw"]["cpu_per_rebuild_ms"], rel=0.05)
