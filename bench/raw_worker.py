@@ -13,10 +13,18 @@ import sys
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from bench.raw_workflow import RawDeadlineWorkflow, RawWorkflow, noop
 from core.settings import Settings
+
+
+
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """Sandboxed (the SDK's default sandbox) or not, as the service's worker is
+    (ESCALATIONS_WORKER_SANDBOX)."""
+    return SandboxedWorkflowRunner() if settings.worker_sandbox else UnsandboxedWorkflowRunner()
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -25,10 +33,9 @@ async def run(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # the same workflow runner as the service's worker (ESCALATIONS_WORKER_SANDBOX)
-    runner = {} if Settings().worker_sandbox else {"workflow_runner": UnsandboxedWorkflowRunner()}
     worker = Worker(client, task_queue=args.task_queue, workflows=[RawWorkflow, RawDeadlineWorkflow],
-                    activities=[noop], max_cached_workflows=args.max_cached_workflows, **runner)
+                    activities=[noop], max_cached_workflows=args.max_cached_workflows,
+                    workflow_runner=workflow_runner(Settings()))
     async with worker:
         print("raw-worker ready", flush=True)
         await stop.wait()

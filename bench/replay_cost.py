@@ -33,12 +33,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import Replayer, WorkflowRunner
 
 from bench import scenarios as sc
 from bench.api_client import Api
 from bench.cli import BENCH_DIR
+from bench.raw_worker import workflow_runner as raw_workflow_runner
 from bench.raw_workflow import RAW_DEADLINE_WORKFLOW, RawDeadlineInput, RawDeadlineWorkflow
 from bench.stack import DEADLINE_CATEGORY, Stack
 
@@ -122,10 +122,8 @@ async def run(args: argparse.Namespace) -> dict:
     settings = Settings()
     service_cpu = await cpu_per_rebuild(escalation, [EscalationWorkflow], data_converter(settings),
                                         workflow_runner(settings), args.n)
-    # as bench/raw_worker.py runs it
-    raw_runner = SandboxedWorkflowRunner() if settings.worker_sandbox else UnsandboxedWorkflowRunner()
     raw_cpu = await cpu_per_rebuild(raw, [RawDeadlineWorkflow], pydantic_data_converter,
-                                    raw_runner, args.n)
+                                    raw_workflow_runner(settings), args.n)
 
     def described(h: WorkflowHistory, cpu: float) -> dict:
         return {"cpu_per_rebuild_ms": round(cpu * 1000, 2), "events": len(h.events),
