@@ -34,12 +34,12 @@ from bench.stack import ROOT, Stack
 SECTIONS = ("history", "throughput", "anatomy", "latency", "scale")
 BENCH_DIR = Path(__file__).resolve().parent
 
-FULL = dict(tp_n=500, tp_conc=20, anatomy_n=300, lat_rate=20.0, lat_s=60.0, scale_n=10_000,
-            scale_checkpoint=1_000, scale_spread=600.0, scale_gap=180.0, probe_n=100,
-            sample=1_000, raw_deadline_n=2_000)
-QUICK = dict(tp_n=10, tp_conc=5, anatomy_n=10, lat_rate=20.0, lat_s=3.0, scale_n=150,
-             scale_checkpoint=50, scale_spread=10.0, scale_gap=12.0, probe_n=5, sample=150,
-             raw_deadline_n=50)
+FULL = dict(tp_n=500, tp_conc=20, tp_rounds=4, anatomy_n=300, lat_rate=20.0, lat_s=60.0,
+            scale_n=10_000, scale_checkpoint=1_000, scale_spread=600.0, scale_gap=180.0,
+            probe_n=100, sample=1_000, raw_deadline_n=2_000)
+QUICK = dict(tp_n=10, tp_conc=5, tp_rounds=2, anatomy_n=10, lat_rate=20.0, lat_s=3.0,
+             scale_n=150, scale_checkpoint=50, scale_spread=10.0, scale_gap=12.0, probe_n=5,
+             sample=150, raw_deadline_n=50)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g = p.add_argument_group("sizes (defaults: the issue's numbers, or tiny with --quick)")
     g.add_argument("--throughput-n", dest="tp_n", type=int)
     g.add_argument("--throughput-concurrency", dest="tp_conc", type=int)
+    g.add_argument("--throughput-rounds", dest="tp_rounds", type=int,
+                   help="alternating service/raw rounds the throughput lifecycles are split "
+                   "into (4), so that the host's drift weighs on both sides alike")
     g.add_argument("--anatomy-n", dest="anatomy_n", type=int,
                    help="lifecycles per variant of the raw workflow (300)")
     g.add_argument("--latency-rate", dest="lat_rate", type=float)
@@ -202,7 +205,8 @@ async def run(args: argparse.Namespace) -> dict:
                         await sc.section_history(ctx, res)
                     elif section == "throughput":
                         await sc.section_throughput(ctx, res, args.tp_n, args.tp_conc,
-                                                    timeout=max(300, args.tp_n * 2))
+                                                    timeout=max(300, args.tp_n * 2),
+                                                    rounds=args.tp_rounds)
                     elif section == "anatomy":
                         await sc.section_anatomy(ctx, res, args.anatomy_n, args.tp_conc)
                     elif section == "latency":

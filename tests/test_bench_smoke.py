@@ -32,6 +32,13 @@ async def test_quick_benchmark_completes_every_section(tmp_path: Path):
     signoff = next(r for r in results["rows"] if "sign-off path" in r["metric"]
                    and r["section"] == "history")
     assert signoff["value"] > 0 and signoff["baseline"] > 0
+    # throughput alternates service and raw rounds; the rates add every round's lifecycles up
+    rate = next(r for r in results["rows"] if r["metric"].startswith("sign-off lifecycles/s"))
+    rounds = rate["extra"]["rounds"]
+    assert len(rounds) == 2 and all(x["service_per_s"] > 0 and x["raw_per_s"] > 0
+                                    for x in rounds), rounds
+    assert min(x["service_per_s"] for x in rounds) <= rate["value"] \
+        <= max(x["service_per_s"] for x in rounds)
     # deadline precision is measured beside raw Temporal firing at the same rate
     deadline_rows = [r for r in results["rows"] if r["section"] == "deadlines"
                      and r["metric"].startswith(("breach lateness", "CPU per breach"))]
