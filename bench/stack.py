@@ -25,18 +25,37 @@ STRIPPED = ("ESCALATIONS_TEMPORAL_", "ESCALATIONS_SMTP_", "ESCALATIONS_WEBHOOK_"
 DEADLINE_CATEGORY = "bench-deadline"  # no triage rule names it: the catch-all rule makes it P4
 
 
-def free_ports(n: int) -> list[int]:
+def free_ports(n: int, block: int = 1) -> list[int]:
+    """n free loopback ports; the last one starts a run of `block` consecutive free ports (the
+    launcher gives worker process k the metrics port `--metrics-port` + k)."""
     socks, ports = [], []
+
+    def bind(port: int) -> bool:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            return False
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+        return True
+
     try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-            ports.append(s.getsockname()[1])
+        for _ in range(n - 1):
+            bind(0)
+        for _ in range(100):
+            bind(0)
+            first = ports[-1]
+            if all(bind(first + k) for k in range(1, block)):
+                break
+            del ports[n - 1:]  # the block's sockets stay open until the end: not tried again
+        else:
+            raise RuntimeError(f"no {block} consecutive free ports on 127.0.0.1")
     finally:
         for s in socks:
             s.close()
-    return ports
+    return ports[:n]
 
 
 def bench_policy(deadline_target_s: float) -> str:
@@ -82,7 +101,9 @@ class Stack:
     def __init__(self, out: Path, deadline_target_s: float, raw_task_queue: str,
                  workers: int = 1) -> None:
         self.out = out
-        self.ports = Ports(*free_ports(6))
+        temporal, ui, api, smtp, http, metrics = free_ports(6, block=workers)
+        self.ports = Ports(temporal=temporal, ui=ui, api=api, metrics=metrics, smtp=smtp,
+                           http=http)
         self.deadline_target_s = deadline_target_s
         self.raw_task_queue = raw_task_queue
         self.workers = workers  # worker processes, the service's and the baseline's alike
