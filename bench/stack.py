@@ -34,7 +34,7 @@ def free_ports(n: int, block: int = 1) -> list[int]:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.bind(("127.0.0.1", port))
-        except OSError:
+        except (OSError, OverflowError):  # taken, or past 65535
             s.close()
             return False
         socks.append(s)
