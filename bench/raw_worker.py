@@ -20,7 +20,6 @@ from bench.raw_workflow import RawDeadlineWorkflow, RawWorkflow, noop
 from core.settings import Settings
 
 
-
 def workflow_runner(settings: Settings) -> WorkflowRunner:
     """Sandboxed (the SDK's default sandbox) or not, as the service's worker is
     (ESCALATIONS_WORKER_SANDBOX)."""

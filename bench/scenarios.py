@@ -261,8 +261,8 @@ async def section_throughput(ctx: Ctx, res: "Results", n: int, concurrency: int,
             elapsed, lat, errors = await closed_loop(size, concurrency, one, timeout)
             await asyncio.sleep(2)  # let background deliveries of the last ones settle
             t["cpu"] += st.cpu_seconds(*pids) - cpu0
-            for name, v in per_item(by0, st.cpu_by_process(), 1).items():
-                t["by"][name] = t["by"].get(name, 0.0) + v
+            for name, v in st.cpu_by_process().items():
+                t["by"][name] = t["by"].get(name, 0.0) + v - by0[name]
             t["elapsed"] += elapsed
             t["lat"] += lat
             t["errors"] += errors
