@@ -2,7 +2,6 @@
 
 Activity names (the workflow calls them by name, each with one pydantic argument):
 
-- ``load_policy(LoadPolicy) -> Policy``                      (:mod:`activities.policy`)
 - ``deliver(Delivery) -> DeliveryReceipt``                   (:mod:`activities.notify`)
 - ``search_knowledge_base(KbQuery) -> KbResult``             (:mod:`activities.kb`)
 - ``route_specialist(RouteRequest) -> RouteResult``          (:mod:`activities.routing`)
@@ -32,7 +31,6 @@ def build_activities(
     from activities.http import WebhookPoster
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
-    from activities.policy import PolicyActivities
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
 
@@ -41,13 +39,11 @@ def build_activities(
     if resources is not None:
         resources.push_async_callback(poster.aclose)
         resources.push_async_callback(smtp.aclose)
-    policy = PolicyActivities(settings.policy_path)
     notify = NotifyActivities(settings, poster, smtp)
     kb = KbActivities(settings)
     routing = RoutingActivities(settings, client)
     crm = CrmActivities(settings, poster)
     return [
-        policy.load_policy,
         notify.deliver,
         kb.search_knowledge_base,
         routing.route_specialist,

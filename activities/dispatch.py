@@ -41,14 +41,18 @@ def _why(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"[:500]
 
 
-def make_dispatch(deliver: Deliver, sync_crm: SyncCrm) -> Callable:
+class Dispatcher:
     """The ``dispatch`` activity over the given single-item senders (the real ones in the worker,
     fakes in workflow tests)."""
 
-    async def one(item: OutboxItem) -> OutboxResult:
+    def __init__(self, deliver: Deliver, sync_crm: SyncCrm) -> None:
+        self._deliver = deliver
+        self._sync_crm = sync_crm
+
+    async def _one(self, item: OutboxItem) -> OutboxResult:
         if item.crm is not None:
             try:
-                await sync_crm(item.crm)
+                await self._sync_crm(item.crm)
                 return OutboxResult(status="done")
             except ApplicationError as e:
                 return OutboxResult(status="failed" if e.non_retryable else "retry", detail=_why(e))
@@ -57,7 +61,7 @@ def make_dispatch(deliver: Deliver, sync_crm: SyncCrm) -> Callable:
         failed: list[str] = []
         for i, d in enumerate(item.deliveries):
             try:
-                receipt = await deliver(d)
+                receipt = await self._deliver(d)
                 return OutboxResult(status="done", channel=receipt.channel,
                                     failed_channels=failed, detail=receipt.detail)
             except ApplicationError as e:
@@ -72,7 +76,10 @@ def make_dispatch(deliver: Deliver, sync_crm: SyncCrm) -> Callable:
         return OutboxResult(status="failed", failed_channels=failed)
 
     @activity.defn(name="dispatch")
-    async def dispatch(batch: Dispatch) -> DispatchResult:
-        return DispatchResult(results=list(await asyncio.gather(*(one(i) for i in batch.items))))
+    async def dispatch(self, batch: Dispatch) -> DispatchResult:
+        return DispatchResult(results=list(await asyncio.gather(*(self._one(i) for i in batch.items))))
 
-    return dispatch
+
+def make_dispatch(deliver: Deliver, sync_crm: SyncCrm) -> Callable:
+    """The bound ``dispatch`` activity (what a worker registers)."""
+    return Dispatcher(deliver, sync_crm).dispatch

@@ -1,4 +1,5 @@
-"""Policy loading as an activity, so the workflow pins one validated, self-contained copy."""
+"""Policy loading: the API reads and validates the policy file and starts every case with a
+self-contained copy of it (holidays expanded), which the workflow pins for the case's life."""
 
 from __future__ import annotations
 
@@ -7,15 +8,8 @@ from datetime import date
 from pathlib import Path
 
 import holidays
-import structlog
-from pydantic import ValidationError
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from workflows.models import LoadPolicy
 from workflows.policy import Policy
-
-log = structlog.get_logger(__name__)
 
 HOLIDAY_YEARS_AHEAD = 2
 
@@ -36,8 +30,7 @@ def read_policy(path: Path, today: date | None = None) -> Policy:
 
 
 class PolicyFile:
-    """The policy file, read again only when it changed (or the year turned: holidays). The
-    worker's load_policy activity and the API (which triages new cases) share this."""
+    """The policy file, read again only when it changed (or the year turned: holidays)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -57,22 +50,3 @@ class PolicyFile:
     def get_with_json(self) -> tuple[Policy, dict]:
         """The policy and its JSON form (computed once per version: it travels with each start)."""
         return self._load(self.path)
-
-
-class PolicyActivities:
-    def __init__(self, policy_path: Path) -> None:
-        self.file = PolicyFile(policy_path)
-
-    @activity.defn(name="load_policy")
-    async def load_policy(self, req: LoadPolicy) -> Policy:
-        path = Path(req.path) if req.path else self.file.path
-        try:
-            policy = self.file.get(path)
-        except FileNotFoundError as e:
-            raise ApplicationError(f"policy file not found: {path}", non_retryable=False) from e
-        except ValidationError as e:
-            # A broken policy file is fixed by an operator; keep retrying so no case is lost.
-            log.error("policy_invalid", path=str(path), errors=e.errors(include_url=False))
-            raise ApplicationError(f"policy file {path} is invalid: {e}") from e
-        log.info("policy_loaded", version=policy.version)
-        return policy

@@ -207,9 +207,9 @@ async def test_history_holds_no_personal_data_in_the_clear(dev_env) -> None:
 
     from tests.conftest import run_worker
     from tests.workflows.fakes import World
-    from tests.workflows.helpers import AGENT, request, wait_for, wait_until
+    from tests.workflows.helpers import request, start, wait_for, wait_until
     from workflows.escalation import EscalationWorkflow
-    from workflows.models import Customer, StartEscalation
+    from workflows.models import Customer
 
     plain_client = dev_env.client
     client = await Client.connect(
@@ -226,13 +226,9 @@ async def test_history_holds_no_personal_data_in_the_clear(dev_env) -> None:
         summary=summary, details=details,
     )
     world = World()
-    eid = f"E-{uuid.uuid4().hex[:12]}"
     async with run_worker(client, workflows=[EscalationWorkflow],
                           activities=world.activities()) as task_queue:
-        handle = await client.start_workflow(
-            EscalationWorkflow.run, StartEscalation(id=eid, request=req, opened_by=AGENT),
-            id=f"escalation-{eid}", task_queue=task_queue,
-        )
+        handle = await start(client, task_queue, req)
         # A 40 GBP refund is granted at tier 1 and the customer is told by e-mail: the history
         # then holds the input, activity arguments and results, memo, timers and the update path.
         view = await wait_for(handle, lambda v: v.stage not in ("triage", "tier1_exception"))

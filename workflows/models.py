@@ -9,17 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal[
-    "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
-]
-STAFF_ROLES: tuple[str, ...] = (
-    "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
-)
-Stage = Literal[
-    "triage", "tier1_exception", "helpline_consult", "specialist", "executive_signoff",
-    "resolved", "follow_up", "closed", "cancelled",
-]
-FINAL_STAGES: tuple[str, ...] = ("closed", "cancelled")
+from workflows.access import STAFF_ROLES, Role  # noqa: F401  (re-exported)
+from workflows.stages import FINAL_STAGES, Stage  # noqa: F401  (re-exported)
+
 Severity = Literal["P1", "P2", "P3", "P4"]
 Urgency = Literal["immediate", "high", "normal", "low"]
 Channel = Literal["email", "sms", "phone", "chat", "social"]
@@ -154,7 +146,7 @@ class EscalationState(Model):
     """Everything the workflow knows; carried across continue-as-new."""
 
     id: str
-    stage: Stage = "triage"
+    stage: Stage = Stage.TRIAGE
     request: EscalationRequest
     opened_by: Actor
     severity: Severity | None = None
@@ -246,34 +238,28 @@ class Timeline(BaseModel):
 # --- workflow input, updates --------------------------------------------------------------------
 
 
-WORKFLOW_VERSION = 2  # the newest `StartEscalation.version` this code runs
+WORKFLOW_VERSION = 2  # the only `StartEscalation.version` this code runs (docs/decisions/0002)
 
 
 class StartEscalation(Model):
+    """The workflow's input, built by `workflows.opening.new_case` (the API and the tests)."""
+
     id: str
     request: EscalationRequest
     opened_by: Actor
+    policy: Any = Field(
+        description="The policy copy the case runs under, pinned for its life (as the API "
+        "triaged it at the opening; on continue-as-new, the same copy)")
+    opened_at: datetime = Field(description="When the API accepted the request; SLA clocks "
+                                "count from here")
     resume: EscalationState | None = Field(None, description="Set by continue-as-new")
-    resume_policy: Any | None = Field(None, description="The pinned policy, on continue-as-new")
-    policy: Any | None = Field(
-        None, description="The policy copy the case runs under, as the API triaged it; without "
-        "it the workflow loads the policy in force (load_policy activity)")
-    opened_at: datetime | None = Field(
-        None, description="When the API accepted the request; SLA clocks count from here")
     continue_as_new_after_events: int | None = Field(
         None, description="Force continue-as-new past this history length (tests, operations)"
     )
     version: int = Field(
-        0, ge=0, le=WORKFLOW_VERSION, description="The workflow behaviour the starter asks for, "
-        "so that new escalations need no patch markers: 0 = as the workflow code before it "
-        "(workflow.patched decides); 1 = side effects batched at settle points and the consult "
-        "answer given once the case is routed; 2 = as 1, and the SLA timers armed once the case "
-        "has settled, after the local activities of the workflow task (the opening's knowledge-"
-        "base search no longer delays the breach), and the "
-        "directory lookups asked for together (a breach's manager and next authority level) "
-        "made by one local activity. Set by the "
-        "API; kept on continue-as-new; absent "
-        "(0) in the input of escalations started before it, which replay as they ran")
+        WORKFLOW_VERSION, description="The workflow behaviour the starter asks for. Only "
+        f"{WORKFLOW_VERSION} runs: versions 0 and 1 were retired before any deployment ran "
+        "them (docs/decisions/0002); a start asking for another is failed at once.")
 
 
 class ConsultAnswer(Model):
@@ -330,10 +316,6 @@ class Reason(Model):
 
 
 # --- activity messages --------------------------------------------------------------------------
-
-
-class LoadPolicy(Model):
-    path: str | None = Field(None, description="Override the configured policy file")
 
 
 class KbQuery(Model):

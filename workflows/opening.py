@@ -9,11 +9,11 @@ the microsecond. No Temporal calls here; the workflow wraps these with its own b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-
 from typing import Any
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from workflows import clocks as clk
 from workflows import rules
@@ -21,6 +21,7 @@ from workflows import search_attributes as sa
 from workflows.models import (
     Actor,
     ClockView,
+    EscalationRequest,
     EscalationState,
     EscalationView,
     PendingApprovalView,
@@ -29,6 +30,7 @@ from workflows.models import (
     TimelineEntry,
 )
 from workflows.policy import Policy
+from workflows.stages import Stage, check_transition
 
 WORKFLOW_ACTOR = Actor(id="workflow", name="Escalation process", role="system")
 
@@ -40,6 +42,14 @@ def money(r: Remedy | None) -> str:
 def record(s: EscalationState, actor: Actor, action: str, detail: str, now: datetime) -> None:
     s.timeline.append(TimelineEntry(at=now, actor=actor.name, role=actor.role, action=action,
                                     stage=s.stage, detail=detail[:2000]))
+    s.updated_at = now
+
+
+def move(s: EscalationState, target: Stage, now: datetime) -> None:
+    """Move the case to `target`; a move the stage table does not list raises
+    IllegalTransition (workflows/stages.py)."""
+    check_transition(s.stage, target)
+    s.stage = target
     s.updated_at = now
 
 
@@ -75,7 +85,7 @@ def triage(s: EscalationState, p: Policy, now: datetime) -> None:
     record(s, WORKFLOW_ACTOR, "triaged",
            f"{t.severity}, urgency {t.urgency}, "
            f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}", now)
-    s.stage = "tier1_exception"
+    move(s, Stage.TIER1_EXCEPTION, now)
 
 
 def resolve(s: EscalationState, p: Policy, tier: str, outcome: str, actor: Actor,
@@ -88,7 +98,7 @@ def resolve(s: EscalationState, p: Policy, tier: str, outcome: str, actor: Actor
         clk.stop(c, p.calendar(c.calendar), now)
     s.promise_at = promise_at(s)
     record(s, actor, "resolved", f"at {tier}: {outcome}", now)
-    s.stage = "resolved"
+    move(s, Stage.RESOLVED, now)
 
 
 def tier1(s: EscalationState, p: Policy, now: datetime) -> None:
@@ -101,7 +111,7 @@ def tier1(s: EscalationState, p: Policy, now: datetime) -> None:
         resolve(s, p, "tier1", f"Granted {money(s.granted_remedy)} at tier 1", s.opened_by, now)
     else:
         record(s, WORKFLOW_ACTOR, "tier1_declined", why, now)
-        s.stage = "helpline_consult"
+        move(s, Stage.HELPLINE_CONSULT, now)
         s.consult_due_at = now + timedelta(minutes=p.consult_window_min)
 
 
@@ -114,6 +124,31 @@ def open_case(p: Policy, start: StartEscalation, now: datetime) -> EscalationSta
     triage(s, p, now)
     tier1(s, p, now)
     return s
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """A case ready to start: the workflow's input and the state it will hold at once."""
+
+    start: StartEscalation
+    state: EscalationState
+
+    def search_attributes(self) -> TypedSearchAttributes:
+        """Set at the start, so the case is listed and filterable before its first task."""
+        return TypedSearchAttributes([
+            SearchAttributePair(key, value)
+            for key, value in search_attributes(self.state).items() if value is not None
+        ])
+
+
+def new_case(policy: Policy, policy_json: dict[str, Any], escalation_id: str,
+             request: EscalationRequest, opened_by: Actor, now: datetime,
+             **start_options: Any) -> NewCase:
+    """The one way a case is started (the API, the tests and the benchmark): the input with its
+    policy copy and opening time, and the state the workflow will hold (triaged, tier-1 checked)."""
+    start = StartEscalation(id=escalation_id, request=request, opened_by=opened_by,
+                            policy=policy_json, opened_at=now, **start_options)
+    return NewCase(start=start, state=open_case(policy, start, now))
 
 
 def search_attributes(s: EscalationState) -> dict[SearchAttributeKey, Any]:
@@ -145,7 +180,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         ))
     candidates = [c.due_at for c in s.clocks
                   if c.due_at and not c.stopped_at and not c.paused and not c.breached]
-    for t in (s.consult_due_at if s.stage == "helpline_consult" else None, s.ack_due_at,
+    for t in (s.consult_due_at if s.stage == Stage.HELPLINE_CONSULT else None, s.ack_due_at,
               s.pending_approval.due_at if s.pending_approval else None):
         if t:
             candidates.append(t)

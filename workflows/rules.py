@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workflows.access import APPROVER_ROLES
 from workflows.models import Actor, EscalationRequest, Remedy, Severity, Urgency
 from workflows.policy import Policy, SignoffLevel, SlaTarget
 
 SEVERITIES: tuple[Severity, ...] = ("P1", "P2", "P3", "P4")
-APPROVER_ROLES = ("supervisor", "manager", "executive")
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,8 @@ async def test_demo_path_to_executive_signoff(stack):
         assert expected in actions, (expected, actions)
     entry = next(i for i in r.json()["items"] if i["action"] == "approval_granted")
     assert entry["actor"] == "Eve Executive" and entry["role"] == "executive"
-    # started by the API with its policy copy (no load_policy activity), the consult answered
-    # once routed: a replay guard too (api_signoff_batched keeps the path before that)
-    await record_history(stack.client.get_workflow_handle(f"escalation-{eid}"), "api_signoff_routed")
+    # the whole sign-off path as the API drives it: a replay guard too
+    await record_history(stack.client.get_workflow_handle(f"escalation-{eid}"), "api_signoff")
 
 
 async def test_actions_after_cancel_are_409(stack):

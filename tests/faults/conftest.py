@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,6 @@ from workflows.models import (
     Actor,
     EscalationRequest,
     EscalationView,
-    StartEscalation,
     Timeline,
 )
 
@@ -414,11 +413,18 @@ def request(trigger: str = "legal_threat", amount: float = 600.0, n: int = 0,
     })
 
 
-async def open_escalation(client: Client, task_queue: str, req: EscalationRequest) -> WorkflowHandle:
+async def open_escalation(client: Client, task_queue: str, req: EscalationRequest,
+                          policy: Path) -> WorkflowHandle:
+    """Open a case as the API does (workflows.opening.new_case), under the policy file given."""
+    from activities.policy import read_policy
+    from workflows.opening import new_case
+
+    pol = read_policy(policy)
     eid = "E-" + uuid.uuid4().hex[:16].upper()
+    case = new_case(pol, pol.model_dump(mode="json"), eid, req, AGENT, datetime.now(timezone.utc))
     return await client.start_workflow(
-        WORKFLOW, StartEscalation(id=eid, request=req, opened_by=AGENT),
-        id=f"escalation-{eid}", task_queue=task_queue,
+        WORKFLOW, case.start, id=f"escalation-{eid}", task_queue=task_queue,
+        search_attributes=case.search_attributes(),
     )
 
 

@@ -156,7 +156,7 @@ async def test_concurrent_approvals_apply_once_and_closed_cases_refuse_actions(a
     assert Counter(e["action"] for e in items)["approval_granted"] == 1
 
     # --- 20 decide updates at once through Temporal ------------------------------------------
-    h = await open_escalation(api.client, api.task_queue, request(n=7))
+    h = await open_escalation(api.client, api.task_queue, request(n=7), api.dump_dir / "policy.toml")  # (write_policy's file)
     await wait_stage(h, "helpline_consult")
     await update(h, "consult_answer", ConsultAnswer(actor=HELPLINE, resolves=False, answer="x"))
     v = await wait_stage(h, "specialist", extra=lambda v: v.assignee is not None)

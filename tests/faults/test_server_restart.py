@@ -57,7 +57,7 @@ async def test_dev_server_sigkilled_and_restarted_on_the_same_sqlite_file(
 
     # one escalation at each stage
     consult, acked, signoff, follow = [
-        await open_escalation(client, task_queue, request(n=i)) for i in range(4)]
+        await open_escalation(client, task_queue, request(n=i), tmp_path / "policy.toml") for i in range(4)]
     for h in (consult, acked, signoff, follow):
         await wait_stage(h, "helpline_consult")
     await update(follow, "consult_answer",

@@ -47,7 +47,8 @@ async def test_one_of_two_workers_sigkilled_the_other_finishes_the_batch(
     handles = await asyncio.gather(*(
         open_escalation(client, task_queue,
                         request(trigger="customer_request" if t else "legal_threat",
-                                amount=30 if t else 600, n=i))
+                                amount=30 if t else 600, n=i),
+                        tmp_path / "policy.toml")
         for i, t in enumerate(tier1)))
 
     # kill one worker in the middle of the burst: some messages out, most still to go

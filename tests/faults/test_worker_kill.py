@@ -46,7 +46,7 @@ async def test_worker_sigkilled_during_notification_delivers_each_message_once(
     first = await procs.worker(env, "worker-1")
 
     receiver.holding = True  # the gateway takes each first request and sits on it
-    handles = [await open_escalation(client, task_queue, request(n=i)) for i in range(N)]
+    handles = [await open_escalation(client, task_queue, request(n=i), tmp_path / "policy.toml") for i in range(N)]
     ids = {h.id.removeprefix("escalation-") for h in handles}
 
     async def every_escalation_has_a_message_held() -> bool:
@@ -114,7 +114,7 @@ async def test_worker_sigkilled_during_signoff_wait_then_approval_completes(
                      smtp_port=smtp_port, policy=write_policy(tmp_path), data_dir=tmp_path / "data")
     first = await procs.worker(env, "worker-1")
 
-    handles = [await open_escalation(client, task_queue, request(n=i)) for i in range(3)]
+    handles = [await open_escalation(client, task_queue, request(n=i), tmp_path / "policy.toml") for i in range(3)]
     for h in handles:
         await wait_stage(h, "helpline_consult")
         await update(h, "consult_answer",

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.dispatch import make_dispatch
-from activities.policy import read_policy
 from core.directory import load_directory
 from core.settings import CONFIG_DIR
 from workflows.models import (
-    CrmEvent, Delivery, DeliveryReceipt, KbMatch, KbQuery, KbResult, LoadPolicy, PeopleQuery,
+    CrmEvent, Delivery, DeliveryReceipt, KbMatch, KbQuery, KbResult, PeopleQuery,
     PeopleResult, Person, RouteResult,
 )
 from workflows.policy import Policy, RouteRequest
@@ -27,8 +26,7 @@ from workflows.policy import Policy, RouteRequest
 class World:
     """What the fake activities saw and how they should misbehave."""
 
-    policy_today: date | None = None
-    policy_edit: callable = None
+    policy_edit: Callable[[Policy], None] | None = None  # passed to helpers.start
     failing_channels: set[str] = field(default_factory=set)
     deliveries: list[Delivery] = field(default_factory=list)
     crm: list[CrmEvent] = field(default_factory=list)
@@ -39,13 +37,6 @@ class World:
     def activities(self) -> list:
         directory = load_directory(CONFIG_DIR / "people.demo.toml")
         world = self
-
-        @activity.defn(name="load_policy")
-        async def load_policy(_: LoadPolicy) -> Policy:
-            policy = read_policy(CONFIG_DIR / "policy.toml", today=world.policy_today)
-            if world.policy_edit:
-                world.policy_edit(policy)
-            return policy
 
         @activity.defn(name="search_knowledge_base")
         async def search_knowledge_base(q: KbQuery) -> KbResult:
@@ -85,7 +76,7 @@ class World:
         async def sync_crm(e: CrmEvent) -> None:
             world.crm.append(e)
 
-        return [load_policy, search_knowledge_base, find_people, route_specialist, deliver,
+        return [search_knowledge_base, find_people, route_specialist, deliver,
                 sync_crm, make_dispatch(deliver, sync_crm)]
 
     def events(self, to: str | None = None) -> list[str]:

@@ -7,10 +7,11 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from google.protobuf.empty_pb2 import Empty
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
@@ -20,9 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.policy import read_policy
 from core.settings import CONFIG_DIR
 from workflows.escalation import EscalationWorkflow
-from workflows.models import (
-    Actor, Contact, Customer, EscalationRequest, EscalationView, Remedy, StartEscalation,
-)
+from workflows.models import Actor, Contact, Customer, EscalationRequest, EscalationView, Remedy
+from workflows.opening import new_case
+from workflows.policy import Policy
 
 LONDON = ZoneInfo("Europe/London")
 AGENT = Actor(id="p-agent", name="Alex Agent", role="agent", authority_limit=50)
@@ -50,11 +51,34 @@ def request(amount: float | None = 40, kind: str = "refund", **kw) -> Escalation
 STARTED: list[WorkflowHandle] = []
 
 
-async def start(client: Client, task_queue: str, req: EscalationRequest, **kw) -> WorkflowHandle:
-    eid = f"E-{uuid.uuid4().hex[:12]}"
+async def server_time(client: Client) -> datetime:
+    """The server's clock: the time-skipping server's own (it runs ahead), else the wall clock."""
+    try:
+        resp = await client.test_service.get_current_time(Empty())
+        return resp.time.ToDatetime(tzinfo=timezone.utc)
+    except RPCError:  # a dev server or cluster: no test service
+        return datetime.now(timezone.utc)
+
+
+def demo_policy(today: date, edit: Callable[[Policy], None] | None = None) -> Policy:
+    policy = read_policy(CONFIG_DIR / "policy.toml", today=today)
+    if edit is not None:
+        edit(policy)
+    return policy
+
+
+async def start(client: Client, task_queue: str, req: EscalationRequest, *,
+                policy_edit: Callable[[Policy], None] | None = None,
+                opened_by: Actor = AGENT, **kw) -> WorkflowHandle:
+    """Open a case as the API does: the demo policy (edited by `policy_edit`) triages it at the
+    server's time (workflows.opening.new_case), and the workflow starts with that copy."""
+    now = await server_time(client)
+    policy = demo_policy(now.date(), policy_edit)
+    eid = f"E-{uuid.uuid4().hex[:12].upper()}"
+    case = new_case(policy, policy.model_dump(mode="json"), eid, req, opened_by, now, **kw)
     handle = await client.start_workflow(
-        EscalationWorkflow.run, StartEscalation(id=eid, request=req, opened_by=AGENT, **kw),
-        id=f"escalation-{eid}", task_queue=task_queue,
+        EscalationWorkflow.run, case.start, id=f"escalation-{eid}", task_queue=task_queue,
+        search_attributes=case.search_attributes(),
     )
     STARTED.append(handle)
     return handle

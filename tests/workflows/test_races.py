@@ -25,7 +25,7 @@ async def test_racing_approvals_apply_once_and_leave_a_clean_history(dev_env):
     async with run_worker(dev_env.client, [W], world.activities()) as tq:
         try:
             for _ in range(3):
-                h = await start(dev_env.client, tq, request(600))
+                h = await start(dev_env.client, tq, policy_edit=world.policy_edit, req=request(600))
                 await wait_for(h, lambda v: v.stage == "helpline_consult")
                 await h.execute_update(W.consult_answer, ConsultAnswer(
                     actor=HELPLINE, resolves=False, answer="specialist"))

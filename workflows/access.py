@@ -1,0 +1,110 @@
+"""Who may do what, on which stage: the one access table. The API's dependencies (roles), the
+workflow's update validators (roles and stages) and the OpenAPI descriptions all read it.
+
+Finer rules that need the case itself (an approver's authority against the amount, "already
+acknowledged by you") stay with the validator that has the case; the table says who may try.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from workflows.stages import OPEN_STAGES, Stage
+
+Role = Literal[
+    "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
+]
+ROLES: tuple[Role, ...] = (
+    "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
+)
+STAFF_ROLES: tuple[Role, ...] = tuple(r for r in ROLES if r != "system")
+APPROVER_ROLES: tuple[Role, ...] = ("supervisor", "manager", "executive")
+
+
+class Action(StrEnum):
+    """What people do. A case action's value is the workflow update's registered name."""
+
+    OPEN = "open"
+    READ = "read"
+    CONSULT_ANSWER = "consult_answer"
+    ACKNOWLEDGE = "acknowledge"
+    ADD_NOTE = "add_note"
+    REQUEST_INFO = "request_info"
+    CUSTOMER_CONTACT = "customer_contact"
+    PROPOSE = "propose"
+    DECIDE = "decide"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    CANCEL = "cancel"
+    CHANGE_SEVERITY = "change_severity"
+    REPORTS = "reports"
+    DECODE_PAYLOADS = "decode_payloads"
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: tuple[Role, ...]
+    stages: tuple[Stage, ...] | None = None  # None: not a case action (no stage applies)
+
+
+_BEFORE_RESOLUTION = tuple(
+    s for s in OPEN_STAGES if s not in (Stage.RESOLVED, Stage.FOLLOW_UP)
+)
+
+ACCESS: dict[Action, Rule] = {
+    Action.OPEN: Rule(("system", "agent")),
+    Action.READ: Rule(ROLES),
+    Action.CONSULT_ANSWER: Rule(("helpline",), (Stage.HELPLINE_CONSULT,)),
+    Action.ACKNOWLEDGE: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.ADD_NOTE: Rule(STAFF_ROLES, OPEN_STAGES),
+    Action.REQUEST_INFO: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.CUSTOMER_CONTACT: Rule(("system", "agent"), OPEN_STAGES),
+    Action.PROPOSE: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.DECIDE: Rule(APPROVER_ROLES, (Stage.EXECUTIVE_SIGNOFF,)),
+    Action.RESOLVE: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.REOPEN: Rule(("system", "agent", "manager"), (Stage.RESOLVED, Stage.FOLLOW_UP)),
+    Action.CANCEL: Rule(("operator", "manager"), OPEN_STAGES),
+    Action.CHANGE_SEVERITY: Rule(("supervisor", "manager", "executive"), _BEFORE_RESOLUTION),
+    Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
+    Action.DECODE_PAYLOADS: Rule(("operator",)),
+}
+
+CASE_ACTIONS: tuple[Action, ...] = tuple(a for a, r in ACCESS.items() if r.stages is not None)
+
+
+def join(words: tuple[str, ...]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def role_refusal(action: Action, role: str) -> str | None:
+    """Why this role may not take the action (None: it may)."""
+    roles = ACCESS[action].roles
+    if role in roles:
+        return None
+    return f"Only {join(roles)} may do this; you are signed in as {role}."
+
+
+def stage_refusal(action: Action, stage: Stage) -> str | None:
+    """Why the action does not fit the case's stage (None: it does)."""
+    stages = ACCESS[action].stages
+    if stages is None or stage in stages:
+        return None
+    if stage not in OPEN_STAGES:
+        return f"the escalation is {stage}"
+    if action is Action.CHANGE_SEVERITY and stage in (Stage.RESOLVED, Stage.FOLLOW_UP):
+        return "the escalation is resolved; reopen it first"
+    return f"not possible in stage {stage} (only in {', '.join(stages)})"
+
+
+def who(action: Action) -> str:
+    """The roles, as the OpenAPI descriptions name them."""
+    return ", ".join(ACCESS[action].roles)
+
+
+def stages_text(action: Action) -> str:
+    stages = ACCESS[action].stages
+    if stages is None or stages == OPEN_STAGES:
+        return "any open stage"
+    return ", ".join(f"`{s}`" for s in stages)

@@ -1,0 +1,87 @@
+"""Every activity the escalation calls, with its timeouts, retries and summary: typed references
+to the worker's activities (tests register fakes under the same names).
+
+Local activities (directory, routing, knowledge base) give up after two minutes so that their
+callers' fallbacks run (route to the manager, no KB matches, nobody found) and the stage settles.
+A failed local activity raises the failure itself (ApplicationError, TimeoutError), not an
+ActivityError around it: callers catch FailureError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.crm import CrmActivities
+    from activities.dispatch import Dispatcher
+    from activities.kb import KbActivities
+    from activities.notify import NotifyActivities
+    from activities.routing import RoutingActivities
+    from workflows.models import (
+        CrmEvent,
+        Delivery,
+        DeliveryReceipt,
+        Dispatch,
+        DispatchResult,
+        KbQuery,
+        KbResult,
+        PeopleQuery,
+        PeopleResult,
+        RouteResult,
+    )
+    from workflows.policy import RouteRequest
+
+LOCAL_TIMEOUTS = dict(
+    start_to_close_timeout=timedelta(seconds=20),
+    schedule_to_close_timeout=timedelta(minutes=2),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                             maximum_interval=timedelta(seconds=30)),
+)
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), backoff_coefficient=2.0, maximum_attempts=3,
+    non_retryable_error_types=["ChannelUnavailable", "Rejected"],
+)
+CRM_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5),
+    maximum_attempts=12, non_retryable_error_types=["Rejected"],
+)
+
+
+async def find_people(q: PeopleQuery) -> PeopleResult:
+    return await workflow.execute_local_activity_method(
+        RoutingActivities.find_people, q, summary=f"find {'/'.join(q.roles)}", **LOCAL_TIMEOUTS)
+
+
+async def route_specialist(r: RouteRequest) -> RouteResult:
+    return await workflow.execute_local_activity_method(
+        RoutingActivities.route_specialist, r, summary="route to a specialist", **LOCAL_TIMEOUTS)
+
+
+async def search_knowledge_base(q: KbQuery) -> KbResult:
+    return await workflow.execute_local_activity_method(
+        KbActivities.search_knowledge_base, q, summary="knowledge-base lookup", **LOCAL_TIMEOUTS)
+
+
+async def deliver(d: Delivery, summary: str) -> DeliveryReceipt:
+    return await workflow.execute_activity_method(
+        NotifyActivities.deliver, d, start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=DELIVERY_RETRY, summary=summary)
+
+
+async def sync_crm(event: CrmEvent) -> None:
+    # A regular (not local) activity: a slow or failing CRM must not hold up the workflow task.
+    await workflow.execute_activity_method(
+        CrmActivities.sync_crm, event, start_to_close_timeout=timedelta(seconds=15),
+        retry_policy=CRM_RETRY, summary=f"CRM sync: {event.stage}")
+
+
+def start_dispatch(batch: Dispatch, summary: str) -> Awaitable[DispatchResult]:
+    """One try: an item that meets a transient failure is sent on alone, with its retries."""
+    return workflow.start_activity_method(
+        Dispatcher.dispatch, batch, start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(maximum_attempts=1),
+        summary=summary if len(summary) <= 200 else summary[:199] + "…")

@@ -1,0 +1,203 @@
+"""Messages to the customer and to staff, with channel fallback.
+
+A message goes to the recipient's channels in order of preference (the customer's preferred
+channel then the policy's fallbacks; a person's own list). It joins the workflow task's dispatch
+(outbox.py) unless the recipient is off duty: staff messages wait for their working hours, except
+on urgent cases. What the dispatch could not send is sent alone with retries, channel by channel;
+what no channel takes is recorded and raised to the escalated-accounts manager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import opening
+    from workflows.business_hours import is_open, next_open
+    from workflows.escalation import calls
+    from workflows.models import Delivery, OutboxItem, OutboxResult, PeopleQuery, Person
+
+if TYPE_CHECKING:
+    from workflows.escalation.workflow import EscalationWorkflow
+
+
+class _SafeDict(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    return template.format_map(_SafeDict({k: "" if v is None else v for k, v in context.items()}))
+
+
+Channels = list[tuple[str, str]]
+
+
+class Notifier:
+    def __init__(self, wf: EscalationWorkflow) -> None:
+        self.wf = wf
+
+    # --- whom ---------------------------------------------------------------------------------
+
+    def customer(self, event: str, **extra: Any) -> None:
+        c = self.wf.s.request.customer
+        self._message(event, c.name, self._customer_channels(), self._context(**extra), None)
+
+    def staff(self, person: Person, event: str, **extra: Any) -> None:
+        self._message(event, person.name, staff_channels(person), self._context(**extra), person)
+
+    def assignee(self, event: str, **extra: Any) -> None:
+        person = self.wf.people.known.get(self.wf.s.assignee or "")
+        if person:
+            self.staff(person, event, **extra)
+
+    def manager(self, event: str, **extra: Any) -> None:
+        async def go() -> None:
+            self.staff(await self.wf.people.manager(self.wf.policy.manager_id), event, **extra)
+        self.wf.spawn(go(), lookup=True)
+
+    async def role(self, role: str, event: str, min_authority: float = 0, **extra: Any) -> None:
+        for person in await self.wf.people.find(PeopleQuery(roles=[role],
+                                                            min_authority=min_authority)):
+            self.staff(person, event, **extra)
+
+    async def approvers(self, event: str, **extra: Any) -> None:
+        pending = self.wf.s.pending_approval
+        if pending is not None:
+            await self.role(pending.level, event, pending.required_authority, **extra)
+
+    # --- what ---------------------------------------------------------------------------------
+
+    def _context(self, **extra: Any) -> dict[str, Any]:
+        s = self.wf.s
+        pending = s.pending_approval
+        return dict(
+            id=s.id, summary=s.request.summary, category=s.request.category,
+            customer=s.request.customer.name, severity=s.severity,
+            promise_at=s.promise_at.isoformat(timespec="minutes") if s.promise_at
+            else "as soon as we can",
+            assignee=s.assignee_name, outcome=s.outcome,
+            remedy=opening.money(pending.remedy if pending else (s.granted_remedy or s.proposal)),
+            required_authority=f"{pending.required_authority:g}" if pending else "",
+            proposed_by=pending.proposed_by if pending else "",
+        ) | extra
+
+    def _customer_channels(self) -> Channels:
+        c = self.wf.s.request.customer
+        order = [c.contact.preferred_channel, *self.wf.policy.customer_channels_fallback]
+        address = {"email": c.contact.email, "sms": c.contact.phone, "phone": c.contact.phone,
+                   "chat": c.id, "social": c.id}
+        seen: Channels = []
+        for ch in order:
+            if address.get(ch) and ch not in [x for x, _ in seen]:
+                seen.append((ch, address[ch]))  # type: ignore[arg-type]
+        return seen
+
+    def _deliveries(self, event: str, name: str, channels: Channels,
+                    ctx: dict[str, Any]) -> list[Delivery]:
+        """The message on each of the recipient's channels, in order of preference."""
+        s, p = self.wf.s, self.wf.policy
+        body = render(p.templates[event], ctx)
+        key = self.wf.outbox.key()
+        return [
+            Delivery(escalation_id=s.id, event=event, channel=channel, address=address,
+                     recipient_name=name, subject=f"[{s.id}] {event.replace('_', ' ')}",
+                     body=body, urgent=s.severity in p.quiet_hours_except,
+                     idempotency_key=f"{key}:{channel}")
+            for channel, address in channels
+        ]
+
+    # --- how ----------------------------------------------------------------------------------
+
+    def _message(self, event: str, name: str, channels: Channels, ctx: dict[str, Any],
+                 staff: Person | None) -> None:
+        """Queued at once (it joins this workflow task's dispatch) unless the recipient is off
+        duty; the outcome is handled in the background."""
+        if self.wf.policy.templates.get(event) is None:
+            return
+        if self._quiet_hours_until(staff) is not None:
+            self.wf.spawn(self._after_quiet_hours(event, name, channels, ctx, staff))
+            return
+        deliveries = self._deliveries(event, name, channels, ctx)
+        queued = self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}") \
+            if deliveries else None
+        self.wf.spawn(self._delivered(event, name, deliveries, staff, queued))
+
+    def _quiet_hours_until(self, staff: Person | None) -> datetime | None:
+        """When an off-duty staff member's working hours start (None: on duty, or the case is
+        urgent, or a customer)."""
+        s, p = self.wf.s, self.wf.policy
+        if staff is not None and staff.calendar and s.severity not in p.quiet_hours_except:
+            spec = p.calendars.get(staff.calendar)
+            if spec is not None and not is_open(spec, workflow.now()):
+                return next_open(spec, workflow.now())
+        return None
+
+    async def _after_quiet_hours(self, event: str, name: str, channels: Channels,
+                                 ctx: dict[str, Any], staff: Person | None) -> None:
+        wake = self._quiet_hours_until(staff)
+        if wake is not None and staff is not None:
+            try:
+                # wakes early when the case ends (the message is stale: dropped) or is about to
+                # continue as new (sent now rather than held across runs)
+                await workflow.wait_condition(
+                    lambda: self.wf.closed or self.wf.handing_over,
+                    timeout=(wake - workflow.now()).total_seconds(),
+                    timeout_summary=f"quiet hours of {staff.name}",
+                )
+                if self.wf.closed:
+                    self.wf.record_process(
+                        "notification_dropped",
+                        f"{event} to {staff.name}: the case ended during their quiet hours")
+                    return
+            except asyncio.TimeoutError:
+                pass
+        deliveries = self._deliveries(event, name, channels, ctx)
+        queued = self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}") \
+            if deliveries else None
+        await self._delivered(event, name, deliveries, staff, queued)
+
+    async def _delivered(self, event: str, name: str, deliveries: list[Delivery],
+                         staff: Person | None, queued: asyncio.Future[OutboxResult] | None) -> None:
+        """Wait for a queued message's outcome; send alone (with retries, channel by channel)
+        what the dispatch could not; record and escalate what nothing delivered."""
+        failed: list[str] = []
+        if queued is not None:
+            sent = await queued
+            failed = list(sent.failed_channels)
+            if sent.status == "done":
+                if failed:
+                    self.wf.record_process("notification_fallback",
+                                           f"{event} to {name}: {', '.join(failed)} failed, "
+                                           f"sent by {sent.channel}")
+                return
+            # failed: every channel refused for good; retry: on our own from the channel that
+            # failed transiently, with the delivery retry policy
+            deliveries = [] if sent.status == "failed" else deliveries[sent.retry_from:]
+        for d in deliveries:
+            try:
+                await calls.deliver(d, f"{event} to {name} by {d.channel}")
+                if failed:
+                    self.wf.record_process("notification_fallback",
+                                           f"{event} to {name}: {', '.join(failed)} failed, "
+                                           f"sent by {d.channel}")
+                return
+            except ActivityError:
+                failed.append(d.channel)
+        self.wf.record_process(
+            "notification_failed",
+            f"{event} to {name}: no channel delivered ({', '.join(failed) or 'no address'})")
+        if event != "notification_failed" and (
+                staff is None or staff.id != self.wf.policy.manager_id):
+            self.manager("notification_failed", failed_event=event, recipient=name)
+
+
+def staff_channels(person: Person) -> Channels:
+    address = {"email": person.email, "chat": person.chat, "sms": person.phone,
+               "phone": person.phone}
+    return [(ch, address[ch]) for ch in person.channels if address.get(ch)]  # type: ignore[misc]

@@ -1,0 +1,173 @@
+"""Each stage's entry work and deadlines, run by the workflow's main loop (see `STAGE_WORK`).
+
+A stage function does what entering the stage requires (notify, look up, route), then waits on
+its deadline (a durable timer) for a transition; when the deadline passes it acts (re-route,
+remind, raise, check in). The transition table is in workflows/stages.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+from temporalio.exceptions import FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import clocks as clk
+    from workflows import opening
+    from workflows.escalation import calls
+    from workflows.models import KbQuery, PeopleQuery
+    from workflows.policy import RouteRequest
+    from workflows.stages import Stage, Wake
+
+if TYPE_CHECKING:
+    from workflows.escalation.workflow import EscalationWorkflow
+
+
+async def consult(wf: EscalationWorkflow) -> None:
+    """The help line is asked (with the knowledge base's matches) while the customer stays with
+    the frontline; no answer within the window sends the case to a specialist."""
+    s, p = wf.s, wf.policy
+    epoch = wf.epoch
+    if not any(e.action == "consult_requested" for e in s.timeline):
+        wf.notify.customer("opened")
+        try:
+            kb = await calls.search_knowledge_base(
+                KbQuery(category=s.request.category, text=s.request.summary))
+            s.kb_matches = kb.matches
+        except FailureError as e:
+            workflow.logger.warning("knowledge base unavailable: %s", e)
+        wf.record_process("consult_requested",
+                          "KB: " + ("; ".join(m.title for m in s.kb_matches) or "no match"))
+        for person in await wf.people.find(PeopleQuery(roles=["helpline"])):
+            wf.notify.staff(person, "consult_requested",
+                            consult_window_min=f"{p.consult_window_min:g}")
+    if await wf.wait(epoch, s.consult_due_at, "help-line consult window") is Wake.TIMEOUT:
+        wf.record_process("consult_timed_out",
+                          f"no answer within {p.consult_window_min:g} minutes")
+        wf.goto(Stage.SPECIALIST)
+
+
+async def specialist(wf: EscalationWorkflow) -> None:
+    """Routed to a specialist, who must acknowledge within the team's window; otherwise the case
+    goes to the next one and the manager is told."""
+    s = wf.s
+    epoch = wf.epoch
+    while wf.epoch == epoch:
+        if s.assignee is None:
+            await route(wf)
+        if s.acknowledged:
+            await wf.wait(epoch, None, "specialist works the case")
+            return
+        if s.ack_due_at is None:
+            team = next((t for t in wf.policy.teams if t.name == s.assigned_team), None)
+            minutes = team.acknowledge_within_min if team else 30
+            s.ack_due_at = wf.business_deadline(
+                team.calendar if team else wf.policy.helpline_calendar, minutes * 60)
+            wf.notify.assignee("transferred",
+                               ack_due=s.ack_due_at.isoformat(timespec="minutes"))
+        woke = await wf.wait(epoch, s.ack_due_at, f"acknowledgement by {s.assignee_name}",
+                             extra=lambda: s.acknowledged)
+        if woke is Wake.TIMEOUT and not s.acknowledged:
+            previous = s.assignee_name
+            if s.assignee:
+                s.previous_assignees.append(s.assignee)
+            s.assignee = s.assignee_name = None
+            s.ack_due_at = None
+            await route(wf)
+            wf.record_process("reassigned",
+                              f"{previous} did not acknowledge in time; now {s.assignee_name}")
+            wf.notify.manager("reassigned", previous=previous, assignee=s.assignee_name)
+        elif woke is Wake.CONTINUE_AS_NEW:
+            return
+
+
+async def route(wf: EscalationWorkflow) -> None:
+    """A warm transfer: the team and member who fit, with everything captured so far; the
+    manager when routing fails. The SLA clocks move to the team's business hours."""
+    s, p = wf.s, wf.policy
+    required = s.request.requested_remedy.amount if s.request.requested_remedy else 0
+    try:
+        r = await calls.route_specialist(RouteRequest(
+            escalation_id=s.id, category=s.request.category, required_authority=required,
+            exclude=s.previous_assignees, teams=p.teams, calendars=p.calendars,
+            at=workflow.now()))
+        team, person = r.team, r.assignee
+    except FailureError as e:
+        person = await wf.people.manager(p.manager_id)
+        team = "escalations-management"
+        wf.record_process("routing_failed", f"{e.cause or e}; assigned to the manager")
+    wf.people.known[person.id] = person
+    old_calendar = opening.default_calendar(p, s)
+    s.assigned_team, s.assignee, s.assignee_name = team, person.id, person.name
+    s.acknowledged = False
+    s.ack_due_at = None
+    new_calendar = opening.default_calendar(p, s)
+    if new_calendar != old_calendar:
+        for c in s.clocks:
+            clk.rebase(c, new_calendar, p.calendar(c.calendar), p.calendar(new_calendar),
+                       opening.target_s(p, s, c.name), workflow.now())
+        wf.sla.changed()
+    wf.record_process(
+        "transferred",
+        f"to {person.name} ({team}). Handover: {s.request.summary}; "
+        f"details: {s.request.details or '-'}; "
+        f"requested {opening.money(s.request.requested_remedy)}; "
+        f"help line: {s.consult_answer or 'no answer'}; notes: {len(s.notes)}")
+    wf.mark_visibility()
+
+
+async def signoff(wf: EscalationWorkflow) -> None:
+    """The approvers of the required level are asked; reminders at the policy's interval, and
+    after the policy's reminders the approval moves one authority level up."""
+    s, p = wf.s, wf.policy
+    epoch = wf.epoch
+    pending = s.pending_approval
+    assert pending is not None  # entered only with a proposal pending (actions.propose)
+    every = p.signoff.reminder_every_min * 60
+    if pending.due_at is None:
+        pending.due_at = wf.business_deadline(p.helpline_calendar, every)
+        await wf.notify.approvers("approval_needed")
+    while wf.epoch == epoch:
+        if await wf.wait(epoch, pending.due_at, f"sign-off by a {pending.level}") \
+                is not Wake.TIMEOUT:
+            return
+        if pending.reminders_sent < p.signoff.reminders_before_raise \
+                or not wf.raise_approval("nobody decided in time"):
+            pending.reminders_sent += 1
+            wf.record_process("reminder_sent",
+                              f"to {pending.level}s (reminder {pending.reminders_sent})")
+            await wf.notify.approvers("reminder")
+        pending.due_at = wf.business_deadline(p.helpline_calendar, every)
+
+
+async def resolved(wf: EscalationWorkflow) -> None:
+    wf.notify.customer("resolved", outcome=wf.s.outcome)
+    wf.goto(Stage.FOLLOW_UP)
+
+
+async def follow_up(wf: EscalationWorkflow) -> None:
+    """Check-ins with the customer at the policy's times after resolution; then closed."""
+    s, p = wf.s, wf.policy
+    epoch = wf.epoch
+    assert s.resolved_at is not None
+    while s.check_ins_done < len(p.follow_up_h):
+        due = s.resolved_at + timedelta(hours=p.follow_up_h[s.check_ins_done])
+        if await wf.wait(epoch, due, f"check-in {s.check_ins_done + 1}") is not Wake.TIMEOUT:
+            return
+        s.check_ins_done += 1
+        wf.record_process("check_in", f"check-in {s.check_ins_done} sent")
+        wf.notify.customer("check_in")
+    wf.record_process("closed", "last check-in done")
+    wf.goto(Stage.CLOSED)
+
+
+STAGE_WORK: dict[Stage, Callable[[EscalationWorkflow], Awaitable[None]]] = {
+    Stage.HELPLINE_CONSULT: consult,
+    Stage.SPECIALIST: specialist,
+    Stage.EXECUTIVE_SIGNOFF: signoff,
+    Stage.RESOLVED: resolved,
+    Stage.FOLLOW_UP: follow_up,
+}

@@ -1,0 +1,60 @@
+"""What operators see in the Temporal UI: search attributes (only those that changed) and the
+workflow's current details. Marked stale by any change, sent when the stage settles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import opening
+    from workflows.models import EscalationState
+    from workflows.stages import Stage
+
+
+class Visibility:
+    def __init__(self) -> None:
+        self.dirty = True
+        # what the starter set (the API sets them all) is not sent again
+        self._sent: dict[str, Any] = {
+            p.key.name: p.value for p in workflow.info().typed_search_attributes}
+
+    def flush(self, s: EscalationState) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        updates = []
+        for key, value in opening.search_attributes(s).items():
+            if key.name in self._sent and self._sent[key.name] == value:
+                continue
+            if value is None and key.name not in self._sent:
+                continue
+            updates.append(key.value_set(value) if value is not None else key.value_unset())
+            self._sent[key.name] = value
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(details(s))
+
+
+def details(s: EscalationState) -> str:
+    """The Temporal UI's current details: the case, its stage, whom it waits on, its clocks."""
+    req = s.request
+    waiting = {
+        Stage.HELPLINE_CONSULT: "the help line (consult)",
+        Stage.SPECIALIST: f"{s.assignee_name or 'routing'}"
+        + ("" if s.acknowledged else " to acknowledge"),
+        Stage.EXECUTIVE_SIGNOFF: f"a {s.pending_approval.level} to sign off"
+        if s.pending_approval else "",
+        Stage.FOLLOW_UP: "the next customer check-in",
+    }.get(s.stage, "")
+    clocks = ", ".join(
+        f"{c.name} "
+        + ("met" if c.stopped_at else "paused" if c.paused
+           else "due " + c.due_at.strftime("%Y-%m-%d %H:%M") if c.due_at else "running")
+        + (" BREACHED" if c.breached else "")
+        for c in s.clocks
+    )
+    return (f"**{s.id}** - {req.customer.name}: {req.summary}\n\n"
+            f"stage **{s.stage}**, {s.severity or '-'}; waiting on: {waiting or '-'}\n\n"
+            f"clocks: {clocks or '-'}")
