@@ -1,12 +1,14 @@
 """Who is calling: `Authorization: Bearer <token>` -> a person of the directory.
 
 Tokens are compared as SHA-256 hashes in constant time (core.directory) and are never logged.
-`CurrentPerson` is any known caller; `require_roles(...)` narrows a route to some roles (403).
+`CurrentPerson` is any known caller; `require(action)` narrows a route to the roles the access
+table (workflows/access.py) allows for that action (403).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.errors import Forbidden, Unauthorized
 from core.directory import Directory, DirectoryEntry, load_directory
 from core.settings import Settings
+from workflows.access import ACCESS, ROLES, Action, role_refusal, stages_text, who
 from workflows.models import Actor
 
 bearer = HTTPBearer(
@@ -74,24 +77,33 @@ async def current_person(
 CurrentPerson = Annotated[DirectoryEntry, Depends(current_person)]
 
 
-def _join(words: tuple[str, ...]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+def refuse_unless_allowed(action: Action, person: DirectoryEntry) -> None:
+    """403 unless the access table lets the person's role take the action."""
+    if (why := role_refusal(action, person.role)) is not None:
+        raise Forbidden(why)
 
 
-def require_roles(
-    *roles: str,
-) -> Callable[[DirectoryEntry], Coroutine[Any, Any, DirectoryEntry]]:
-    """A dependency: the caller, if their role is one of `roles`; otherwise 403."""
+@cache
+def require(action: Action) -> Callable[[DirectoryEntry], Coroutine[Any, Any, DirectoryEntry]]:
+    """A dependency: the caller, if the access table (workflows/access.py) lets their role take
+    `action`; otherwise 403. One dependency per action, so FastAPI resolves it once a request."""
 
     async def dependency(person: CurrentPerson) -> DirectoryEntry:
-        if person.role not in roles:
-            raise Forbidden(
-                f"Only {_join(roles)} may do this; you are signed in as {person.role}."
-            )
+        refuse_unless_allowed(action, person)
         return person
 
-    dependency.__name__ = "require_" + "_or_".join(roles)
+    dependency.__name__ = f"require_{action.value}"
     return dependency
+
+
+def access_doc(action: Action) -> str:
+    """The "**Who:**" line of an operation's description, read from the access table, with the
+    stages a case action fits."""
+    rule = ACCESS[action]
+    line = f"**Who:** {'any role' if set(rule.roles) == set(ROLES) else who(action)}."
+    if rule.stages is not None:
+        line += f" **When:** {stages_text(action)}."
+    return line
 
 
 def actor_of(person: DirectoryEntry) -> Actor:

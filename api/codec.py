@@ -30,19 +30,19 @@ from google.protobuf import json_format
 from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payloads
 
-from api.auth import bearer, current_person, get_directory, require_roles
+from api.auth import access_doc, bearer, current_person, get_directory, refuse_unless_allowed
 from api.errors import DomainError, Invalid, error_response
 from api.schemas import error_responses
 from core.codec import EncryptionCodec, PayloadDecryptError, codec_from_settings
 from core.directory import DirectoryEntry
 from core.settings import Settings
+from workflows.access import Action, role_refusal
 
 log = structlog.get_logger("api")
 
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 SESSION_COOKIE = "escalations_codec"
 SESSION_MAX_AGE_S = 8 * 3600
-_require_operator = require_roles("operator")
 
 
 async def operator(
@@ -57,7 +57,9 @@ async def operator(
     if header:
         scheme, _, token = header.partition(" ")
         credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
-    return await _require_operator(await current_person(request, credentials))
+    person = await current_person(request, credentials)
+    refuse_unless_allowed(Action.DECODE_PAYLOADS, person)
+    return person
 
 
 Operator = Annotated[DirectoryEntry, Depends(operator)]
@@ -137,7 +139,7 @@ DESCRIPTION = (
     "The Temporal codec server protocol (Web UI: the codec endpoint is "
     "`<api>/codec`; CLI: `--codec-endpoint <api>/codec --codec-auth 'Bearer <token>'`). "
     "The body and the answer are `temporal.api.common.v1.Payloads` in protobuf JSON. "
-    "**Who:** operator."
+    + access_doc(Action.DECODE_PAYLOADS)
 )
 
 
@@ -203,10 +205,11 @@ async def start_session(request: Request) -> HTMLResponse:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (form.get("token") or [""])[0].strip()
     person = get_directory(request).authenticate(token) if token else None
-    if person is None or person.role != "operator":
-        status, text = (401, "The token is not known.") if person is None else (
-            403, f"Only operators may decode payloads; that token is a {person.role}'s.")
-        return HTMLResponse(SESSION_PAGE.format(message=text), status_code=status)
+    if person is None:
+        return HTMLResponse(SESSION_PAGE.format(message="The token is not known."),
+                            status_code=401)
+    if (why := role_refusal(Action.DECODE_PAYLOADS, person.role)) is not None:
+        return HTMLResponse(SESSION_PAGE.format(message=why), status_code=403)
     response = HTMLResponse(SESSION_PAGE.format(
         message=f"Signed in as {person.name} for {SESSION_MAX_AGE_S // 3600} hours."))
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S, path="/codec",

@@ -1,4 +1,5 @@
-"""Dependencies: the Temporal client from app state, settings, the caller (Annotated aliases).
+"""Dependencies and parameters shared by the routers (Annotated aliases): the Temporal client
+from app state, settings, the policy file, an escalation id in the path, the Idempotency-Key.
 
 They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a thread pool, and
 the hand-over costs far more than reading an attribute (a quarter of the API's CPU in a profile).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Path, Request
 from temporalio.client import Client
 
 from activities.policy import PolicyFile
@@ -30,3 +31,17 @@ async def get_policy_file(request: Request) -> PolicyFile:
 TemporalClient = Annotated[Client, Depends(get_client)]
 CurrentPolicyFile = Annotated[PolicyFile, Depends(get_policy_file)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
+IdParam = Annotated[
+    str,
+    Path(description="Escalation id, e.g. `E-3F2A9C0B7D1E4A55`", examples=["E-3F2A9C0B7D1E4A55"]),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=256,
+        description="Any unique string per intended action. A retry with the same key returns "
+        "the first result instead of acting twice.",
+    ),
+]

@@ -1,33 +1,33 @@
-"""/reports: counts across escalations from Temporal's visibility store (no workflow queries)."""
+"""/reports: counts across escalations from Temporal's visibility store (no workflow queries),
+through the gateway (api/gateway.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Annotated, get_args
 
 from fastapi import APIRouter, Depends, Query
 from temporalio.client import Client
 from temporalio.converter import decode_typed_search_attributes
 
-from api.auth import require_roles
+from api.auth import access_doc, require
 from api.deps import TemporalClient
 from api.errors import Invalid
-from api.escalations import decode_memo, list_page, visibility_query
+from api.gateway import count, decode_memo, list_page, visibility_query
 from api.schemas import SummaryReport, error_responses
 from api.temporal_errors import temporal_errors
 from core.directory import DirectoryEntry
 from workflows import search_attributes as sa
-from workflows.models import FINAL_STAGES, Stage, Tier, Trigger
+from workflows.access import Action
+from workflows.models import Tier, Trigger
+from workflows.stages import OPEN_STAGES
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 MEDIAN_SAMPLE = 5_000
-TIMEOUT = timedelta(seconds=15)
-Reader = Annotated[
-    DirectoryEntry, Depends(require_roles("supervisor", "manager", "executive", "operator"))
-]
+Reader = Annotated[DirectoryEntry, Depends(require(Action.REPORTS))]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -40,10 +40,6 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _rfc3339(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-async def _count(client: Client, query: str) -> int:
-    return (await client.count_workflows(query, rpc_timeout=TIMEOUT)).count
 
 
 async def _median_resolution_s(client: Client, window: list[str]) -> float | None:
@@ -78,8 +74,7 @@ async def _median_resolution_s(client: Client, window: list[str]) -> float | Non
         "resolved (tier1 / helpline / specialist / executive), SLA compliance (resolved within "
         "the resolution clock, over resolved cases that have that flag), median time to "
         "resolution and the open cases per stage. Computed from Temporal's visibility store, "
-        "so it may lag live state by a moment. **Who:** supervisor, manager, executive, "
-        "operator."
+        "so it may lag live state by a moment.\n\n" + access_doc(Action.REPORTS)
     ),
     responses=error_responses(401, 403, 422, 503),
 )
@@ -105,7 +100,7 @@ async def summary(
 
     triggers = get_args(Trigger)
     tiers = get_args(Tier)
-    open_stages = [s for s in get_args(Stage) if s not in FINAL_STAGES]
+    open_stages = [s.value for s in OPEN_STAGES]
     queries = (
         [q()]
         + [q(f"`Trigger` = '{t}'") for t in triggers]
@@ -116,7 +111,7 @@ async def summary(
     )
     async with temporal_errors():
         counts, median = await asyncio.gather(
-            asyncio.gather(*(_count(client, query) for query in queries)),
+            asyncio.gather(*(count(client, query) for query in queries)),
             _median_resolution_s(client, window),
         )
     it = iter(counts)

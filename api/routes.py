@@ -1,14 +1,15 @@
-"""Resource routers of the API (escalations, reports, policy), and the finishing touches of the
-OpenAPI document (/docs is the manual)."""
+"""Resource routers of the API (escalations and their actions, reports, policy, codec), and the
+finishing touches of the OpenAPI document (/docs is the manual)."""
 
 from fastapi import FastAPI
 
-from api import codec, escalations, policy, reports
+from api import actions, codec, escalations, policy, reports
 from api.schemas import finish_openapi
 
 
 def include_routers(app: FastAPI) -> None:
     app.include_router(escalations.router)
+    app.include_router(actions.router)
     app.include_router(reports.router)
     app.include_router(policy.router)
     app.include_router(codec.router)

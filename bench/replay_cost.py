@@ -73,7 +73,7 @@ async def _history_once_fired(client: Client, workflow_id: str, timeout: float) 
 
 async def capture(target_s: float) -> tuple[WorkflowHistory, WorkflowHistory, dict[str, str]]:
     """(escalation history, raw deadline workflow history, the stack's service environment)."""
-    from api.escalations import workflow_id
+    from api.gateway import workflow_id
 
     out = BENCH_DIR / "out" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-replay-cost")
     stack = Stack(out, deadline_target_s=target_s, raw_task_queue=RAW_TQ, workers=1)

@@ -1,0 +1,368 @@
+"""The Temporal gateway: the one API module that talks to Temporal about escalations.
+
+Start a case, query it, run an update on it, list cases from the visibility store. Calls use
+the workflow's registered names (type "EscalationWorkflow", queries "state" and "timeline", one
+update per `workflows.access.Action`), so the API process never imports the workflow class.
+Temporal exceptions become the API's domain errors through `api.temporal_errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import re
+import secrets
+from collections.abc import Awaitable
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal, TypeVar
+
+import structlog
+from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.converter import decode_typed_search_attributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import Conflict, Invalid, NotFound
+from api.schemas import EscalationPage, EscalationSummary
+from api.temporal_errors import temporal_errors
+from workflows import search_attributes as sa
+from workflows.access import Action
+from workflows.models import EscalationView, Timeline
+from workflows.opening import NewCase
+
+log = structlog.get_logger("api")
+
+WORKFLOW_TYPE = "EscalationWorkflow"
+STATE_QUERY = "state"
+TIMELINE_QUERY = "timeline"
+QUERY_TIMEOUT_S = 10.0
+UPDATE_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 10.0
+COUNT_TIMEOUT_S = 15.0
+ID_RE = re.compile(r"^E-[0-9A-Za-z-]{1,64}$")
+# Visibility filter values: no quotes, backslashes or control characters (never escaped, refused)
+SAFE_VALUE = r"^[^'\"\\\x00-\x1f]{1,128}$"
+
+Idempotency = Literal["header", "external_ref", "none"]
+T = TypeVar("T")
+
+
+def _timeout(s: float) -> timedelta:
+    return timedelta(seconds=s)
+
+
+async def _bounded(call: Awaitable[T], timeout_s: float) -> T:
+    """Await a call that already carries an RPC timeout, with a second, local bound just after."""
+    return await asyncio.wait_for(call, timeout_s + 1)
+
+
+# --- ids ----------------------------------------------------------------------------------------
+
+
+def workflow_id(escalation_id: str) -> str:
+    return f"escalation-{escalation_id}"
+
+
+def checked_id(escalation_id: str) -> str:
+    if not ID_RE.match(escalation_id):
+        raise NotFound(f"No escalation {escalation_id[:80]}.")
+    return escalation_id
+
+
+def escalation_id_for(key: str | None) -> str:
+    """Deterministic for an idempotency key (E- + 16 upper-case hex of its SHA-256), else random."""
+    if key is None:
+        return "E-" + secrets.token_hex(8).upper()
+    return "E-" + hashlib.sha256(key.encode()).hexdigest()[:16].upper()
+
+
+def handle_for(client: Client, escalation_id: str) -> WorkflowHandle[Any, Any]:
+    """The workflow of an escalation id (404 for an id this API never hands out)."""
+    return client.get_workflow_handle(workflow_id(checked_id(escalation_id)))
+
+
+# --- start --------------------------------------------------------------------------------------
+
+
+def opening_memo(case: NewCase, idempotency: Idempotency = "none") -> dict[str, Any]:
+    """The memo a case starts with: what the list shows without a query, and the request's hash
+    that tells a retry from a different request under the same key."""
+    start = case.start
+    return {
+        "customer_name": start.request.customer.name,
+        "summary": start.request.summary,
+        "request_sha256": hashlib.sha256(start.request.model_dump_json().encode()).hexdigest(),
+        "idempotency": idempotency,
+        "opened_at": start.opened_at.isoformat(),
+        "opened_by": start.opened_by.id,
+    }
+
+
+async def start_case(
+    client: Client,
+    task_queue: str,
+    case: NewCase,
+    memo: dict[str, Any] | None = None,
+    *,
+    refuse_other_request: bool = False,
+) -> tuple[WorkflowHandle[Any, Any], bool]:
+    """Start the workflow of a new case: (handle, True), or (handle, False) when a workflow with
+    its id was started before (a retry; never a second workflow, even after the case closed).
+
+    `memo` defaults to `opening_memo(case)`. With `refuse_other_request`, an existing case whose
+    memo holds another request's hash is a Conflict (an idempotency key re-used for a new case).
+    """
+    escalation_id = case.start.id
+    memo = memo if memo is not None else opening_memo(case)
+    request = case.start.request
+    async with temporal_errors(escalation_id):
+        try:
+            handle = await _bounded(
+                client.start_workflow(
+                    WORKFLOW_TYPE,
+                    case.start,
+                    id=workflow_id(escalation_id),
+                    task_queue=task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    memo=memo,
+                    search_attributes=case.search_attributes(),
+                    static_summary=f"{request.customer.name}: {request.summary}"[:200],
+                    rpc_timeout=_timeout(START_TIMEOUT_S),
+                ),
+                START_TIMEOUT_S,
+            )
+            return handle, True
+        except WorkflowAlreadyStartedError:
+            handle = client.get_workflow_handle(workflow_id(escalation_id))
+            if refuse_other_request:
+                desc = await _bounded(handle.describe(rpc_timeout=_timeout(QUERY_TIMEOUT_S)),
+                                      QUERY_TIMEOUT_S)
+                first = (await desc.memo()).get("request_sha256")
+                if first not in (None, memo.get("request_sha256")):
+                    raise Conflict(
+                        "This Idempotency-Key was already used to open a different escalation "
+                        f"({escalation_id}); use a new key for a new escalation."
+                    ) from None
+            return handle, False
+
+
+# --- queries and updates ------------------------------------------------------------------------
+
+
+async def query_state(client: Client, escalation_id: str) -> EscalationView:
+    handle = handle_for(client, escalation_id)
+    async with temporal_errors(escalation_id):
+        return await _bounded(
+            handle.query(STATE_QUERY, result_type=EscalationView,
+                         rpc_timeout=_timeout(QUERY_TIMEOUT_S)),
+            QUERY_TIMEOUT_S,
+        )
+
+
+async def query_timeline(client: Client, escalation_id: str) -> Timeline:
+    handle = handle_for(client, escalation_id)
+    async with temporal_errors(escalation_id):
+        return await _bounded(
+            handle.query(TIMELINE_QUERY, result_type=Timeline,
+                         rpc_timeout=_timeout(QUERY_TIMEOUT_S)),
+            QUERY_TIMEOUT_S,
+        )
+
+
+async def run_update(
+    client: Client,
+    escalation_id: str,
+    action: Action,
+    arg: Any,
+    by: str,
+    idempotency_key: str | None,
+) -> EscalationView:
+    """Run the workflow update of `action` for person `by`; its result is the escalation after
+    the action. A retry with the same person and key gets the same update id, so it is applied
+    once and answers the first result."""
+    handle = handle_for(client, escalation_id)
+    update_id = None
+    if idempotency_key:
+        digest = hashlib.sha256(f"{by}\x00{idempotency_key}".encode()).hexdigest()[:32]
+        update_id = f"{action.value}-{digest}"
+    async with temporal_errors(escalation_id):
+        view = await _bounded(
+            handle.execute_update(
+                action.value, arg, id=update_id, result_type=EscalationView,
+                rpc_timeout=_timeout(UPDATE_TIMEOUT_S),
+            ),
+            UPDATE_TIMEOUT_S,
+        )
+    log.info("escalation_action", escalation_id=escalation_id, action=action.value, by=by)
+    return view
+
+
+# --- list (the visibility store) ----------------------------------------------------------------
+
+
+def _q(value: str) -> str:
+    # SAFE_VALUE already refused quotes and backslashes; this is a second line of defence.
+    if not re.match(SAFE_VALUE, value):
+        raise Invalid("filter values may not contain quotes, backslashes or control characters")
+    return f"'{value}'"
+
+
+def visibility_query(clauses: list[str]) -> str:
+    base = [f"WorkflowType = '{WORKFLOW_TYPE}'", "ExecutionStatus != 'ContinuedAsNew'"]
+    return " AND ".join(base + clauses)
+
+
+def filter_clauses(
+    *,
+    stage: str | None = None,
+    severity: str | None = None,
+    customer_id: str | None = None,
+    breached: bool | None = None,
+    assignee: str | None = None,
+    assigned_team: str | None = None,
+    trigger: str | None = None,
+    status: Literal["open", "ended"] | None = None,
+) -> list[str]:
+    """The visibility clauses of the list's filters (combined with AND)."""
+    clauses: list[str] = []
+    for name, value in (
+        ("EscalationStage", stage), ("Severity", severity), ("CustomerId", customer_id),
+        ("Assignee", assignee), ("AssignedTeam", assigned_team), ("Trigger", trigger),
+    ):
+        if value is not None:
+            clauses.append(f"`{name}` = {_q(value)}")  # backticks: `Trigger` is an SQL word
+    if breached is True:
+        clauses.append("`SlaBreached` = true")
+    elif breached is False:
+        clauses.append("(`SlaBreached` = false OR `SlaBreached` IS NULL)")
+    if status == "open":
+        clauses.append("ExecutionStatus = 'Running'")
+    elif status == "ended":
+        clauses.append("ExecutionStatus != 'Running'")
+    return clauses
+
+
+def decode_page_token(token: str | None) -> bytes:
+    if not token:
+        return b""
+    try:
+        return base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("page_token: not a token this API handed out") from None
+
+
+def encode_page_token(token: bytes) -> str | None:
+    return base64.urlsafe_b64encode(token).decode().rstrip("=") if token else None
+
+
+# Advanced visibility (Elasticsearch, Temporal Cloud) takes ORDER BY; the SQL visibility of the
+# dev server and of SQL-backed clusters refuses it, and already lists running workflows first,
+# newest first (then closed ones by close time). Remembered per process after the first refusal.
+_order_by = {"supported": True}
+
+
+async def list_page(client: Client, query: str, page_size: int, token: bytes) -> Any:
+    """One page of visibility results, newest first; raw WorkflowExecutionInfo protos."""
+
+    async def call(q: str) -> Any:
+        return await _bounded(
+            client.workflow_service.list_workflow_executions(
+                ListWorkflowExecutionsRequest(namespace=client.namespace, page_size=page_size,
+                                              next_page_token=token, query=q),
+                timeout=_timeout(QUERY_TIMEOUT_S),
+            ),
+            QUERY_TIMEOUT_S,
+        )
+
+    if _order_by["supported"]:
+        try:
+            return await call(query + " ORDER BY StartTime DESC")
+        except RPCError as e:
+            if e.status != RPCStatusCode.INVALID_ARGUMENT or "order by" not in e.message.lower():
+                raise
+            _order_by["supported"] = False
+            log.info("visibility_without_order_by", reason=e.message)
+    return await call(query)
+
+
+async def count(client: Client, query: str) -> int:
+    """How many workflows match a visibility query."""
+    return (await client.count_workflows(query, rpc_timeout=_timeout(COUNT_TIMEOUT_S))).count
+
+
+async def decode_memo(client: Client, info: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, payload in info.memo.fields.items():
+        try:
+            [out[name]] = await client.data_converter.decode([payload])
+        except Exception:  # noqa: BLE001 - a memo we cannot read is left out, not a failure
+            continue
+    return out
+
+
+def _iso(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+async def summary_of(client: Client, info: Any) -> EscalationSummary:
+    attrs = decode_typed_search_attributes(info.search_attributes)
+    memo = await decode_memo(client, info)
+    wid = info.execution.workflow_id
+    return EscalationSummary(
+        id=wid.removeprefix("escalation-"),
+        stage=attrs.get(sa.STAGE),
+        severity=attrs.get(sa.SEVERITY),
+        customer_id=attrs.get(sa.CUSTOMER_ID),
+        customer_tier=attrs.get(sa.CUSTOMER_TIER),
+        customer_name=memo.get("customer_name"),
+        summary=memo.get("summary"),
+        trigger=attrs.get(sa.TRIGGER),
+        avoidable=attrs.get(sa.AVOIDABLE),
+        assigned_team=attrs.get(sa.ASSIGNED_TEAM),
+        assignee=attrs.get(sa.ASSIGNEE),
+        sla_due_at=attrs.get(sa.SLA_DUE_AT),
+        sla_breached=attrs.get(sa.SLA_BREACHED),
+        resolved_at_tier=attrs.get(sa.RESOLVED_AT_TIER),
+        policy_version=attrs.get(sa.POLICY_VERSION),
+        channel=attrs.get(sa.CHANNEL),
+        opened_at=_iso(memo.get("opened_at"))
+        or (info.start_time.ToDatetime(tzinfo=timezone.utc)
+            if info.HasField("start_time") else None),
+        closed_at=info.close_time.ToDatetime(tzinfo=timezone.utc)
+        if info.HasField("close_time") else None,
+        status=WorkflowExecutionStatus(info.status).name.lower()
+        if info.status else "unknown",
+    )
+
+
+async def list_cases(
+    client: Client, clauses: list[str], page_size: int, page_token: str | None
+) -> EscalationPage:
+    """One page of escalations matching `clauses`, newest first."""
+    token_bytes = decode_page_token(page_token)
+    async with temporal_errors():
+        try:
+            resp = await list_page(client, visibility_query(clauses), page_size, token_bytes)
+        except RPCError as e:
+            # A token we did not hand out (or one from another query) is refused by the
+            # visibility store as INVALID_ARGUMENT, or by the dev server's SQL store as UNKNOWN
+            # ("invalid character ... looking for beginning of value"): bad input, not an outage.
+            if token_bytes and e.status in (RPCStatusCode.INVALID_ARGUMENT,
+                                            RPCStatusCode.UNKNOWN):
+                raise Invalid("page_token: not a token this API handed out for this query, or "
+                              "it has expired; start again without page_token") from None
+            raise
+    items = [await summary_of(client, info) for info in resp.executions]
+    return EscalationPage(items=items, next_page_token=encode_page_token(resp.next_page_token))
