@@ -181,9 +181,8 @@ async def decide(
     client: TemporalClient,
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationView:
-    # No query first: the workflow's update validator refuses (403 authority, 409 nothing
-    # pending or wrong stage) before anything is written, and a query would cost a round trip
-    # to the worker and the dev server's CPU on every approval (bench/README, run (8)).
+    # No query first: the update's validator refuses (403 authority, 409 nothing pending or
+    # wrong stage) before anything is written; a query would add a round trip on every approval.
     arg = Decision(actor=actor_of(person), decision=body.decision, comment=body.comment)
     return await gateway.run_update(
         client, escalation_id, Action.DECIDE, arg, person.id, idempotency_key)

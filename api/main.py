@@ -89,7 +89,7 @@ class RequestContext:
     request, echoes it in the response and records the request's latency and status by route.
 
     Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs the
-    rest of the app in a task group with memory streams, which cost a tenth of the API's CPU."""
+    rest of the app in a task group with memory streams, a cost paid on every request."""
 
     def __init__(self, app) -> None:
         self.app = app
