@@ -108,5 +108,9 @@ class IllegalTransition(ValueError):
 
 def check_transition(source: Stage, target: Stage) -> None:
     """Refuse a move the table does not list (a bug: the caller fails the workflow for good)."""
-    if (Stage(source), Stage(target)) not in ALLOWED:
+    try:
+        move = (Stage(source), Stage(target))
+    except ValueError as e:  # a misspelt stage is never stored
+        raise IllegalTransition(f"unknown stage: {e}") from None
+    if move not in ALLOWED:
         raise IllegalTransition(f"no transition from {source} to {target} in the stage table")
