@@ -1,10 +1,10 @@
-# The two commands of the README. Both create the virtual environment on first use.
+# The commands of the README. Each creates the virtual environment on first use.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean-data
+.PHONY: run test lint bench clean-data
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ run: $(STAMP)
 ## test: the whole suite (unit, time-skipping, dev server, end to end)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+## lint: ruff (lint, then the formatter as a check) and mypy, configured in pyproject.toml; runs
+## all three and fails if any does (CI runs it before the tests)
+lint: $(STAMP)
+	@rc=0; \
+	$(BIN)/ruff check . || rc=1; \
+	$(BIN)/ruff format --check . || rc=1; \
+	$(BIN)/mypy || rc=1; \
+	exit $$rc
 
 ## bench: benchmark on the embedded stack beside raw Temporal (bench/README.md); BENCH_ARGS=--quick for a smoke run
 bench: $(STAMP)
