@@ -77,7 +77,8 @@ class Dispatcher:
 
     @activity.defn(name="dispatch")
     async def dispatch(self, batch: Dispatch) -> DispatchResult:
-        return DispatchResult(results=list(await asyncio.gather(*(self._one(i) for i in batch.items))))
+        results = await asyncio.gather(*(self._one(i) for i in batch.items))
+        return DispatchResult(results=list(results))
 
 
 def make_dispatch(deliver: Deliver, sync_crm: SyncCrm) -> Callable:

@@ -87,10 +87,12 @@ def build_email(d: Delivery, sender: str, mid: str, key: str) -> MIMEText:
     if not _ADDRESS.fullmatch(address) or _SPECIALS & set(local + domain):
         raise BadAddress("not a printable ASCII local@domain address")
     name = _one_line(d.recipient_name, 100)
-    msg = MIMEText(d.body, "plain", _UTF8)
+    # typeshed takes only str for the charset and header values; compat32 takes a Charset (the
+    # quoted-printable body) and Header objects (RFC 2047) as well.
+    msg = MIMEText(d.body, "plain", _UTF8)  # type: ignore[arg-type]
     msg["From"] = sender
     msg["To"] = formataddr((name, address), charset=_UTF8)
-    msg["Subject"] = _header(_one_line(d.subject, MAX_SUBJECT))
+    msg["Subject"] = _header(_one_line(d.subject, MAX_SUBJECT))  # type: ignore[assignment]
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = mid
     msg["X-Idempotency-Key"] = key

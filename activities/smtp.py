@@ -10,8 +10,9 @@ connection that saw any error is closed, never reused.
 
 If the server dropped an idle connection anyway, the send fails at MAIL FROM, before anything
 was accepted, with ``SMTPServerDisconnected`` or the server's ``421`` (closing the channel), and
-the message is sent again at once on a new connection. Should the drop come in the middle of DATA instead, the message may arrive twice,
-with the same ``Message-ID``, exactly as after an activity retry (see :mod:`activities.notify`).
+the message is sent again at once on a new connection. Should the drop come in the middle of
+DATA instead, the message may arrive twice, with the same ``Message-ID``, exactly as after an
+activity retry (see :mod:`activities.notify`).
 Every other error goes to the caller, which maps it for Temporal's retry policy.
 
 Why: a new connection costs a TCP (and TLS) handshake, the greeting, EHLO, perhaps AUTH and

@@ -30,7 +30,7 @@ class Api:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> "Api":
+    async def __aenter__(self) -> Api:
         self._session = aiohttp.ClientSession(
             timeout=self._timeout, connector=aiohttp.TCPConnector(limit=self._connections))
         return self

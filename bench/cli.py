@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -168,7 +168,7 @@ def render_md(doc: dict) -> str:
 
 async def run(args: argparse.Namespace) -> dict:
     started = time.time()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = BENCH_DIR / "out" / f"{stamp}{'-quick' if args.quick else ''}"
     target_s = args.scale_spread + args.scale_gap
     stack = Stack(out, deadline_target_s=target_s, raw_task_queue="bench-raw",
@@ -178,7 +178,7 @@ async def run(args: argparse.Namespace) -> dict:
     doc = {"mode": "quick" if args.quick else "full",
            "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", "-m", "bench",
                                                           *sys.argv[1:]]),
-           "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "date": datetime.now(UTC).isoformat(timespec="seconds"),
            "machine": machine(), "sizes": {k: getattr(args, k) for k in FULL},
            "sections": args.sections, "workers": args.workers,
            "out_dir": str(out.relative_to(ROOT))}

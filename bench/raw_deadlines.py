@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -26,7 +26,7 @@ from bench.stack import Stack
 
 
 async def run(args: argparse.Namespace) -> None:
-    out = BENCH_DIR / "out" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-raw-deadlines")
+    out = BENCH_DIR / "out" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-raw-deadlines")
     stack = Stack(out, deadline_target_s=60, raw_task_queue="bench-raw", workers=args.workers)
     await stack.start()
     try:

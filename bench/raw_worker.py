@@ -32,7 +32,8 @@ async def run(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    worker = Worker(client, task_queue=args.task_queue, workflows=[RawWorkflow, RawDeadlineWorkflow],
+    worker = Worker(client, task_queue=args.task_queue,
+                    workflows=[RawWorkflow, RawDeadlineWorkflow],
                     activities=[noop], max_cached_workflows=args.max_cached_workflows,
                     workflow_runner=workflow_runner(Settings()))
     async with worker:

@@ -27,7 +27,7 @@ import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
@@ -50,7 +50,8 @@ def up_to_first_firing(history: WorkflowHistory) -> WorkflowHistory:
     """The history a worker is sent when the first timer fires: every event up to the workflow
     task started after that TimerFired."""
     events = list(history.events)
-    fired = next(i for i, e in enumerate(events) if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED)
+    fired = next(i for i, e in enumerate(events)
+                 if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED)
     started = next(i for i, e in enumerate(events)
                    if i > fired and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
     return WorkflowHistory(history.workflow_id, events[:started + 1])
@@ -75,16 +76,18 @@ async def capture(target_s: float) -> tuple[WorkflowHistory, WorkflowHistory, di
     """(escalation history, raw deadline workflow history, the stack's service environment)."""
     from api.gateway import workflow_id
 
-    out = BENCH_DIR / "out" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-replay-cost")
+    out = BENCH_DIR / "out" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-replay-cost")
     stack = Stack(out, deadline_target_s=target_s, raw_task_queue=RAW_TQ, workers=1)
     await stack.start()
     try:
         # payloads as the server holds them; pydantic only to start the raw workflow
-        client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+        client = await Client.connect(stack.temporal_address,
+                                      data_converter=pydantic_data_converter)
         async with Api(stack.api_url) as api:
             view = await sc.open_escalation(api, 600.0, DEADLINE_CATEGORY)
         raw_id = f"bench-raw-deadline-{uuid.uuid4().hex[:16]}"
-        await client.start_workflow(RAW_DEADLINE_WORKFLOW, RawDeadlineInput(due=time.time() + target_s),
+        await client.start_workflow(RAW_DEADLINE_WORKFLOW,
+                                    RawDeadlineInput(due=time.time() + target_s),
                                     id=raw_id, task_queue=RAW_TQ)
         timeout = target_s + 60
         escalation = await _history_once_fired(client, workflow_id(view["id"]), timeout)

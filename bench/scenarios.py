@@ -9,9 +9,10 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -161,7 +162,7 @@ def activity_phases(events: list) -> list[list[int]]:
     return phases
 
 
-async def section_history(ctx: Ctx, res: "Results") -> None:
+async def section_history(ctx: Ctx, res: Results) -> None:
     view = await open_escalation(ctx.api, 40.0)
     await wait_view(ctx.api, view["id"], lambda v: v["stage"] == "follow_up", what="follow_up")
     tier1 = await stable_history(ctx.client, f"escalation-{view['id']}")
@@ -230,7 +231,7 @@ async def closed_loop(n: int, concurrency: int, one: Callable[[int], Awaitable[A
     return time.perf_counter() - t0, lat, errors + (n - len(lat) - errors if pending else 0)
 
 
-async def section_throughput(ctx: Ctx, res: "Results", n: int, concurrency: int,
+async def section_throughput(ctx: Ctx, res: Results, n: int, concurrency: int,
                              timeout: float, rounds: int = 4) -> None:
     """Sign-off lifecycles through the API against the raw workflow's, in `rounds` alternating
     rounds (service, raw, raw, service, service, raw, ...), so that a host that speeds up or
@@ -302,7 +303,7 @@ async def section_throughput(ctx: Ctx, res: "Results", n: int, concurrency: int,
 # --- anatomy: what each kind of Temporal work costs the dev server -----------------------------
 
 
-async def section_anatomy(ctx: Ctx, res: "Results", n: int, concurrency: int) -> None:
+async def section_anatomy(ctx: Ctx, res: Results, n: int, concurrency: int) -> None:
     """The raw workflow of the sign-off path, then the same with one kind of extra Temporal work
     the escalation does (and the raw baseline does not) switched on at a time, each run `n`
     times: dev-server and worker CPU per lifecycle. Prices the gap between the service and the
@@ -398,7 +399,7 @@ async def open_loop(rate: float, duration: float, one: Callable[[int], Awaitable
     return lat, errors, n / max(sent_for, 1e-9)
 
 
-async def section_latency(ctx: Ctx, res: "Results", rate: float, duration: float) -> None:
+async def section_latency(ctx: Ctx, res: Results, rate: float, duration: float) -> None:
     await ensure_phases(ctx)
     phase0 = ctx.signoff_phases[:1]
 
@@ -622,7 +623,7 @@ async def lateness_parts(ctx: Ctx, due: dict[str, datetime]) -> dict[str, list[f
     return parts
 
 
-async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, spread: float,
+async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread: float,
                         target_s: float, probe_n: int, sample: int, raw_n: int = 0,
                         concurrency: int = 40) -> None:
     """Open `n` P4 escalations at n/spread per second (deadline = open time + target_s, so the
@@ -703,8 +704,9 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
     await checkpoint_probe(n)
     behind = opened_in - spread - shift
     ctx.notes.append(
-        f"Scale: opened {opened - errors} of {n} P4 escalations in {opened_in:.0f} s (schedule {spread:.0f} s"
-        f" + {shift:.0f} s probe pause; {max(0.0, behind):.0f} s behind schedule), "
+        f"Scale: opened {opened - errors} of {n} P4 escalations in {opened_in:.0f} s "
+        f"(schedule {spread:.0f} s + {shift:.0f} s probe pause; "
+        f"{max(0.0, behind):.0f} s behind schedule), "
         f"{errors} errors; first-response target {target_s:.0f} s.")
     # Wait until the last deadline has passed, plus a drain margin; bounded.
     good = [(i, e) for i, e in enumerate(ids) if e]
@@ -763,7 +765,8 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
             f"Deadline baseline: {raw['n']} raw deadline workflows (of {raw_n}, {raw['errors']} "
             f"errors) started at the escalations' opening rate ({n / spread:.1f}/s, in "
             f"{raw['opened_in_s']:.0f} s), so they fire at the breaches' rate; lateness read from "
-            f"{len(raw['lateness'])} ({raw['missing']} not fired yet or unreadable); CPU per firing: "
+            f"{len(raw['lateness'])} ({raw['missing']} not fired yet or unreadable); "
+            "CPU per firing: "
             + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in raw["by_process"].items() if v > 0)
             + f". The raw worker's sticky cache holds {ctx.stack.max_cached_workflows()} "
             "workflows, as the service worker's does.")
@@ -813,8 +816,8 @@ async def section_scale(ctx: Ctx, res: "Results", n: int, checkpoint: int, sprea
             extra={"by_process_s": by_breach, "window_s": round(win_s, 1),
                    "breaches_per_s": round(len(good) / max(1.0, win_s), 2),
                    **({"raw_by_process_s": raw["by_process"]} if raw else {})})
-    for key, what in (("timer_started_late", "the SLA timer starting late (its task completes after "
-                       "the workflow time its duration counts from)"),
+    for key, what in (("timer_started_late", "the SLA timer starting late (its task completes "
+                       "after the workflow time its duration counts from)"),
                       ("timer_fired_late", "the dev server firing the timer after its duration"),
                       ("firing_task_wait", "the firing's workflow task waiting for the worker")):
         for p in (50, 99):

@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     http_timeout_s: float = 10.0
 
     @model_validator(mode="after")
-    def _tls_pairs(self) -> "Settings":
+    def _tls_pairs(self) -> Settings:
         if bool(self.temporal_tls_client_cert) != bool(self.temporal_tls_client_key):
             raise ValueError(
                 "temporal_tls_client_cert and temporal_tls_client_key must be set together"

@@ -98,7 +98,7 @@ class WebhookGateway:
             log.info("webhook_received", channel=channel, escalation_event=record["event"],
                      escalation_id=record["escalation_id"])
             await self._answer(writer, 200, "ok")
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, ConnectionError):
+        except (TimeoutError, asyncio.IncompleteReadError, ValueError, ConnectionError):
             pass
         finally:
             writer.close()

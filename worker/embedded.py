@@ -195,7 +195,8 @@ async def run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     code = 0
     try:
-        await stack.spawn("temporal", dev_server_command(temporal, args, args.data_dir / "temporal.sqlite"))
+        db = args.data_dir / "temporal.sqlite"
+        await stack.spawn("temporal", dev_server_command(temporal, args, db))
         await stack.wait_temporal(timeout=60)
         if not args.no_sinks:
             await stack.spawn("demo-sinks", [
