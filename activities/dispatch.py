@@ -11,7 +11,7 @@ a message sent here and then again by the single-item activity (after a worker c
 carries the same key both times and the receiver drops the duplicate.
 
 Why: each activity costs three history events, a workflow task to take its result, and a billed
-action on Temporal Cloud; the sign-off path sent eleven of them (bench, history section).
+action on Temporal Cloud, and one workflow task often has several things to send (bench/README.md).
 """
 
 from __future__ import annotations

@@ -84,8 +84,7 @@ class WebhookPoster:
     """Holds one pooled ``aiohttp.ClientSession`` (created on first use, in the running event
     loop) for all webhook calls; keep-alive connections are reused across activities.
 
-    aiohttp rather than httpx: about a fifth of the CPU per request (0.3 against 1.7 ms for a
-    signed POST to a local receiver, measured on the 2-core bench machine), and the worker sends
+    aiohttp rather than httpx: far less CPU per request (bench/README.md), and the worker sends
     several webhooks per escalation step. Proxies from ``HTTP(S)_PROXY``/``NO_PROXY`` are honoured
     (:func:`proxy_for`); aiohttp's own ``trust_env`` would look them and ``~/.netrc`` up again,
     in a thread, for every request."""

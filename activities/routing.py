@@ -21,7 +21,7 @@ Temporal visibility. Each worker asks at most once per :data:`LOAD_TTL_S` second
 adds the cases it routes to that person in between: visibility is eventually consistent anyway
 (a case routed a moment ago may not be counted yet, so a burst of cases routed on fresh counts
 would all go to the same person), and a count costs the Temporal server as much CPU as a
-workflow task (6.5 ms on the bench machine's SQLite; two per routing in the demo team).
+workflow task (bench/README.md).
 
 Member ids the directory does not know are skipped with a warning. No usable member in any
 candidate team -> non-retryable ``ApplicationError`` type ``NoRoute``.

@@ -16,8 +16,7 @@ activity retry (see :mod:`activities.notify`).
 Every other error goes to the caller, which maps it for Temporal's retry policy.
 
 Why: a new connection costs a TCP (and TLS) handshake, the greeting, EHLO, perhaps AUTH and
-QUIT, round trips that a relay also pays for; on the bench machine reuse halved the worker's
-CPU per message (2.5 against 1.1 ms, local aiosmtpd).
+QUIT, round trips that a relay also pays for, and worker CPU on every message (bench/README.md).
 """
 
 from __future__ import annotations

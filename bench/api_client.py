@@ -1,8 +1,8 @@
 """The bench's HTTP client for the service's API: a thin wrapper over one aiohttp session.
 
-aiohttp rather than httpx because the client shares the 2 cores with the stack it measures:
-httpx spent about 1.7 ms of CPU per request on the bench machine against aiohttp's 0.3, and the
-raw baseline's client (the Temporal SDK's, in Rust) is lighter still.
+aiohttp rather than httpx because the client shares the cores with the stack it measures, and
+aiohttp takes far less CPU per request (bench/README.md); the raw baseline's client (the Temporal
+SDK's, in Rust) is lighter still.
 """
 
 from __future__ import annotations

@@ -67,13 +67,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     worker_metrics_bind: str = "127.0.0.1:9464"
     worker_graceful_shutdown_s: float = 20.0
-    # ~190 KiB of worker RSS per cached escalation (bench/README.md): 500 keeps one worker near
-    # 250 MiB; idle cases are evicted and replayed when their next timer or action comes.
+    # Bounds the worker's memory (RSS per cached escalation: bench/README.md); idle cases are
+    # evicted and replayed when their next timer or action comes.
     worker_max_cached_workflows: int = 500
     # The workflow sandbox guards workflow code against non-deterministic calls. The test suite
     # (its workers and the replayer) runs every workflow path inside the strict default sandbox,
     # which is where such a call would be caught; the production worker runs the same code
-    # unsandboxed by default: ~30 % less worker CPU per lifecycle (bench, throughput section).
+    # unsandboxed by default, for less worker CPU per lifecycle (bench/README.md).
     worker_sandbox: bool = False
 
     # Policy, people, knowledge base

@@ -11,7 +11,7 @@ import sys
 
 # The workflow sandbox re-imports the workflow module for every workflow it runs; without a
 # bytecode cache (PYTHONDONTWRITEBYTECODE=1 is common in dev shells and CI) that means compiling it
-# each time, a fifth of the worker's CPU in the benchmark's profile.
+# each time, a large share of the worker's CPU (bench/README.md).
 sys.dont_write_bytecode = False
 
 import asyncio  # noqa: E402
@@ -37,7 +37,7 @@ log = structlog.get_logger("worker")
 def workflow_runner(settings: Settings) -> WorkflowRunner:
     """Unsandboxed unless ESCALATIONS_WORKER_SANDBOX=true (see core/settings.py). Sandboxed, our
     workflow modules are shared (they hold no mutable globals) instead of re-imported per
-    workflow: ~40 % less CPU and ~310 instead of ~540 KiB per cached workflow. The test suite
+    workflow, for less CPU and memory per cached workflow (bench/README.md). The test suite
     runs every workflow path in the strict default sandbox."""
     if not settings.worker_sandbox:
         return UnsandboxedWorkflowRunner()
