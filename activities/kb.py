@@ -50,7 +50,6 @@ MIN_RELATIVE_SCORE = 0.1
 MAX_TERMS = 64
 MAX_LIMIT = 20
 BM25_WEIGHTS = (0.0, 8.0, 3.0, 3.0, 1.0)  # slug, title, category, tags, body
-FRONT_KEYS = ("category", "tags")
 _FRONT = re.compile(r"^\s*(category|tags)\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOP_WORDS = frozenset(
