@@ -30,7 +30,6 @@ class DirectoryEntry(Person):
 
 class Directory(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    demo: bool = False
     people: list[DirectoryEntry]
 
     def by_id(self, person_id: str) -> DirectoryEntry | None:

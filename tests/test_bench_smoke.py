@@ -56,7 +56,7 @@ def test_a_rebuild_at_the_breach_replays_the_history_up_to_the_firing_task():
 
     from bench.replay_cost import up_to_first_firing
 
-    path = ROOT / "tests" / "workflows" / "histories" / "sla_breach_on_time_v2.json"
+    path = ROOT / "tests" / "workflows" / "histories" / "sla_breach_on_time.json"
     history = WorkflowHistory.from_json("escalation-breach", path.read_text())
     cut = up_to_first_firing(history)
     kinds = [e.event_type for e in cut.events]

@@ -205,12 +205,10 @@ def pinned(doc: Any) -> Policy:
     and process: every case this worker holds under the same copy reads the same object.
 
     A worker keeps hundreds of cases in its sticky cache, nearly all under the one or two policy
-    copies in force. Parsed per case, each held ~30 KiB of models (and the workflow input ~35
-    KiB more of the JSON it came from, which the workflow drops once it has this). The copy is
-    read-only: no workflow code changes its policy (the suite checks it after every test). The
-    last few distinct copies are kept, in an OrderedDict rather than functools.lru_cache so that
-    the check can read them. The gain is memory only: the key (the copy as sorted JSON) costs
-    about what parsing the copy did, ~0.1 ms per case the worker rebuilds."""
+    copies in force; parsed per case, each would hold its own models (bench/README.md, "Figures
+    behind design choices"). The copy is read-only: no workflow code changes its policy (the
+    suite checks it after every test). The last few distinct copies are kept, in an OrderedDict
+    rather than functools.lru_cache so that the check can read them. The gain is memory only."""
     key = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     with _PINNED_LOCK:
         policy = _PINNED.get(key)

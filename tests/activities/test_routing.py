@@ -65,7 +65,7 @@ def request(**kw) -> RouteRequest:
 
 
 def write_directory(tmp_path: Path, people: list[dict]) -> Path:
-    lines = ["demo = false"]
+    lines: list[str] = []
     for p in people:
         lines.append("[[people]]")
         lines += [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in p.items()]
