@@ -30,12 +30,13 @@ MEDIAN_SAMPLE = 5_000
 Reader = Annotated[DirectoryEntry, Depends(require(Action.REPORTS))]
 
 
+def _as_utc(value: datetime) -> datetime:
+    """A time without an offset is UTC."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    return None if value is None else _as_utc(value)
 
 
 def _rfc3339(value: datetime) -> str:
@@ -57,7 +58,8 @@ async def _median_resolution_s(client: Client, window: list[str]) -> float | Non
                 opened = datetime.fromisoformat(memo["opened_at"])
             except (KeyError, TypeError, ValueError):
                 opened = info.start_time.ToDatetime(tzinfo=timezone.utc)
-            durations.append(max(0.0, (_utc(resolved) - _utc(opened)).total_seconds()))
+            took = _as_utc(resolved) - _as_utc(opened)
+            durations.append(max(0.0, took.total_seconds()))
         token = resp.next_page_token
         if not token:
             break

@@ -78,7 +78,7 @@ class ClockEvent:
 
 def next_event(clock: Clock, spec: CalendarSpec, fractions: list[float]) -> ClockEvent | None:
     """The next warning or breach of a running clock, or None."""
-    if clock.stopped_at or clock.breached or clock.running_since is None:
+    if clock.stopped_at or clock.breached or clock.running_since is None or clock.due_at is None:
         return None
     for f in fractions:
         if f in clock.warned_fractions:

@@ -43,7 +43,7 @@ class Person(Model):
     phone: str | None = None
     chat: str | None = Field(None, description="Handle on the staff chat tool")
     channels: list[Channel] = Field(
-        default_factory=lambda: ["chat", "email"],
+        default=["chat", "email"],
         description="Staff notification channels, in order of preference",
     )
     calendar: str | None = Field(
@@ -119,7 +119,7 @@ class Clock(Model):
 class PendingApproval(Model):
     remedy: Remedy
     required_authority: float
-    level: str = Field(description="The authority level currently asked (role)")
+    level: Role = Field(description="The authority level currently asked (role)")
     since: datetime
     due_at: datetime | None = Field(None, description="When the approval moves one level up")
     proposed_by: str
@@ -193,7 +193,7 @@ class ClockView(BaseModel):
 class PendingApprovalView(BaseModel):
     remedy: Remedy
     required_authority: float
-    level: str
+    level: Role
     since: datetime
     due_at: datetime | None
 

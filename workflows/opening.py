@@ -26,7 +26,9 @@ from workflows.models import (
     EscalationView,
     PendingApprovalView,
     Remedy,
+    Severity,
     StartEscalation,
+    Tier,
     TimelineEntry,
 )
 from workflows.policy import Policy
@@ -53,10 +55,17 @@ def move(s: EscalationState, target: Stage, now: datetime) -> None:
     s.updated_at = now
 
 
+def triaged(s: EscalationState) -> Severity:
+    """The severity of a triaged case (the opening triages before anything reads it)."""
+    if s.severity is None:
+        raise ValueError(f"{s.id} is not triaged yet")
+    return s.severity
+
+
 def default_calendar(p: Policy, s: EscalationState) -> str:
     """The calendar SLA clocks count on: the target's own, else the assigned team's, else the
     help line's."""
-    target = rules.sla_target(p, s.severity, s.request.customer.tier)
+    target = rules.sla_target(p, triaged(s), s.request.customer.tier)
     if target.calendar:
         return target.calendar
     team = next((t for t in p.teams if t.name == s.assigned_team), None)
@@ -64,7 +73,7 @@ def default_calendar(p: Policy, s: EscalationState) -> str:
 
 
 def target_s(p: Policy, s: EscalationState, name: str) -> float:
-    t = rules.sla_target(p, s.severity, s.request.customer.tier)
+    t = rules.sla_target(p, triaged(s), s.request.customer.tier)
     return (t.first_response_h if name == "first_response" else t.resolution_h) * 3600
 
 
@@ -88,7 +97,7 @@ def triage(s: EscalationState, p: Policy, now: datetime) -> None:
     move(s, Stage.TIER1_EXCEPTION, now)
 
 
-def resolve(s: EscalationState, p: Policy, tier: str, outcome: str, actor: Actor,
+def resolve(s: EscalationState, p: Policy, tier: Tier, outcome: str, actor: Actor,
             now: datetime) -> None:
     s.resolved_at_tier, s.outcome, s.resolved_at = tier, outcome, now
     s.pending_approval = None

@@ -100,7 +100,7 @@ class SignoffLevel(PolicyModel):
 
 class SignoffRules(PolicyModel):
     triggers_always: list[Trigger] = Field(
-        default_factory=lambda: ["legal_threat"],
+        default=["legal_threat"],
         description="Any proposal on these triggers needs sign-off",
     )
     vip_min_authority: float | None = Field(
@@ -138,12 +138,12 @@ class Policy(PolicyModel):
     calendars: dict[str, CalendarSpec]
     teams: list[Team] = Field(min_length=1)
     signoff: SignoffRules
-    follow_up_h: list[float] = Field(default_factory=lambda: [24, 168])
+    follow_up_h: list[float] = Field(default=[24.0, 168.0])
     quiet_hours_except: list[Severity] = Field(
-        default_factory=lambda: ["P1"], description="Severities that may wake staff up"
+        default=["P1"], description="Severities that may wake staff up"
     )
     customer_channels_fallback: list[Channel] = Field(
-        default_factory=lambda: ["email", "sms"],
+        default=["email", "sms"],
         description="Channels tried after the customer's preferred one",
     )
     templates: dict[str, str] = Field(

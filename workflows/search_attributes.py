@@ -1,5 +1,7 @@
 """The contract's search attributes, declared once (typed keys)."""
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 STAGE = SearchAttributeKey.for_keyword("EscalationStage")
@@ -20,7 +22,7 @@ CHANNEL = SearchAttributeKey.for_keyword("Channel")
 RESOLVED_AT = SearchAttributeKey.for_datetime("ResolvedAt")
 RESOLVED_WITHIN_SLA = SearchAttributeKey.for_bool("ResolvedWithinSla")
 
-ALL = [
+ALL: list[SearchAttributeKey[Any]] = [
     STAGE, SEVERITY, CUSTOMER_ID, CUSTOMER_TIER, TRIGGER, AVOIDABLE, ASSIGNED_TEAM, ASSIGNEE,
     SLA_DUE_AT, SLA_BREACHED, RESOLVED_AT_TIER, POLICY_VERSION, CHANNEL, RESOLVED_AT,
     RESOLVED_WITHIN_SLA,

@@ -35,12 +35,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.policy import RouteRequest
 
-LOCAL_TIMEOUTS = dict(
-    start_to_close_timeout=timedelta(seconds=20),
-    schedule_to_close_timeout=timedelta(minutes=2),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
-                             maximum_interval=timedelta(seconds=30)),
-)
+LOCAL_START_TO_CLOSE = timedelta(seconds=20)
+LOCAL_SCHEDULE_TO_CLOSE = timedelta(minutes=2)
+LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
+                          maximum_interval=timedelta(seconds=30))
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), backoff_coefficient=2.0, maximum_attempts=3,
     non_retryable_error_types=["ChannelUnavailable", "Rejected"],
@@ -53,17 +51,23 @@ CRM_RETRY = RetryPolicy(
 
 async def find_people(q: PeopleQuery) -> PeopleResult:
     return await workflow.execute_local_activity_method(
-        RoutingActivities.find_people, q, summary=f"find {'/'.join(q.roles)}", **LOCAL_TIMEOUTS)
+        RoutingActivities.find_people, q, summary=f"find {'/'.join(q.roles)}",
+        start_to_close_timeout=LOCAL_START_TO_CLOSE,
+        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE, retry_policy=LOCAL_RETRY)
 
 
 async def route_specialist(r: RouteRequest) -> RouteResult:
     return await workflow.execute_local_activity_method(
-        RoutingActivities.route_specialist, r, summary="route to a specialist", **LOCAL_TIMEOUTS)
+        RoutingActivities.route_specialist, r, summary="route to a specialist",
+        start_to_close_timeout=LOCAL_START_TO_CLOSE,
+        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE, retry_policy=LOCAL_RETRY)
 
 
 async def search_knowledge_base(q: KbQuery) -> KbResult:
     return await workflow.execute_local_activity_method(
-        KbActivities.search_knowledge_base, q, summary="knowledge-base lookup", **LOCAL_TIMEOUTS)
+        KbActivities.search_knowledge_base, q, summary="knowledge-base lookup",
+        start_to_close_timeout=LOCAL_START_TO_CLOSE,
+        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE, retry_policy=LOCAL_RETRY)
 
 
 async def deliver(d: Delivery, summary: str) -> DeliveryReceipt:

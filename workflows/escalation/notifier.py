@@ -20,7 +20,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows import opening
     from workflows.business_hours import is_open, next_open
     from workflows.escalation import calls
-    from workflows.models import Delivery, OutboxItem, OutboxResult, PeopleQuery, Person
+    from workflows.models import (
+        Channel,
+        Delivery,
+        OutboxItem,
+        OutboxResult,
+        PeopleQuery,
+        Person,
+        Role,
+    )
 
 if TYPE_CHECKING:
     from workflows.escalation.workflow import EscalationWorkflow
@@ -35,7 +43,7 @@ def render(template: str, context: dict[str, Any]) -> str:
     return template.format_map(_SafeDict({k: "" if v is None else v for k, v in context.items()}))
 
 
-Channels = list[tuple[str, str]]
+Channels = list[tuple[Channel, str]]
 
 
 class Notifier:
@@ -61,7 +69,7 @@ class Notifier:
             self.staff(await self.wf.people.manager(self.wf.policy.manager_id), event, **extra)
         self.wf.spawn(go(), lookup=True)
 
-    async def role(self, role: str, event: str, min_authority: float = 0, **extra: Any) -> None:
+    async def role(self, role: Role, event: str, min_authority: float = 0, **extra: Any) -> None:
         for person in await self.wf.people.find(PeopleQuery(roles=[role],
                                                             min_authority=min_authority)):
             self.staff(person, event, **extra)

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveCase,
         SeverityChange,
         StartEscalation,
+        Tier,
         Timeline,
     )
     from workflows.policy import pinned
@@ -294,7 +295,7 @@ class EscalationWorkflow:
         self.settled = False
         self.mark_visibility()
 
-    def resolve_case(self, tier: str, outcome: str, actor: Actor) -> None:
+    def resolve_case(self, tier: Tier, outcome: str, actor: Actor) -> None:
         opening.resolve(self.s, self.policy, tier, outcome, actor, workflow.now())
         self.sla.changed()
         self.moved()
