@@ -15,7 +15,7 @@ from temporalio import activity
 from activities.http import WebhookPoster, idempotency_key
 from activities.logging import activity_context, safe_host
 from core.settings import Settings
-from workflows.models import CrmEvent
+from workflows.messages import CrmEvent
 
 
 class CrmActivities:

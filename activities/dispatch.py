@@ -23,7 +23,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.models import (
+from workflows.messages import (
     CrmEvent,
     Delivery,
     DeliveryReceipt,
@@ -62,17 +62,23 @@ class Dispatcher:
         for i, d in enumerate(item.deliveries):
             try:
                 receipt = await self._deliver(d)
-                return OutboxResult(status="done", channel=receipt.channel,
-                                    failed_channels=failed, detail=receipt.detail)
+                return OutboxResult(
+                    status="done",
+                    channel=receipt.channel,
+                    failed_channels=failed,
+                    detail=receipt.detail,
+                )
             except ApplicationError as e:
                 if e.non_retryable:
                     failed.append(d.channel)
                     continue
-                return OutboxResult(status="retry", failed_channels=failed, retry_from=i,
-                                    detail=_why(e))
+                return OutboxResult(
+                    status="retry", failed_channels=failed, retry_from=i, detail=_why(e)
+                )
             except Exception as e:  # noqa: BLE001
-                return OutboxResult(status="retry", failed_channels=failed, retry_from=i,
-                                    detail=_why(e))
+                return OutboxResult(
+                    status="retry", failed_channels=failed, retry_from=i, detail=_why(e)
+                )
         return OutboxResult(status="failed", failed_channels=failed)
 
     @activity.defn(name="dispatch")

@@ -42,7 +42,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.logging import activity_context, log
 from core.settings import Settings
-from workflows.models import KbMatch, KbQuery, KbResult
+from workflows.messages import KbQuery, KbResult
+from workflows.models import KbMatch
 
 SCHEMA_VERSION = "kb-1"
 CATEGORY_BOOST = 1.5

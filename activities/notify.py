@@ -46,7 +46,7 @@ from activities.http import WebhookPoster, idempotency_key
 from activities.logging import activity_context, redact_address, safe_host
 from activities.smtp import SmtpSender
 from core.settings import Settings
-from workflows.models import Delivery, DeliveryReceipt
+from workflows.messages import Delivery, DeliveryReceipt
 
 MAX_SUBJECT = 200
 _UTF8 = Charset("utf-8")  # quoted-printable bodies and headers: readable where they are ASCII
@@ -65,7 +65,7 @@ def _one_line(text: str, limit: int) -> str:
 
 # local@domain in printable ASCII with nothing a header or an SMTP command could be split on.
 # Internationalised addresses (SMTPUTF8) are refused: the workflow moves to the next channel.
-_ADDRESS = re.compile(r'[!-~]+@[!-~]+')
+_ADDRESS = re.compile(r"[!-~]+@[!-~]+")
 _SPECIALS = frozenset('<>()[],;:"\\@')
 
 
@@ -215,7 +215,11 @@ class NotifyActivities:
             "urgent": d.urgent,
         }
         status = await self.poster.post(
-            url, payload, key=key, escalation_id=d.escalation_id, event=d.event,
+            url,
+            payload,
+            key=key,
+            escalation_id=d.escalation_id,
+            event=d.event,
             what=f"{d.channel} gateway",
         )
         return f"{d.channel} gateway {safe_host(url)} answered {status}"

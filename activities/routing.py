@@ -43,7 +43,8 @@ from activities.logging import activity_context
 from core.directory import Directory, DirectoryEntry, load_directory
 from core.settings import Settings
 from workflows.business_hours import is_open
-from workflows.models import PeopleQuery, PeopleResult, Person, RouteResult
+from workflows.messages import PeopleQuery, PeopleResult, RouteResult
+from workflows.models import Person
 from workflows.policy import CalendarSpec, RouteRequest, Team
 
 WILDCARD = "*"
@@ -85,9 +86,7 @@ def assignee_query(person_id: str) -> str:
 
 
 class RoutingActivities:
-    def __init__(
-        self, settings: Settings, client: Any, directory: Directory | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, client: Any, directory: Directory | None = None) -> None:
         self.settings = settings
         self.client = client
         self._directory = directory
@@ -163,8 +162,12 @@ class RoutingActivities:
                 off_duty, load, _, person = ranked[0]
                 self._loads[person.id].count += 1
                 log.info(
-                    "routed", team=team.name, assignee=person.id, open_load=load,
-                    on_duty=not off_duty, candidates=len(eligible),
+                    "routed",
+                    team=team.name,
+                    assignee=person.id,
+                    open_load=load,
+                    on_duty=not off_duty,
+                    candidates=len(eligible),
                 )
                 return RouteResult(team=team.name, assignee=person, open_load=load)
             raise ApplicationError(

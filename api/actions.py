@@ -60,11 +60,14 @@ def _action_doc(action: Action, summary: str, more: str = "") -> dict[str, Any]:
 
 @router.post(
     "/{escalation_id}/consult-answer",
-    **_action_doc(Action.CONSULT_ANSWER, "Help line answers a consult",
-                  "`resolves: true` settles the case at the help line; `false` sends it on to "
-                  "a specialist, and the answer comes once the case is routed: it names the "
-                  "`assignee` (or the manager when nobody fits). 409 unless the case is in "
-                  "`helpline_consult`."),
+    **_action_doc(
+        Action.CONSULT_ANSWER,
+        "Help line answers a consult",
+        "`resolves: true` settles the case at the help line; `false` sends it on to "
+        "a specialist, and the answer comes once the case is routed: it names the "
+        "`assignee` (or the manager when nobody fits). 409 unless the case is in "
+        "`helpline_consult`.",
+    ),
 )
 async def consult_answer(
     escalation_id: IdParam,
@@ -75,13 +78,17 @@ async def consult_answer(
 ) -> EscalationView:
     arg = ConsultAnswer(actor=actor_of(person), **body.model_dump())
     return await gateway.run_update(
-        client, escalation_id, Action.CONSULT_ANSWER, arg, person.id, idempotency_key)
+        client, escalation_id, Action.CONSULT_ANSWER, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/acknowledge",
-    **_action_doc(Action.ACKNOWLEDGE, "Specialist takes ownership",
-                  "Body `{}` or none. Stops the first-response clock."),
+    **_action_doc(
+        Action.ACKNOWLEDGE,
+        "Specialist takes ownership",
+        "Body `{}` or none. Stops the first-response clock.",
+    ),
 )
 async def acknowledge(
     escalation_id: IdParam,
@@ -92,13 +99,13 @@ async def acknowledge(
 ) -> EscalationView:
     arg = Acknowledge(actor=actor_of(person))
     return await gateway.run_update(
-        client, escalation_id, Action.ACKNOWLEDGE, arg, person.id, idempotency_key)
+        client, escalation_id, Action.ACKNOWLEDGE, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/notes",
-    **_action_doc(Action.ADD_NOTE, "Add a note",
-                  "Captured information, kept in the timeline."),
+    **_action_doc(Action.ADD_NOTE, "Add a note", "Captured information, kept in the timeline."),
 )
 async def add_note(
     escalation_id: IdParam,
@@ -109,14 +116,18 @@ async def add_note(
 ) -> EscalationView:
     arg = AddNote(actor=actor_of(person), text=body.text)
     return await gateway.run_update(
-        client, escalation_id, Action.ADD_NOTE, arg, person.id, idempotency_key)
+        client, escalation_id, Action.ADD_NOTE, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/info-requests",
-    **_action_doc(Action.REQUEST_INFO, "Ask the customer for information",
-                  "The customer is asked on their preferred channel; the SLA clocks pause until "
-                  "`POST /escalations/{id}/customer-contact`."),
+    **_action_doc(
+        Action.REQUEST_INFO,
+        "Ask the customer for information",
+        "The customer is asked on their preferred channel; the SLA clocks pause until "
+        "`POST /escalations/{id}/customer-contact`.",
+    ),
 )
 async def request_info(
     escalation_id: IdParam,
@@ -127,14 +138,17 @@ async def request_info(
 ) -> EscalationView:
     arg = InfoRequest(actor=actor_of(person), question=body.question)
     return await gateway.run_update(
-        client, escalation_id, Action.REQUEST_INFO, arg, person.id, idempotency_key)
+        client, escalation_id, Action.REQUEST_INFO, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/customer-contact",
-    **_action_doc(Action.CUSTOMER_CONTACT, "The customer replied or checked in",
-                  "Resumes paused SLA clocks. During follow-up, `still_broken: true` reopens "
-                  "the case."),
+    **_action_doc(
+        Action.CUSTOMER_CONTACT,
+        "The customer replied or checked in",
+        "Resumes paused SLA clocks. During follow-up, `still_broken: true` reopens the case.",
+    ),
 )
 async def customer_contact(
     escalation_id: IdParam,
@@ -145,15 +159,19 @@ async def customer_contact(
 ) -> EscalationView:
     arg = CustomerContact(actor=actor_of(person), **body.model_dump())
     return await gateway.run_update(
-        client, escalation_id, Action.CUSTOMER_CONTACT, arg, person.id, idempotency_key)
+        client, escalation_id, Action.CUSTOMER_CONTACT, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/proposals",
-    **_action_doc(Action.PROPOSE, "Propose a remedy",
-                  "Within the specialist's authority (and not on a sign-off trigger) the "
-                  "remedy is granted and the case resolved; otherwise it waits for sign-off in "
-                  "`executive_signoff`."),
+    **_action_doc(
+        Action.PROPOSE,
+        "Propose a remedy",
+        "Within the specialist's authority (and not on a sign-off trigger) the "
+        "remedy is granted and the case resolved; otherwise it waits for sign-off in "
+        "`executive_signoff`.",
+    ),
 )
 async def propose(
     escalation_id: IdParam,
@@ -164,15 +182,19 @@ async def propose(
 ) -> EscalationView:
     arg = Proposal(actor=actor_of(person), remedy=body.remedy)
     return await gateway.run_update(
-        client, escalation_id, Action.PROPOSE, arg, person.id, idempotency_key)
+        client, escalation_id, Action.PROPOSE, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/approvals",
-    **_action_doc(Action.DECIDE, "Approve or reject a proposed remedy",
-                  "The caller's authority limit must cover the pending approval's "
-                  "`required_authority` (403 otherwise, and the escalation is unchanged). 409 "
-                  "when nothing awaits approval."),
+    **_action_doc(
+        Action.DECIDE,
+        "Approve or reject a proposed remedy",
+        "The caller's authority limit must cover the pending approval's "
+        "`required_authority` (403 otherwise, and the escalation is unchanged). 409 "
+        "when nothing awaits approval.",
+    ),
 )
 async def decide(
     escalation_id: IdParam,
@@ -185,13 +207,17 @@ async def decide(
     # wrong stage) before anything is written; a query would add a round trip on every approval.
     arg = Decision(actor=actor_of(person), decision=body.decision, comment=body.comment)
     return await gateway.run_update(
-        client, escalation_id, Action.DECIDE, arg, person.id, idempotency_key)
+        client, escalation_id, Action.DECIDE, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/resolve",
-    **_action_doc(Action.RESOLVE, "Resolve the case with an outcome",
-                  "The customer is told the outcome; follow-up check-ins start."),
+    **_action_doc(
+        Action.RESOLVE,
+        "Resolve the case with an outcome",
+        "The customer is told the outcome; follow-up check-ins start.",
+    ),
 )
 async def resolve(
     escalation_id: IdParam,
@@ -202,13 +228,17 @@ async def resolve(
 ) -> EscalationView:
     arg = ResolveCase(actor=actor_of(person), outcome=body.outcome)
     return await gateway.run_update(
-        client, escalation_id, Action.RESOLVE, arg, person.id, idempotency_key)
+        client, escalation_id, Action.RESOLVE, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/reopen",
-    **_action_doc(Action.REOPEN, "Reopen a resolved case",
-                  "Back to a specialist; 409 when the case is not resolved or in follow-up."),
+    **_action_doc(
+        Action.REOPEN,
+        "Reopen a resolved case",
+        "Back to a specialist; 409 when the case is not resolved or in follow-up.",
+    ),
 )
 async def reopen(
     escalation_id: IdParam,
@@ -219,13 +249,17 @@ async def reopen(
 ) -> EscalationView:
     arg = Reason(actor=actor_of(person), reason=body.reason if body else "")
     return await gateway.run_update(
-        client, escalation_id, Action.REOPEN, arg, person.id, idempotency_key)
+        client, escalation_id, Action.REOPEN, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/cancel",
-    **_action_doc(Action.CANCEL, "Cancel the escalation",
-                  "Final: the case takes no more actions (409 afterwards)."),
+    **_action_doc(
+        Action.CANCEL,
+        "Cancel the escalation",
+        "Final: the case takes no more actions (409 afterwards).",
+    ),
 )
 async def cancel(
     escalation_id: IdParam,
@@ -236,15 +270,19 @@ async def cancel(
 ) -> EscalationView:
     arg = Reason(actor=actor_of(person), reason=body.reason if body else "")
     return await gateway.run_update(
-        client, escalation_id, Action.CANCEL, arg, person.id, idempotency_key)
+        client, escalation_id, Action.CANCEL, arg, person.id, idempotency_key
+    )
 
 
 @router.post(
     "/{escalation_id}/severity",
-    **_action_doc(Action.CHANGE_SEVERITY, "Change the severity",
-                  "Re-targets the SLA clocks on the new severity's targets (keeping the business "
-                  "time already used). Beyond the contract. 409 once resolved (reopen instead) "
-                  "or when the severity is unchanged."),
+    **_action_doc(
+        Action.CHANGE_SEVERITY,
+        "Change the severity",
+        "Re-targets the SLA clocks on the new severity's targets (keeping the business "
+        "time already used). Beyond the contract. 409 once resolved (reopen instead) "
+        "or when the severity is unchanged.",
+    ),
 )
 async def change_severity(
     escalation_id: IdParam,
@@ -255,4 +293,5 @@ async def change_severity(
 ) -> EscalationView:
     arg = SeverityChange(actor=actor_of(person), severity=body.severity, reason=body.reason)
     return await gateway.run_update(
-        client, escalation_id, Action.CHANGE_SEVERITY, arg, person.id, idempotency_key)
+        client, escalation_id, Action.CHANGE_SEVERITY, arg, person.id, idempotency_key
+    )

@@ -157,8 +157,12 @@ async def decode(body: CodecPayloads, request: Request, person: Operator) -> Res
         decoded = await get_codec(request).decode(payloads.payloads)
     except PayloadDecryptError as e:
         raise Invalid(str(e)) from None
-    log.info("payloads_decoded", operator=person.id, count=len(decoded),
-             namespace=request.headers.get("x-namespace"))
+    log.info(
+        "payloads_decoded",
+        operator=person.id,
+        count=len(decoded),
+        namespace=request.headers.get("x-namespace"),
+    )
     return _answer(decoded)
 
 
@@ -178,7 +182,6 @@ async def encode(body: CodecPayloads, request: Request, _: Operator) -> Response
 @router.options("/encode", include_in_schema=False)
 async def preflight(request: Request) -> Response:
     return Response(status_code=204)
-
 
 
 # --- a browser session for a Web UI without a login (the dev server's) ------------------------
@@ -206,15 +209,23 @@ async def start_session(request: Request) -> HTMLResponse:
     token = (form.get("token") or [""])[0].strip()
     person = get_directory(request).authenticate(token) if token else None
     if person is None:
-        return HTMLResponse(SESSION_PAGE.format(message="The token is not known."),
-                            status_code=401)
+        return HTMLResponse(SESSION_PAGE.format(message="The token is not known."), status_code=401)
     if (why := role_refusal(Action.DECODE_PAYLOADS, person.role)) is not None:
         return HTMLResponse(SESSION_PAGE.format(message=why), status_code=403)
-    response = HTMLResponse(SESSION_PAGE.format(
-        message=f"Signed in as {person.name} for {SESSION_MAX_AGE_S // 3600} hours."))
-    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S, path="/codec",
-                        httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response = HTMLResponse(
+        SESSION_PAGE.format(
+            message=f"Signed in as {person.name} for {SESSION_MAX_AGE_S // 3600} hours."
+        )
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_MAX_AGE_S,
+        path="/codec",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     log.info("codec_session_started", operator=person.id)
     return response
 

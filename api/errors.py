@@ -54,7 +54,9 @@ class Unavailable(DomainError):
     status_code, kind = 503, "unavailable"
 
 
-def error_response(status: int, kind: str, detail: str, headers: dict | None = None) -> JSONResponse:
+def error_response(
+    status: int, kind: str, detail: str, headers: dict | None = None
+) -> JSONResponse:
     return JSONResponse(
         status_code=status, content={"error": kind, "detail": detail}, headers=headers
     )
@@ -83,8 +85,12 @@ def add_exception_handlers(app: FastAPI) -> None:
             # says an invalid body is 422, in the one error shape, naming the field.
             return error_response(422, "invalid", "body: not valid JSON (UTF-8 expected)")
         kinds = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
-        return error_response(exc.status_code, kinds.get(exc.status_code, "http_error"),
-                              str(exc.detail), getattr(exc, "headers", None))
+        return error_response(
+            exc.status_code,
+            kinds.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

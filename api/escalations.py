@@ -6,7 +6,7 @@ API shares only its pure opening (workflows/opening.py) to answer a new case at 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import structlog
@@ -74,14 +74,19 @@ async def open_escalation(
     key = idempotency_key or body.external_ref
     escalation_id = gateway.escalation_id_for(key)
     policy, policy_json = await policy_with_json(policy_file)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     case = opening.new_case(policy, policy_json, escalation_id, body, actor_of(person), now)
     memo = gateway.opening_memo(
-        case, "header" if idempotency_key else ("external_ref" if key else "none"))
-    _, created = await gateway.start_case(client, settings.task_queue, case, memo,
-                                          refuse_other_request=bool(idempotency_key))
-    log.info("escalation_opened" if created else "escalation_open_repeated",
-             escalation_id=escalation_id, by=person.id)
+        case, "header" if idempotency_key else ("external_ref" if key else "none")
+    )
+    _, created = await gateway.start_case(
+        client, settings.task_queue, case, memo, refuse_other_request=bool(idempotency_key)
+    )
+    log.info(
+        "escalation_opened" if created else "escalation_open_repeated",
+        escalation_id=escalation_id,
+        by=person.id,
+    )
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/escalations/{escalation_id}"
     if created:
@@ -98,12 +103,29 @@ def _provisional_view(
 ) -> EscalationView:
     """A repeated open whose state cannot be read right now (worker busy or down)."""
     return EscalationView(
-        id=escalation_id, stage=Stage.TRIAGE, severity=None, urgency=None, customer=req.customer,
-        channel=req.channel, category=req.category, summary=req.summary, trigger=req.trigger,
-        avoidable=None, requested_remedy=req.requested_remedy, granted_remedy=None,
-        assigned_team=None, assignee=None, pending_approval=None, clocks=[], next_deadline=None,
-        promise_at=None, resolved_at_tier=None, external_ref=req.external_ref,
-        policy_version=None, opened_at=opened_at, updated_at=opened_at,
+        id=escalation_id,
+        stage=Stage.TRIAGE,
+        severity=None,
+        urgency=None,
+        customer=req.customer,
+        channel=req.channel,
+        category=req.category,
+        summary=req.summary,
+        trigger=req.trigger,
+        avoidable=None,
+        requested_remedy=req.requested_remedy,
+        granted_remedy=None,
+        assigned_team=None,
+        assignee=None,
+        pending_approval=None,
+        clocks=[],
+        next_deadline=None,
+        promise_at=None,
+        resolved_at_tier=None,
+        external_ref=req.external_ref,
+        policy_version=None,
+        opened_at=opened_at,
+        updated_at=opened_at,
     )
 
 
@@ -157,8 +179,10 @@ async def list_escalations(
     stage: Annotated[Stage | None, Query(description="Only this stage")] = None,
     severity: Annotated[Severity | None, Query(description="Only this severity")] = None,
     customer_id: Annotated[SafeValue, Query(description="Only this customer")] = None,
-    breached: Annotated[bool | None, Query(description="true: only cases with a breached SLA "
-                                                       "clock; false: only cases without")] = None,
+    breached: Annotated[
+        bool | None,
+        Query(description="true: only cases with a breached SLA clock; false: only cases without"),
+    ] = None,
     assignee: Annotated[SafeValue, Query(description="Only cases owned by this person id")] = None,
     assigned_team: Annotated[SafeValue, Query(description="Only this specialist team")] = None,
     trigger: Annotated[SafeValue, Query(description="Only this trigger")] = None,
@@ -172,6 +196,13 @@ async def list_escalations(
     ] = None,
 ) -> EscalationPage:
     clauses = gateway.filter_clauses(
-        stage=stage, severity=severity, customer_id=customer_id, breached=breached,
-        assignee=assignee, assigned_team=assigned_team, trigger=trigger, status=status)
+        stage=stage,
+        severity=severity,
+        customer_id=customer_id,
+        breached=breached,
+        assignee=assignee,
+        assigned_team=assigned_team,
+        trigger=trigger,
+        status=status,
+    )
     return await gateway.list_cases(client, clauses, page_size, page_token)

@@ -15,7 +15,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Awaitable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import structlog
@@ -140,8 +140,9 @@ async def start_case(
         except WorkflowAlreadyStartedError:
             handle = client.get_workflow_handle(workflow_id(escalation_id))
             if refuse_other_request:
-                desc = await _bounded(handle.describe(rpc_timeout=_timeout(QUERY_TIMEOUT_S)),
-                                      QUERY_TIMEOUT_S)
+                desc = await _bounded(
+                    handle.describe(rpc_timeout=_timeout(QUERY_TIMEOUT_S)), QUERY_TIMEOUT_S
+                )
                 first = (await desc.memo()).get("request_sha256")
                 if first not in (None, memo.get("request_sha256")):
                     raise Conflict(
@@ -158,8 +159,9 @@ async def query_state(client: Client, escalation_id: str) -> EscalationView:
     handle = handle_for(client, escalation_id)
     async with temporal_errors(escalation_id):
         return await _bounded(
-            handle.query(STATE_QUERY, result_type=EscalationView,
-                         rpc_timeout=_timeout(QUERY_TIMEOUT_S)),
+            handle.query(
+                STATE_QUERY, result_type=EscalationView, rpc_timeout=_timeout(QUERY_TIMEOUT_S)
+            ),
             QUERY_TIMEOUT_S,
         )
 
@@ -168,8 +170,9 @@ async def query_timeline(client: Client, escalation_id: str) -> Timeline:
     handle = handle_for(client, escalation_id)
     async with temporal_errors(escalation_id):
         return await _bounded(
-            handle.query(TIMELINE_QUERY, result_type=Timeline,
-                         rpc_timeout=_timeout(QUERY_TIMEOUT_S)),
+            handle.query(
+                TIMELINE_QUERY, result_type=Timeline, rpc_timeout=_timeout(QUERY_TIMEOUT_S)
+            ),
             QUERY_TIMEOUT_S,
         )
 
@@ -193,7 +196,10 @@ async def run_update(
     async with temporal_errors(escalation_id):
         view = await _bounded(
             handle.execute_update(
-                action.value, arg, id=update_id, result_type=EscalationView,
+                action.value,
+                arg,
+                id=update_id,
+                result_type=EscalationView,
                 rpc_timeout=_timeout(UPDATE_TIMEOUT_S),
             ),
             UPDATE_TIMEOUT_S,
@@ -231,8 +237,12 @@ def filter_clauses(
     """The visibility clauses of the list's filters (combined with AND)."""
     clauses: list[str] = []
     for name, value in (
-        ("EscalationStage", stage), ("Severity", severity), ("CustomerId", customer_id),
-        ("Assignee", assignee), ("AssignedTeam", assigned_team), ("Trigger", trigger),
+        ("EscalationStage", stage),
+        ("Severity", severity),
+        ("CustomerId", customer_id),
+        ("Assignee", assignee),
+        ("AssignedTeam", assigned_team),
+        ("Trigger", trigger),
     ):
         if value is not None:
             clauses.append(f"`{name}` = {_q(value)}")  # backticks: `Trigger` is an SQL word
@@ -272,8 +282,9 @@ async def list_page(client: Client, query: str, page_size: int, token: bytes) ->
     async def call(q: str) -> Any:
         return await _bounded(
             client.workflow_service.list_workflow_executions(
-                ListWorkflowExecutionsRequest(namespace=client.namespace, page_size=page_size,
-                                              next_page_token=token, query=q),
+                ListWorkflowExecutionsRequest(
+                    namespace=client.namespace, page_size=page_size, next_page_token=token, query=q
+                ),
                 timeout=_timeout(QUERY_TIMEOUT_S),
             ),
             QUERY_TIMEOUT_S,
@@ -338,12 +349,9 @@ async def summary_of(client: Client, info: Any) -> EscalationSummary:
         policy_version=attrs.get(sa.POLICY_VERSION),
         channel=attrs.get(sa.CHANNEL),
         opened_at=_iso(memo.get("opened_at"))
-        or (info.start_time.ToDatetime(tzinfo=timezone.utc)
-            if info.HasField("start_time") else None),
-        closed_at=info.close_time.ToDatetime(tzinfo=timezone.utc)
-        if info.HasField("close_time") else None,
-        status=WorkflowExecutionStatus(info.status).name.lower()
-        if info.status else "unknown",
+        or (info.start_time.ToDatetime(tzinfo=UTC) if info.HasField("start_time") else None),
+        closed_at=info.close_time.ToDatetime(tzinfo=UTC) if info.HasField("close_time") else None,
+        status=WorkflowExecutionStatus(info.status).name.lower() if info.status else "unknown",
     )
 
 
@@ -359,10 +367,11 @@ async def list_cases(
             # A token we did not hand out (or one from another query) is refused by the
             # visibility store as INVALID_ARGUMENT, or by the dev server's SQL store as UNKNOWN
             # ("invalid character ... looking for beginning of value"): bad input, not an outage.
-            if token_bytes and e.status in (RPCStatusCode.INVALID_ARGUMENT,
-                                            RPCStatusCode.UNKNOWN):
-                raise Invalid("page_token: not a token this API handed out for this query, or "
-                              "it has expired; start again without page_token") from None
+            if token_bytes and e.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.UNKNOWN):
+                raise Invalid(
+                    "page_token: not a token this API handed out for this query, or "
+                    "it has expired; start again without page_token"
+                ) from None
             raise
     items = [await summary_of(client, info) for info in resp.executions]
     return EscalationPage(items=items, next_page_token=encode_page_token(resp.next_page_token))

@@ -1,6 +1,6 @@
 """The FastAPI application.
 
-    escalations-api          (or: python -m api)
+escalations-api          (or: python -m api)
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class BodySizeLimit:
                 return
         except ValueError:
             await error_response(400, "bad_request", "Content-Length is not a number.")(
-                scope, receive, send)
+                scope, receive, send
+            )
             return
         chunks: list[bytes] = []
         size = 0
@@ -136,8 +137,12 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
         app.state.policy_file = PolicyFile(settings.policy_path)
         app.state.temporal = client or await connect(settings, lazy=True)
-        log.info("api_started", temporal=settings.temporal_address, demo=settings.demo,
-                 people=len(app.state.directory.people))
+        log.info(
+            "api_started",
+            temporal=settings.temporal_address,
+            demo=settings.demo,
+            people=len(app.state.directory.people),
+        )
         yield
 
     app = FastAPI(
@@ -174,8 +179,11 @@ def main() -> None:
         log.error("api_refused_to_start", reason=str(e))
         raise SystemExit(f"escalations-api: {e}") from None
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port,
-        log_config=None, access_log=False,
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
     )
 
 

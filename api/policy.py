@@ -9,11 +9,11 @@ import structlog
 from fastapi import APIRouter
 from pydantic import ValidationError
 
+from activities.policy import PolicyFile
 from api.auth import CurrentPerson
 from api.deps import CurrentPolicyFile
 from api.errors import Unavailable
 from api.schemas import error_responses
-from activities.policy import PolicyFile
 from workflows.policy import Policy
 
 log = structlog.get_logger("api")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, get_args
 
 from fastapi import APIRouter, Depends, Query
@@ -32,7 +32,7 @@ Reader = Annotated[DirectoryEntry, Depends(require(Action.REPORTS))]
 
 def _as_utc(value: datetime) -> datetime:
     """A time without an offset is UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -57,7 +57,7 @@ async def _median_resolution_s(client: Client, window: list[str]) -> float | Non
             try:
                 opened = datetime.fromisoformat(memo["opened_at"])
             except (KeyError, TypeError, ValueError):
-                opened = info.start_time.ToDatetime(tzinfo=timezone.utc)
+                opened = info.start_time.ToDatetime(tzinfo=UTC)
             took = _as_utc(resolved) - _as_utc(opened)
             durations.append(max(0.0, took.total_seconds()))
         token = resp.next_page_token
@@ -83,10 +83,14 @@ async def _median_resolution_s(client: Client, window: list[str]) -> float | Non
 async def summary(
     _: Reader,
     client: TemporalClient,
-    since: Annotated[datetime | None, Query(description="Opened at or after (ISO 8601)",
-                                            examples=["2026-01-01T00:00:00Z"])] = None,
-    until: Annotated[datetime | None, Query(description="Opened before (ISO 8601)",
-                                            examples=["2026-02-01T00:00:00Z"])] = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="Opened at or after (ISO 8601)", examples=["2026-01-01T00:00:00Z"]),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        Query(description="Opened before (ISO 8601)", examples=["2026-02-01T00:00:00Z"]),
+    ] = None,
 ) -> SummaryReport:
     since, until = _utc(since), _utc(until)
     if since and until and until <= since:

@@ -26,7 +26,9 @@ class ConsultAnswerBody(Body):
         examples=[False],
     )
     answer: str = Field(
-        min_length=1, max_length=20_000, description="The help line's answer to the frontline",
+        min_length=1,
+        max_length=20_000,
+        description="The help line's answer to the frontline",
         examples=["Duplicate charges above 50 GBP need a billing specialist."],
     )
 
@@ -37,14 +39,17 @@ class AcknowledgeBody(Body):
 
 class NoteBody(Body):
     text: str = Field(
-        min_length=1, max_length=20_000, description="Information captured about the case",
+        min_length=1,
+        max_length=20_000,
+        description="Information captured about the case",
         examples=["Customer confirmed both charges on the statement dated 3 March."],
     )
 
 
 class InfoRequestBody(Body):
     question: str = Field(
-        min_length=1, max_length=5_000,
+        min_length=1,
+        max_length=5_000,
         description="What the customer is asked; the SLA clocks pause until they reply",
         examples=["Please send the last four digits of the card that was charged."],
     )
@@ -52,7 +57,9 @@ class InfoRequestBody(Body):
 
 class CustomerContactBody(Body):
     message: str = Field(
-        min_length=1, max_length=20_000, description="What the customer said",
+        min_length=1,
+        max_length=20_000,
+        description="What the customer said",
         examples=["Card ending 4242. Still seeing two charges."],
     )
     still_broken: bool = Field(
@@ -65,8 +72,14 @@ class CustomerContactBody(Body):
 class ProposalBody(Body):
     remedy: Remedy = Field(
         description="The remedy the specialist proposes; above their authority it needs sign-off",
-        examples=[{"kind": "refund", "amount": 600, "currency": "GBP",
-                   "description": "Refund both March charges"}],
+        examples=[
+            {
+                "kind": "refund",
+                "amount": 600,
+                "currency": "GBP",
+                "description": "Refund both March charges",
+            }
+        ],
     )
 
 
@@ -76,26 +89,35 @@ class DecisionBody(Body):
         "the specialist)",
         examples=["approve"],
     )
-    comment: str = Field("", max_length=5_000, description="Why",
-                         examples=["Long-standing customer."])
+    comment: str = Field(
+        "", max_length=5_000, description="Why", examples=["Long-standing customer."]
+    )
 
 
 class ResolveBody(Body):
     outcome: str = Field(
-        min_length=1, max_length=5_000, description="What was done for the customer",
+        min_length=1,
+        max_length=5_000,
+        description="What was done for the customer",
         examples=["Duplicate charge refunded; customer informed by e-mail."],
     )
 
 
 class SeverityBody(Body):
     severity: Severity = Field(description="The new severity", examples=["P1"])
-    reason: str = Field("", max_length=5_000, description="Why (kept in the timeline)",
-                        examples=["Customer has gone to the press."])
+    reason: str = Field(
+        "",
+        max_length=5_000,
+        description="Why (kept in the timeline)",
+        examples=["Customer has gone to the press."],
+    )
 
 
 class ReasonBody(Body):
     reason: str = Field(
-        "", max_length=5_000, description="Why (kept in the timeline)",
+        "",
+        max_length=5_000,
+        description="Why (kept in the timeline)",
         examples=["Customer reports the fault is back."],
     )
 
@@ -113,27 +135,37 @@ class EscalationSummary(BaseModel):
     customer_id: str | None = Field(None, description="Customer id", examples=["C-1001"])
     customer_tier: str | None = Field(None, description="standard, gold or vip", examples=["gold"])
     customer_name: str | None = Field(None, description="Customer name", examples=["Ada Lovelace"])
-    summary: str | None = Field(None, description="One-line summary",
-                                examples=["Charged twice for March"])
-    trigger: str | None = Field(None, description="Why it was escalated",
-                                examples=["customer_request"])
+    summary: str | None = Field(
+        None, description="One-line summary", examples=["Charged twice for March"]
+    )
+    trigger: str | None = Field(
+        None, description="Why it was escalated", examples=["customer_request"]
+    )
     avoidable: bool | None = Field(None, description="Whether the trigger class is avoidable")
-    assigned_team: str | None = Field(None, description="Specialist team",
-                                      examples=["billing-specialists"])
+    assigned_team: str | None = Field(
+        None, description="Specialist team", examples=["billing-specialists"]
+    )
     assignee: str | None = Field(None, description="Person id of the owner", examples=["p-spec-1"])
     sla_due_at: datetime | None = Field(None, description="Next SLA deadline")
     sla_breached: bool | None = Field(None, description="True once any SLA clock breached")
-    resolved_at_tier: str | None = Field(None, description="tier1, helpline, specialist or "
-                                         "executive", examples=["specialist"])
-    policy_version: str | None = Field(None, description="Policy pinned at the start",
-                                       examples=["2026.11-demo"])
-    channel: str | None = Field(None, description="Where the customer contacted us",
-                                examples=["phone"])
+    resolved_at_tier: str | None = Field(
+        None, description="tier1, helpline, specialist or executive", examples=["specialist"]
+    )
+    policy_version: str | None = Field(
+        None, description="Policy pinned at the start", examples=["2026.11-demo"]
+    )
+    channel: str | None = Field(
+        None, description="Where the customer contacted us", examples=["phone"]
+    )
     opened_at: datetime | None = Field(None, description="When the escalation was opened")
-    closed_at: datetime | None = Field(None, description="When the workflow ended (closed or "
-                                       "cancelled), else null")
-    status: str = Field(description="Workflow execution status: running, completed, canceled, "
-                        "terminated, failed, timed_out", examples=["running"])
+    closed_at: datetime | None = Field(
+        None, description="When the workflow ended (closed or cancelled), else null"
+    )
+    status: str = Field(
+        description="Workflow execution status: running, completed, canceled, "
+        "terminated, failed, timed_out",
+        examples=["running"],
+    )
 
 
 class EscalationPage(BaseModel):
@@ -156,18 +188,21 @@ class SummaryReport(BaseModel):
     )
     avoidable_share: float | None = Field(
         description="Share (0..1) of triaged escalations whose trigger is avoidable; null when "
-        "none was triaged", examples=[0.62],
+        "none was triaged",
+        examples=[0.62],
     )
     resolved_at: dict[str, int] = Field(
         description="Resolved escalations per tier", examples=[{"tier1": 9, "executive": 1}]
     )
     sla_compliance: float | None = Field(
         description="Share (0..1) of resolved escalations resolved within their resolution "
-        "clock; null when none was resolved", examples=[0.9],
+        "clock; null when none was resolved",
+        examples=[0.9],
     )
     median_time_to_resolution_s: float | None = Field(
         description="Median wall-clock seconds from opening to resolution (up to the "
-        "5,000 most recently opened resolved cases); null when none", examples=[5400.0],
+        "5,000 most recently opened resolved cases); null when none",
+        examples=[5400.0],
     )
     open_by_stage: dict[str, int] = Field(
         description="Escalations still running, per stage", examples=[{"specialist": 4}]
@@ -197,7 +232,7 @@ SHARED_FIELD_DOCS: dict[str, dict[str, str]] = {
     "EscalationView": {
         "id": "Public escalation id (the workflow id is `escalation-<id>`)",
         "stage": "Where the case is: triage, tier1_exception, helpline_consult, specialist, "
-                 "executive_signoff, resolved, follow_up, closed or cancelled",
+        "executive_signoff, resolved, follow_up, closed or cancelled",
         "severity": "P1 (worst) to P4, from the policy's triage rules; null before triage",
         "urgency": "immediate, high, normal or low; null before triage",
         "customer": "The customer as captured when the case was opened",
@@ -212,12 +247,12 @@ SHARED_FIELD_DOCS: dict[str, dict[str, str]] = {
         "assigned_team": "Specialist team the case was routed to",
         "assignee": "Person id of the current owner",
         "pending_approval": "The remedy waiting for sign-off, the authority it needs and until "
-                            "when the current level has to decide; null when nothing waits",
+        "when the current level has to decide; null when nothing waits",
         "clocks": "SLA clocks (first_response, resolution) on business hours",
         "next_deadline": "The earliest upcoming deadline of any kind (SLA clock, consult "
-                         "window, acknowledgement, approval)",
+        "window, acknowledgement, approval)",
         "resolved_at_tier": "Where the case was resolved: tier1, helpline, specialist or "
-                            "executive; null while unresolved",
+        "executive; null while unresolved",
         "outcome": "What was done for the customer, once resolved",
         "waiting_on_customer": "True while the SLA clocks are paused for the customer's reply",
         "external_ref": "The caller's own reference (e.g. the CRM ticket)",
@@ -246,26 +281,31 @@ SHARED_FIELD_DOCS: dict[str, dict[str, str]] = {
     "EscalationRequest": {
         "customer": "Who the escalation is for (id and name required)",
         "requested_remedy": "What the customer asks for; small refunds, credits and fee "
-                            "waivers are granted at tier 1 at once",
+        "waivers are granted at tier 1 at once",
         "trigger": "Why the frontline escalates",
         "category": "Problem category, e.g. billing",
         "summary": "One line",
         "external_ref": "Your own reference; without an Idempotency-Key it makes retries "
-                        "return the same escalation",
+        "return the same escalation",
     },
     "Remedy": {
         "kind": "refund, goodwill_credit, fee_waiver, replacement or other",
-        "amount": "Money, in `currency`", "currency": "ISO 4217 code (the policy's currency)",
+        "amount": "Money, in `currency`",
+        "currency": "ISO 4217 code (the policy's currency)",
         "description": "Free text",
     },
     "Timeline": {"items": "Entries, oldest first"},
     "TimelineEntry": {
-        "at": "When", "actor": "Who (name; `workflow` for automatic steps)",
-        "role": "The actor's role", "action": "What happened, e.g. approval_granted",
-        "stage": "Stage at the time", "detail": "Free text",
+        "at": "When",
+        "actor": "Who (name; `workflow` for automatic steps)",
+        "role": "The actor's role",
+        "action": "What happened, e.g. approval_granted",
+        "stage": "Stage at the time",
+        "detail": "Free text",
     },
     "Policy": {
-        "title": "Human title", "currency": "Currency of every amount",
+        "title": "Human title",
+        "currency": "Currency of every amount",
         "signed_off_by": "Stakeholders who signed this version off",
         "tier1_limit": "Tier 1's authority (money)",
         "tier1_catalogue": "Remedies tier 1 may grant, with caps",
@@ -278,26 +318,41 @@ SHARED_FIELD_DOCS: dict[str, dict[str, str]] = {
         "sla": "SLA targets per severity and tier",
         "warning_fractions": "Fractions of a clock at which warnings go out",
         "calendars": "Business-hours calendars by name",
-        "teams": "Specialist teams", "signoff": "Sign-off rules and authority ladder",
+        "teams": "Specialist teams",
+        "signoff": "Sign-off rules and authority ladder",
         "follow_up_h": "Hours after resolution of each customer check-in",
     },
     "SignOff": {"name": "Who", "role": "Their role", "date": "When they signed off"},
-    "SignoffLevel": {"role": "Approver role at this level",
-                     "authority_limit": "Money this level may approve"},
-    "SignoffRules": {"reminder_every_min": "Minutes between reminders to approvers",
-                     "reminders_before_raise": "Reminders before the approval moves up a level"},
-    "SlaTarget": {"severity": "Severity this target applies to",
-                  "tier": "Customer tier, or * for any"},
-    "Team": {"name": "Team name", "calendar": "Business-hours calendar",
-             "authority_limit": "Money the team's specialists may grant",
-             "acknowledge_within_min": "Minutes to acknowledge before the case is reassigned"},
-    "TriageRule": {"categories": "Matching categories (empty: any)",
-                   "triggers": "Matching triggers (empty: any)",
-                   "tiers": "Matching customer tiers (empty: any)",
-                   "severity": "Severity given", "urgency": "Urgency given"},
+    "SignoffLevel": {
+        "role": "Approver role at this level",
+        "authority_limit": "Money this level may approve",
+    },
+    "SignoffRules": {
+        "reminder_every_min": "Minutes between reminders to approvers",
+        "reminders_before_raise": "Reminders before the approval moves up a level",
+    },
+    "SlaTarget": {
+        "severity": "Severity this target applies to",
+        "tier": "Customer tier, or * for any",
+    },
+    "Team": {
+        "name": "Team name",
+        "calendar": "Business-hours calendar",
+        "authority_limit": "Money the team's specialists may grant",
+        "acknowledge_within_min": "Minutes to acknowledge before the case is reassigned",
+    },
+    "TriageRule": {
+        "categories": "Matching categories (empty: any)",
+        "triggers": "Matching triggers (empty: any)",
+        "tiers": "Matching customer tiers (empty: any)",
+        "severity": "Severity given",
+        "urgency": "Urgency given",
+    },
     "ExceptionEntry": {"kind": "Remedy kind", "max_amount": "Largest amount tier 1 may grant"},
-    "CalendarSpec": {"holiday_subdivision": "Region for the holidays package, e.g. ENG",
-                     "always_open": "Open around the clock (e.g. the 24x7 calendar)"},
+    "CalendarSpec": {
+        "holiday_subdivision": "Region for the holidays package, e.g. ENG",
+        "always_open": "Open around the clock (e.g. the 24x7 calendar)",
+    },
 }
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -336,8 +391,13 @@ def _local_times(node: Any) -> None:
     """pydantic documents `datetime.time` as JSON Schema `format: time`, which is RFC 3339's
     full-time and requires an offset ("09:00:00Z"); our business-hours times are naive local
     times ("09:00:00"). Document what is actually sent."""
-    children = node.items() if isinstance(node, dict) else enumerate(node) \
-        if isinstance(node, list) else ()
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
     for key, value in list(children):
         if isinstance(value, dict) and value.get("format") == "time":
             node[key] = {**{k: v for k, v in value.items() if k != "format"}, **_LOCAL_TIME}
@@ -349,8 +409,11 @@ def _operations_endpoints(paths: dict[str, Any]) -> None:
     """/metrics answers Prometheus text, not JSON; /readyz's 503 carries the one error shape."""
     metrics = paths.get("/metrics", {}).get("get", {}).get("responses", {}).get("200")
     if metrics is not None:
-        metrics["content"] = {"text/plain": {"schema": {
-            "type": "string", "description": "Prometheus text exposition format"}}}
+        metrics["content"] = {
+            "text/plain": {
+                "schema": {"type": "string", "description": "Prometheus text exposition format"}
+            }
+        }
     not_ready = paths.get("/readyz", {}).get("get", {}).get("responses", {}).get("503")
     if not_ready is not None:
         not_ready["content"] = {"application/json": {"schema": _ERROR_REF}}

@@ -32,7 +32,8 @@ class Api:
 
     async def __aenter__(self) -> Api:
         self._session = aiohttp.ClientSession(
-            timeout=self._timeout, connector=aiohttp.TCPConnector(limit=self._connections))
+            timeout=self._timeout, connector=aiohttp.TCPConnector(limit=self._connections)
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -44,8 +45,9 @@ class Api:
         async with self._session.request(method, self._base + path, **kw) as r:
             return Response(r.status, await r.text())
 
-    async def get(self, path: str, params: dict | None = None,
-                  headers: dict | None = None) -> Response:
+    async def get(
+        self, path: str, params: dict | None = None, headers: dict | None = None
+    ) -> Response:
         return await self._request("GET", path, params=params, headers=headers)
 
     async def post(self, path: str, json: Any = None, headers: dict | None = None) -> Response:

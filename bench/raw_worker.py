@@ -1,6 +1,6 @@
 """Worker process for the raw baseline (its own task queue, same dev server as the service).
 
-    python -m bench.raw_worker --address 127.0.0.1:PORT --task-queue bench-raw
+python -m bench.raw_worker --address 127.0.0.1:PORT --task-queue bench-raw
 """
 
 from __future__ import annotations
@@ -32,10 +32,14 @@ async def run(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    worker = Worker(client, task_queue=args.task_queue,
-                    workflows=[RawWorkflow, RawDeadlineWorkflow],
-                    activities=[noop], max_cached_workflows=args.max_cached_workflows,
-                    workflow_runner=workflow_runner(Settings()))
+    worker = Worker(
+        client,
+        task_queue=args.task_queue,
+        workflows=[RawWorkflow, RawDeadlineWorkflow],
+        activities=[noop],
+        max_cached_workflows=args.max_cached_workflows,
+        workflow_runner=workflow_runner(Settings()),
+    )
     async with worker:
         print("raw-worker ready", flush=True)
         await stop.wait()

@@ -57,23 +57,33 @@ class RawWorkflow:
         for k, (local, regular) in enumerate(inp.phases):
             if k > 0:
                 try:
-                    await workflow.wait_condition(lambda k=k: self._steps >= k,
-                                                  timeout=86400 if inp.timers else None)
+                    await workflow.wait_condition(
+                        lambda k=k: self._steps >= k, timeout=86400 if inp.timers else None
+                    )
                 except TimeoutError:
                     pass
             for _ in range(local):
                 await workflow.execute_local_activity(
-                    NOOP_ACTIVITY, inp.payload, result_type=str,
+                    NOOP_ACTIVITY,
+                    inp.payload,
+                    result_type=str,
                     start_to_close_timeout=timedelta(seconds=20),
                 )
             if inp.upsert_from_phase is not None and k >= inp.upsert_from_phase:
-                workflow.upsert_search_attributes([STAGE.value_set(f"phase-{k}"),
-                                                   ASSIGNEE.value_set(f"person-{k}")])
+                workflow.upsert_search_attributes(
+                    [STAGE.value_set(f"phase-{k}"), ASSIGNEE.value_set(f"person-{k}")]
+                )
             for _ in range(regular):
-                background.append(asyncio.ensure_future(workflow.execute_activity(
-                    NOOP_ACTIVITY, inp.payload, result_type=str,
-                    start_to_close_timeout=timedelta(seconds=30),
-                )))
+                background.append(
+                    asyncio.ensure_future(
+                        workflow.execute_activity(
+                            NOOP_ACTIVITY,
+                            inp.payload,
+                            result_type=str,
+                            start_to_close_timeout=timedelta(seconds=30),
+                        )
+                    )
+                )
         await asyncio.gather(*background)
         return len(background)
 
@@ -110,13 +120,21 @@ class RawDeadlineWorkflow:
     async def run(self, inp: RawDeadlineInput) -> None:
         async def local() -> None:
             await workflow.execute_local_activity(
-                NOOP_ACTIVITY, inp.payload, result_type=str,
-                start_to_close_timeout=timedelta(seconds=20))
+                NOOP_ACTIVITY,
+                inp.payload,
+                result_type=str,
+                start_to_close_timeout=timedelta(seconds=20),
+            )
 
         def regular() -> asyncio.Future:
-            return asyncio.ensure_future(workflow.execute_activity(
-                NOOP_ACTIVITY, inp.payload, result_type=str,
-                start_to_close_timeout=timedelta(seconds=30)))
+            return asyncio.ensure_future(
+                workflow.execute_activity(
+                    NOOP_ACTIVITY,
+                    inp.payload,
+                    result_type=str,
+                    start_to_close_timeout=timedelta(seconds=30),
+                )
+            )
 
         background = [asyncio.ensure_future(workflow.sleep(86400))]
         await asyncio.gather(local(), local())

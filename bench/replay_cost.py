@@ -50,11 +50,15 @@ def up_to_first_firing(history: WorkflowHistory) -> WorkflowHistory:
     """The history a worker is sent when the first timer fires: every event up to the workflow
     task started after that TimerFired."""
     events = list(history.events)
-    fired = next(i for i, e in enumerate(events)
-                 if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED)
-    started = next(i for i, e in enumerate(events)
-                   if i > fired and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
-    return WorkflowHistory(history.workflow_id, events[:started + 1])
+    fired = next(
+        i for i, e in enumerate(events) if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
+    )
+    started = next(
+        i
+        for i, e in enumerate(events)
+        if i > fired and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    )
+    return WorkflowHistory(history.workflow_id, events[: started + 1])
 
 
 async def _history_once_fired(client: Client, workflow_id: str, timeout: float) -> WorkflowHistory:
@@ -63,9 +67,11 @@ async def _history_once_fired(client: Client, workflow_id: str, timeout: float) 
     while True:
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         kinds = [e.event_type for e in history.events]
-        if EventType.EVENT_TYPE_TIMER_FIRED in kinds and \
-                EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in \
-                kinds[kinds.index(EventType.EVENT_TYPE_TIMER_FIRED):]:
+        if (
+            EventType.EVENT_TYPE_TIMER_FIRED in kinds
+            and EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+            in kinds[kinds.index(EventType.EVENT_TYPE_TIMER_FIRED) :]
+        ):
             return history
         if time.monotonic() > deadline:
             raise RuntimeError(f"{workflow_id}: no timer fired in {timeout:.0f} s")
@@ -81,14 +87,18 @@ async def capture(target_s: float) -> tuple[WorkflowHistory, WorkflowHistory, di
     await stack.start()
     try:
         # payloads as the server holds them; pydantic only to start the raw workflow
-        client = await Client.connect(stack.temporal_address,
-                                      data_converter=pydantic_data_converter)
+        client = await Client.connect(
+            stack.temporal_address, data_converter=pydantic_data_converter
+        )
         async with Api(stack.api_url) as api:
             view = await sc.open_escalation(api, 600.0, DEADLINE_CATEGORY)
         raw_id = f"bench-raw-deadline-{uuid.uuid4().hex[:16]}"
-        await client.start_workflow(RAW_DEADLINE_WORKFLOW,
-                                    RawDeadlineInput(due=time.time() + target_s),
-                                    id=raw_id, task_queue=RAW_TQ)
+        await client.start_workflow(
+            RAW_DEADLINE_WORKFLOW,
+            RawDeadlineInput(due=time.time() + target_s),
+            id=raw_id,
+            task_queue=RAW_TQ,
+        )
         timeout = target_s + 60
         escalation = await _history_once_fired(client, workflow_id(view["id"]), timeout)
         raw = await _history_once_fired(client, raw_id, timeout)
@@ -99,8 +109,13 @@ async def capture(target_s: float) -> tuple[WorkflowHistory, WorkflowHistory, di
     return up_to_first_firing(escalation), up_to_first_firing(raw), env
 
 
-async def cpu_per_rebuild(history: WorkflowHistory, workflows: Sequence[type],
-                          converter: DataConverter, runner: WorkflowRunner, n: int) -> float:
+async def cpu_per_rebuild(
+    history: WorkflowHistory,
+    workflows: Sequence[type],
+    converter: DataConverter,
+    runner: WorkflowRunner,
+    n: int,
+) -> float:
     """Seconds of this process's CPU per replay of `history`, over `n` copies of it."""
     replayer = Replayer(workflows=workflows, data_converter=converter, workflow_runner=runner)
 
@@ -123,25 +138,45 @@ async def run(args: argparse.Namespace) -> dict:
     from workflows.escalation import EscalationWorkflow
 
     settings = Settings()
-    service_cpu = await cpu_per_rebuild(escalation, [EscalationWorkflow], data_converter(settings),
-                                        workflow_runner(settings), args.n)
-    raw_cpu = await cpu_per_rebuild(raw, [RawDeadlineWorkflow], pydantic_data_converter,
-                                    raw_workflow_runner(settings), args.n)
+    service_cpu = await cpu_per_rebuild(
+        escalation,
+        [EscalationWorkflow],
+        data_converter(settings),
+        workflow_runner(settings),
+        args.n,
+    )
+    raw_cpu = await cpu_per_rebuild(
+        raw, [RawDeadlineWorkflow], pydantic_data_converter, raw_workflow_runner(settings), args.n
+    )
 
     def described(h: WorkflowHistory, cpu: float) -> dict:
-        return {"cpu_per_rebuild_ms": round(cpu * 1000, 2), "events": len(h.events),
-                "history_kib": round(len(h.to_json()) / 1024, 1)}
+        return {
+            "cpu_per_rebuild_ms": round(cpu * 1000, 2),
+            "events": len(h.events),
+            "history_kib": round(len(h.to_json()) / 1024, 1),
+        }
 
-    return {"rebuilds": args.n, "service": described(escalation, service_cpu),
-            "raw": described(raw, raw_cpu), "ratio": round(service_cpu / raw_cpu, 2)}
+    return {
+        "rebuilds": args.n,
+        "service": described(escalation, service_cpu),
+        "raw": described(raw, raw_cpu),
+        "ratio": round(service_cpu / raw_cpu, 2),
+    }
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.replay_cost", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.replay_cost",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--n", type=int, default=1000, help="rebuilds of each history (1,000)")
-    p.add_argument("--target-s", type=float, default=10.0,
-                   help="seconds to the first-response deadline (and to the raw deadline)")
+    p.add_argument(
+        "--target-s",
+        type=float,
+        default=10.0,
+        help="seconds to the first-response deadline (and to the raw deadline)",
+    )
     args = p.parse_args()
     if args.n < 1:
         p.error("--n must be at least 1")

@@ -28,16 +28,27 @@ def auth(role: str) -> dict[str, str]:
 
 def request_body(amount: float, category: str = "billing", n: int = 0) -> dict[str, Any]:
     return {
-        "customer": {"id": f"C-{n:06d}", "name": "Ada Lovelace", "tier": "standard",
-                     "contact": {"email": "ada@example.com", "phone": "+441000000000",
-                                 "preferred_channel": "email"}},
+        "customer": {
+            "id": f"C-{n:06d}",
+            "name": "Ada Lovelace",
+            "tier": "standard",
+            "contact": {
+                "email": "ada@example.com",
+                "phone": "+441000000000",
+                "preferred_channel": "email",
+            },
+        },
         "channel": "phone",
         "category": category,
         "summary": "Charged twice for March",
         "details": "Two identical charges on 3 March",
         "trigger": "customer_request",
-        "requested_remedy": {"kind": "refund", "amount": amount, "currency": "GBP",
-                             "description": "Refund both charges"},
+        "requested_remedy": {
+            "kind": "refund",
+            "amount": amount,
+            "currency": "GBP",
+            "description": "Refund both charges",
+        },
     }
 
 
@@ -67,8 +78,9 @@ class Ctx:
 # --- HTTP steps ---------------------------------------------------------------------------------
 
 
-async def post(api: Api, path: str, role: str, body: Any = None,
-               ok: tuple[int, ...] = (200, 201)) -> dict:
+async def post(
+    api: Api, path: str, role: str, body: Any = None, ok: tuple[int, ...] = (200, 201)
+) -> dict:
     r = await api.post(path, json=body, headers=auth(role))
     if r.status_code not in ok:
         raise BenchError(f"POST {path} as {role}: {r.status_code} {r.text[:300]}")
@@ -78,8 +90,9 @@ async def post(api: Api, path: str, role: str, body: Any = None,
 POLLS = {"n": 0}  # GET /escalations/{id} requests made while waiting (reported per lifecycle)
 
 
-async def wait_view(api: Api, eid: str, pred: Callable[[dict], bool],
-                    timeout: float = 60, what: str = "") -> dict:
+async def wait_view(
+    api: Api, eid: str, pred: Callable[[dict], bool], timeout: float = 60, what: str = ""
+) -> dict:
     deadline = time.monotonic() + timeout
     delay = 0.02
     while True:
@@ -93,8 +106,7 @@ async def wait_view(api: Api, eid: str, pred: Callable[[dict], bool],
         delay = min(delay * 1.5, 0.25)
 
 
-async def open_escalation(api: Api, amount: float, category: str = "billing",
-                          n: int = 0) -> dict:
+async def open_escalation(api: Api, amount: float, category: str = "billing", n: int = 0) -> dict:
     return await post(api, "/escalations", "agent", request_body(amount, category, n), ok=(201,))
 
 
@@ -104,18 +116,33 @@ async def signoff_path(api: Api, n: int = 0) -> str:
     eid = view["id"]
     if view["stage"] != "helpline_consult":
         await wait_view(api, eid, lambda v: v["stage"] == "helpline_consult", what="consult")
-    view = await post(api, f"/escalations/{eid}/consult-answer", "helpline",
-                      {"resolves": False, "answer": "Needs a specialist"})
+    view = await post(
+        api,
+        f"/escalations/{eid}/consult-answer",
+        "helpline",
+        {"resolves": False, "answer": "Needs a specialist"},
+    )
     if view["assignee"] is None:  # the answer comes once routed; a stack that predates it
         await wait_view(api, eid, lambda v: v["assignee"] is not None, what="assignee")
     await post(api, f"/escalations/{eid}/acknowledge", "specialist", {})
-    view = await post(api, f"/escalations/{eid}/proposals", "specialist",
-                      {"remedy": {"kind": "refund", "amount": 600.0, "currency": "GBP",
-                                  "description": "Refund both charges"}})
+    view = await post(
+        api,
+        f"/escalations/{eid}/proposals",
+        "specialist",
+        {
+            "remedy": {
+                "kind": "refund",
+                "amount": 600.0,
+                "currency": "GBP",
+                "description": "Refund both charges",
+            }
+        },
+    )
     if view["stage"] != "executive_signoff":
         raise BenchError(f"{eid}: proposal left stage {view['stage']}")
-    view = await post(api, f"/escalations/{eid}/approvals", "executive",
-                      {"decision": "approve", "comment": "ok"})
+    view = await post(
+        api, f"/escalations/{eid}/approvals", "executive", {"decision": "approve", "comment": "ok"}
+    )
     if view["stage"] not in ("resolved", "follow_up"):
         raise BenchError(f"{eid}: approval left stage {view['stage']}")
     return eid
@@ -125,7 +152,8 @@ async def raw_path(ctx: Ctx, phases: list[list[int]]) -> str:
     """The baseline of one escalation: start + one update per client action of the path."""
     wid = f"bench-raw-{uuid.uuid4().hex[:16]}"
     handle = await ctx.client.start_workflow(
-        RAW_WORKFLOW, RawInput(phases=phases, payload="x" * 200), id=wid, task_queue=ctx.raw_tq)
+        RAW_WORKFLOW, RawInput(phases=phases, payload="x" * 200), id=wid, task_queue=ctx.raw_tq
+    )
     for k in range(1, len(phases)):
         await handle.execute_update("step", k, result_type=str)
     return wid
@@ -175,12 +203,27 @@ async def section_history(ctx: Ctx, res: Results) -> None:
     regular = sum(p[1] for p in ctx.signoff_phases)
     ctx.notes.append(
         f"Sign-off path runs {regular} regular + {local} local activities "
-        f"(per phase [local, regular]: {ctx.signoff_phases}); the raw baseline runs the same.")
-    res.add("history", "events per escalation, tier-1 path (refund 40)", len(tier1), "events",
-            baseline=len(raw_tier1), better="lower", extra={"by_type": event_types(tier1)})
-    res.add("history", "events per escalation, sign-off path (refund 600)", len(signoff),
-            "events", baseline=len(raw_signoff), target=80, better="lower",
-            extra={"by_type": event_types(signoff), "raw_by_type": event_types(raw_signoff)})
+        f"(per phase [local, regular]: {ctx.signoff_phases}); the raw baseline runs the same."
+    )
+    res.add(
+        "history",
+        "events per escalation, tier-1 path (refund 40)",
+        len(tier1),
+        "events",
+        baseline=len(raw_tier1),
+        better="lower",
+        extra={"by_type": event_types(tier1)},
+    )
+    res.add(
+        "history",
+        "events per escalation, sign-off path (refund 600)",
+        len(signoff),
+        "events",
+        baseline=len(raw_signoff),
+        target=80,
+        better="lower",
+        extra={"by_type": event_types(signoff), "raw_by_type": event_types(raw_signoff)},
+    )
 
 
 def per_item(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
@@ -198,15 +241,15 @@ def event_types(events: list) -> dict[str, int]:
 async def ensure_phases(ctx: Ctx) -> None:
     if not ctx.signoff_phases:
         eid = await signoff_path(ctx.api)
-        ctx.signoff_phases = activity_phases(
-            await stable_history(ctx.client, f"escalation-{eid}"))
+        ctx.signoff_phases = activity_phases(await stable_history(ctx.client, f"escalation-{eid}"))
 
 
 # --- throughput ---------------------------------------------------------------------------------
 
 
-async def closed_loop(n: int, concurrency: int, one: Callable[[int], Awaitable[Any]],
-                      timeout: float) -> tuple[float, list[float], int]:
+async def closed_loop(
+    n: int, concurrency: int, one: Callable[[int], Awaitable[Any]], timeout: float
+) -> tuple[float, list[float], int]:
     """Run `one(i)` n times with at most `concurrency` in flight; (elapsed, latencies, errors)."""
     counter = itertools.count()
     lat: list[float] = []
@@ -231,8 +274,9 @@ async def closed_loop(n: int, concurrency: int, one: Callable[[int], Awaitable[A
     return time.perf_counter() - t0, lat, errors + (n - len(lat) - errors if pending else 0)
 
 
-async def section_throughput(ctx: Ctx, res: Results, n: int, concurrency: int,
-                             timeout: float, rounds: int = 4) -> None:
+async def section_throughput(
+    ctx: Ctx, res: Results, n: int, concurrency: int, timeout: float, rounds: int = 4
+) -> None:
     """Sign-off lifecycles through the API against the raw workflow's, in `rounds` alternating
     rounds (service, raw, raw, service, service, raw, ...), so that a host that speeds up or
     slows down during the section weighs on both sides alike. The rates are each side's
@@ -249,8 +293,10 @@ async def section_throughput(ctx: Ctx, res: Results, n: int, concurrency: int,
         "service": (st.service_pids, lambda i: signoff_path(ctx.api, i)),
         "raw": (st.raw_pids, lambda i: raw_path(ctx, ctx.signoff_phases)),
     }
-    tot = {side: {"elapsed": 0.0, "lat": [], "errors": 0, "cpu": 0.0, "by": {}, "polls": 0}
-           for side in sides}
+    tot = {
+        side: {"elapsed": 0.0, "lat": [], "errors": 0, "cpu": 0.0, "by": {}, "polls": 0}
+        for side in sides
+    }
     per_round: list[dict[str, float]] = []
     for k, size in enumerate(sizes):
         order = ("service", "raw") if k % 2 == 0 else ("raw", "service")
@@ -269,9 +315,13 @@ async def section_throughput(ctx: Ctx, res: Results, n: int, concurrency: int,
             t["errors"] += errors
             t["polls"] += POLLS["n"] - polls0
             rates[side] = len(lat) / max(elapsed, 1e-9)
-        per_round.append({"service_per_s": round(rates["service"], 2),
-                          "raw_per_s": round(rates["raw"], 2),
-                          "ratio": round(rates["service"] / max(rates["raw"], 1e-9), 3)})
+        per_round.append(
+            {
+                "service_per_s": round(rates["service"], 2),
+                "raw_per_s": round(rates["raw"], 2),
+                "ratio": round(rates["service"] / max(rates["raw"], 1e-9), 3),
+            }
+        )
     s, r = tot["service"], tot["raw"]
     lat_s, lat_r = s["lat"], r["lat"]
 
@@ -280,24 +330,54 @@ async def section_throughput(ctx: Ctx, res: Results, n: int, concurrency: int,
 
     svc, raw = len(lat_s) / max(s["elapsed"], 1e-9), len(lat_r) / max(r["elapsed"], 1e-9)
     ratios = [x["ratio"] for x in per_round]
-    res.add("throughput", "CPU per lifecycle (service: worker+API+server; raw: worker+server)",
-            s["cpu"] / max(1, len(lat_s)), "s", baseline=r["cpu"] / max(1, len(lat_r)),
-            better="lower",
-            extra={"note": "CPU seconds, insensitive to other load on the machine; includes the "
-                   "2 s settle after each round",
-                   "service_by_process_s": per_lifecycle(s["by"], len(lat_s)),
-                   "raw_by_process_s": per_lifecycle(r["by"], len(lat_r)),
-                   "service_polls_per_lifecycle": round(s["polls"] / max(1, len(lat_s)), 2)})
-    res.add("throughput", f"sign-off lifecycles/s ({n} in {rounds} alternating rounds, "
-            f"{concurrency} in flight)", svc, "/s",
-            baseline=raw, target_ratio=0.7, better="higher", errors=s["errors"] + r["errors"],
-            extra={"service_errors": s["errors"], "raw_errors": r["errors"],
-                   "rounds": per_round,
-                   "round_ratio_min": min(ratios), "round_ratio_max": max(ratios)})
-    res.add("throughput", "lifecycle duration p50", pct(lat_s, 50), "s",
-            baseline=pct(lat_r, 50), better="lower")
-    res.add("throughput", "lifecycle duration p95", pct(lat_s, 95), "s",
-            baseline=pct(lat_r, 95), better="lower")
+    res.add(
+        "throughput",
+        "CPU per lifecycle (service: worker+API+server; raw: worker+server)",
+        s["cpu"] / max(1, len(lat_s)),
+        "s",
+        baseline=r["cpu"] / max(1, len(lat_r)),
+        better="lower",
+        extra={
+            "note": "CPU seconds, insensitive to other load on the machine; includes the "
+            "2 s settle after each round",
+            "service_by_process_s": per_lifecycle(s["by"], len(lat_s)),
+            "raw_by_process_s": per_lifecycle(r["by"], len(lat_r)),
+            "service_polls_per_lifecycle": round(s["polls"] / max(1, len(lat_s)), 2),
+        },
+    )
+    res.add(
+        "throughput",
+        f"sign-off lifecycles/s ({n} in {rounds} alternating rounds, {concurrency} in flight)",
+        svc,
+        "/s",
+        baseline=raw,
+        target_ratio=0.7,
+        better="higher",
+        errors=s["errors"] + r["errors"],
+        extra={
+            "service_errors": s["errors"],
+            "raw_errors": r["errors"],
+            "rounds": per_round,
+            "round_ratio_min": min(ratios),
+            "round_ratio_max": max(ratios),
+        },
+    )
+    res.add(
+        "throughput",
+        "lifecycle duration p50",
+        pct(lat_s, 50),
+        "s",
+        baseline=pct(lat_r, 50),
+        better="lower",
+    )
+    res.add(
+        "throughput",
+        "lifecycle duration p95",
+        pct(lat_s, 95),
+        "s",
+        baseline=pct(lat_r, 95),
+        better="lower",
+    )
 
 
 # --- anatomy: what each kind of Temporal work costs the dev server -----------------------------
@@ -313,22 +393,37 @@ async def section_anatomy(ctx: Ctx, res: Results, n: int, concurrency: int) -> N
     base = dict(phases=phases, payload="x" * 200)
     variants = [
         ("raw", RawInput(**base)),
-        (f"+ {len(phases) - 1} search-attribute upserts (one per phase after the start)",
-         RawInput(**base, upsert_from_phase=1)),
-        ("+ a timer on each wait for the next update, cancelled by it",
-         RawInput(**base, timers=True)),
-        ("+ escalation-sized payloads (7 KB input, 1.5 KB activity inputs and update answers)",
-         RawInput(phases=phases, payload="x" * 1500, result="y" * 1500, pad="p" * 7000)),
-        ("+ all three at once (the escalation's Temporal work without its logic)",
-         RawInput(phases=phases, payload="x" * 1500, result="y" * 1500, pad="p" * 7000,
-                  upsert_from_phase=1, timers=True)),
+        (
+            f"+ {len(phases) - 1} search-attribute upserts (one per phase after the start)",
+            RawInput(**base, upsert_from_phase=1),
+        ),
+        (
+            "+ a timer on each wait for the next update, cancelled by it",
+            RawInput(**base, timers=True),
+        ),
+        (
+            "+ escalation-sized payloads (7 KB input, 1.5 KB activity inputs and update answers)",
+            RawInput(phases=phases, payload="x" * 1500, result="y" * 1500, pad="p" * 7000),
+        ),
+        (
+            "+ all three at once (the escalation's Temporal work without its logic)",
+            RawInput(
+                phases=phases,
+                payload="x" * 1500,
+                result="y" * 1500,
+                pad="p" * 7000,
+                upsert_from_phase=1,
+                timers=True,
+            ),
+        ),
         ("raw, again (the noise between runs)", RawInput(**base)),
     ]
     st = ctx.stack
 
     async def one(inp: RawInput) -> None:
         handle = await ctx.client.start_workflow(
-            RAW_WORKFLOW, inp, id=f"bench-anatomy-{uuid.uuid4().hex[:16]}", task_queue=ctx.raw_tq)
+            RAW_WORKFLOW, inp, id=f"bench-anatomy-{uuid.uuid4().hex[:16]}", task_queue=ctx.raw_tq
+        )
         for k in range(1, len(phases)):
             await handle.execute_update("step", k, result_type=str)
         await handle.result()
@@ -338,31 +433,54 @@ async def section_anatomy(ctx: Ctx, res: Results, n: int, concurrency: int) -> N
     for label, inp in variants:
         await closed_loop(concurrency, concurrency, lambda i: one(inp), 120)  # warm-up
         c0 = (st.cpu_seconds(st.server_pid), st.cpu_seconds(*st.raw_worker_pids))
-        elapsed, lat, errors = await closed_loop(n, concurrency, lambda i: one(inp),
-                                                 max(300, n * 2))
+        elapsed, lat, errors = await closed_loop(
+            n, concurrency, lambda i: one(inp), max(300, n * 2)
+        )
         await asyncio.sleep(1)
         server = (st.cpu_seconds(st.server_pid) - c0[0]) / max(1, len(lat))
         worker = (st.cpu_seconds(*st.raw_worker_pids) - c0[1]) / max(1, len(lat))
         if raw_server is None:
             raw_server = server
-        res.add("anatomy", f"dev-server CPU per lifecycle: {label}", server, "s",
-                baseline=raw_server, better="lower", errors=errors,
-                extra={"worker_cpu_s": round(worker, 4), "lifecycles": len(lat),
-                       "lifecycles_per_s": round(len(lat) / max(elapsed, 1e-9), 2)})
+        res.add(
+            "anatomy",
+            f"dev-server CPU per lifecycle: {label}",
+            server,
+            "s",
+            baseline=raw_server,
+            better="lower",
+            errors=errors,
+            extra={
+                "worker_cpu_s": round(worker, 4),
+                "lifecycles": len(lat),
+                "lifecycles_per_s": round(len(lat) / max(elapsed, 1e-9), 2),
+            },
+        )
         rates[label] = len(lat) / max(elapsed, 1e-9)
     everything = variants[-2][0]
-    res.add("anatomy", "lifecycles/s of the raw workflow with all three at once", rates[everything],
-            "/s", baseline=rates[variants[0][0]], better="higher",
-            extra={"note": "the part of the throughput gap any workflow doing the escalation's "
-                           "Temporal work would show, in the same closed loop"})
+    res.add(
+        "anatomy",
+        "lifecycles/s of the raw workflow with all three at once",
+        rates[everything],
+        "/s",
+        baseline=rates[variants[0][0]],
+        better="higher",
+        extra={
+            "note": "the part of the throughput gap any workflow doing the escalation's "
+            "Temporal work would show, in the same closed loop"
+        },
+    )
 
 
 # --- start latency (open loop) -----------------------------------------------------------------
 
 
-async def open_loop(rate: float, duration: float, one: Callable[[int], Awaitable[Any]],
-                    max_in_flight: int = 1000, grace: float = 30
-                    ) -> tuple[list[float], int, float]:
+async def open_loop(
+    rate: float,
+    duration: float,
+    one: Callable[[int], Awaitable[Any]],
+    max_in_flight: int = 1000,
+    grace: float = 30,
+) -> tuple[list[float], int, float]:
     """Send at `rate`/s for `duration` s on a fixed schedule (not after the previous answer).
     Latency counts from the scheduled send time. Returns (latencies, errors, achieved rate)."""
     loop = asyncio.get_running_loop()
@@ -408,8 +526,11 @@ async def section_latency(ctx: Ctx, res: Results, rate: float, duration: float) 
 
     async def raw(i: int) -> None:
         await ctx.client.start_workflow(
-            RAW_WORKFLOW, RawInput(phases=phase0, payload="x" * 200),
-            id=f"bench-raw-start-{uuid.uuid4().hex[:16]}", task_queue=ctx.raw_tq)
+            RAW_WORKFLOW,
+            RawInput(phases=phase0, payload="x" * 200),
+            id=f"bench-raw-start-{uuid.uuid4().hex[:16]}",
+            task_queue=ctx.raw_tq,
+        )
 
     st = ctx.stack
     svc_pids = st.service_pids
@@ -423,31 +544,53 @@ async def section_latency(ctx: Ctx, res: Results, rate: float, duration: float) 
     lat_r, err_r, _ = await open_loop(rate, duration, raw)
     await asyncio.sleep(3)
     cpu_r = st.cpu_seconds(*raw_pids) - cpu0
-    res.add("latency", "CPU per opened escalation (until it waits for the help line)",
-            cpu_s / max(1, len(lat_s)), "s", baseline=cpu_r / max(1, len(lat_r)), better="lower",
-            extra={"service_by_process_s": by_s,
-                   "offered_cpu_load_cores": round(cpu_s / max(1, len(lat_s)) * rate, 2)})
+    res.add(
+        "latency",
+        "CPU per opened escalation (until it waits for the help line)",
+        cpu_s / max(1, len(lat_s)),
+        "s",
+        baseline=cpu_r / max(1, len(lat_r)),
+        better="lower",
+        extra={
+            "service_by_process_s": by_s,
+            "offered_cpu_load_cores": round(cpu_s / max(1, len(lat_s)) * rate, 2),
+        },
+    )
     for p, target in ((50, None), (95, None), (99, 0.150)):
-        res.add("latency", f"POST /escalations p{p} at {rate:g}/s for {duration:g} s",
-                pct(lat_s, p), "s", baseline=pct(lat_r, p), target=target, better="lower",
-                errors=err_s + err_r if p == 99 else None,
-                extra={"service_errors": err_s, "raw_errors": err_r, "samples": len(lat_s)}
-                if p == 99 else None)
+        res.add(
+            "latency",
+            f"POST /escalations p{p} at {rate:g}/s for {duration:g} s",
+            pct(lat_s, p),
+            "s",
+            baseline=pct(lat_r, p),
+            target=target,
+            better="lower",
+            errors=err_s + err_r if p == 99 else None,
+            extra={"service_errors": err_s, "raw_errors": err_r, "samples": len(lat_s)}
+            if p == 99
+            else None,
+        )
     # The same load with the worker stopped (SIGSTOP): the API and the dev server's start path
     # alone, without the cases' workflow tasks and deliveries competing for the 2 cores. It
     # tells the start path's own latency from the queueing the cases' work causes.
     lat_p, err_p, caught_up = await paused_worker_openings(ctx, rate, duration, service)
     for p in (50, 99):
-        res.add("latency", f"POST /escalations p{p} at {rate:g}/s, worker stopped (start path "
-                "alone)", pct(lat_p, p), "s", baseline=pct(lat_s, p),
-                baseline_label="worker running", better="lower",
-                errors=err_p if p == 99 else None,
-                extra={"samples": len(lat_p), "catch_up": caught_up} if p == 99 else None)
+        res.add(
+            "latency",
+            f"POST /escalations p{p} at {rate:g}/s, worker stopped (start path alone)",
+            pct(lat_p, p),
+            "s",
+            baseline=pct(lat_s, p),
+            baseline_label="worker running",
+            better="lower",
+            errors=err_p if p == 99 else None,
+            extra={"samples": len(lat_p), "catch_up": caught_up} if p == 99 else None,
+        )
 
 
-async def paused_worker_openings(ctx: Ctx, rate: float, duration: float,
-                                 one: Callable[[int], Awaitable[Any]]
-                                 ) -> tuple[list[float], int, dict[str, float]]:
+async def paused_worker_openings(
+    ctx: Ctx, rate: float, duration: float, one: Callable[[int], Awaitable[Any]]
+) -> tuple[list[float], int, dict[str, float]]:
     """Open at `rate`/s for `duration` s while the worker is stopped, then let it catch up (the
     openings' first workflow tasks and deliveries) before the next section; returns the
     latencies, the errors and how long the catch-up took (`quiet`)."""
@@ -497,28 +640,41 @@ async def probe(ctx: Ctx, n: int, max_quiet_wait: float = 90.0) -> dict[str, flo
         await open_escalation(ctx.api, 600.0, n=900000 + i)
         post_lat.append(time.perf_counter() - t)
         t = time.perf_counter()
-        r = await ctx.api.get("/escalations", params={"stage": "helpline_consult",
-                                                      "page_size": 20}, headers=auth("operator"))
+        r = await ctx.api.get(
+            "/escalations",
+            params={"stage": "helpline_consult", "page_size": 20},
+            headers=auth("operator"),
+        )
         if r.status_code != 200:
             raise BenchError(f"GET /escalations: {r.status_code} {r.text[:200]}")
         list_lat.append(time.perf_counter() - t)
     cores = (st.cpu_seconds(*pids) - c0) / (time.perf_counter() - t0)
-    return {"post_p50": pct(post_lat, 50), "post_p95": pct(post_lat, 95),
-            "list_p50": pct(list_lat, 50), "list_p95": pct(list_lat, 95),
-            "samples": n, "stack_cores_during_probe": round(cores, 2), **settle}
+    return {
+        "post_p50": pct(post_lat, 50),
+        "post_p95": pct(post_lat, 95),
+        "list_p50": pct(list_lat, 50),
+        "list_p95": pct(list_lat, 95),
+        "samples": n,
+        "stack_cores_during_probe": round(cores, 2),
+        **settle,
+    }
 
 
 async def running_escalations(ctx: Ctx) -> int:
-    return (await ctx.client.count_workflows(
-        "WorkflowType = 'EscalationWorkflow' AND ExecutionStatus = 'Running'")).count
+    return (
+        await ctx.client.count_workflows(
+            "WorkflowType = 'EscalationWorkflow' AND ExecutionStatus = 'Running'"
+        )
+    ).count
 
 
 def _dt(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
-async def raw_deadlines(ctx: Ctx, n: int, rate: float, gap: float, sample: int,
-                        concurrency: int = 40) -> dict[str, Any]:
+async def raw_deadlines(
+    ctx: Ctx, n: int, rate: float, gap: float, sample: int, concurrency: int = 40
+) -> dict[str, Any]:
     """The deadline baseline: `n` raw deadline workflows started at `rate` per second (the
     service's opening rate), each with a deadline `n / rate + gap` s after its start, so they
     fire at the same rate as the escalations' breaches. CPU of the raw worker and the dev server
@@ -534,9 +690,14 @@ async def raw_deadlines(ctx: Ctx, n: int, rate: float, gap: float, sample: int,
     async def start(i: int) -> None:
         nonlocal errors
         try:
-            handles.append(await ctx.client.start_workflow(
-                RAW_DEADLINE_WORKFLOW, RawDeadlineInput(due=time.time() + target_s),
-                id=f"bench-raw-deadline-{uuid.uuid4().hex[:16]}", task_queue=ctx.raw_tq))
+            handles.append(
+                await ctx.client.start_workflow(
+                    RAW_DEADLINE_WORKFLOW,
+                    RawDeadlineInput(due=time.time() + target_s),
+                    id=f"bench-raw-deadline-{uuid.uuid4().hex[:16]}",
+                    task_queue=ctx.raw_tq,
+                )
+            )
         except Exception:  # noqa: BLE001
             errors += 1
         finally:
@@ -553,8 +714,9 @@ async def raw_deadlines(ctx: Ctx, n: int, rate: float, gap: float, sample: int,
     opened_in = loop.time() - t_start
     await asyncio.sleep(max(0.0, t_start + target_s - 2.0 - loop.time()))
     by0, t_win = st.cpu_by_process(), loop.time()
-    await asyncio.sleep(max(0.0, t_start + opened_in + target_s - loop.time())
-                        + max(10.0, 0.05 * spread))
+    await asyncio.sleep(
+        max(0.0, t_start + opened_in + target_s - loop.time()) + max(10.0, 0.05 * spread)
+    )
     by = per_item(by0, st.cpu_by_process(), max(1, len(handles)))
     win_s = loop.time() - t_win
     step = max(1, math.ceil(len(handles) / sample))
@@ -574,11 +736,19 @@ async def raw_deadlines(ctx: Ctx, n: int, rate: float, gap: float, sample: int,
         else:
             lateness.append(late)
 
-    await asyncio.wait_for(asyncio.gather(*(read(h) for h in handles[::step][:sample]),
-                                          return_exceptions=True),
-                           timeout=max(120.0, sample * 0.5))
-    return {"n": len(handles), "errors": errors, "missing": missing, "lateness": lateness,
-            "by_process": by, "window_s": win_s, "opened_in_s": opened_in}
+    await asyncio.wait_for(
+        asyncio.gather(*(read(h) for h in handles[::step][:sample]), return_exceptions=True),
+        timeout=max(120.0, sample * 0.5),
+    )
+    return {
+        "n": len(handles),
+        "errors": errors,
+        "missing": missing,
+        "lateness": lateness,
+        "by_process": by,
+        "window_s": win_s,
+        "opened_in_s": opened_in,
+    }
 
 
 async def lateness_parts(ctx: Ctx, due: dict[str, datetime]) -> dict[str, list[float]]:
@@ -588,32 +758,55 @@ async def lateness_parts(ctx: Ctx, due: dict[str, datetime]) -> dict[str, list[f
     run time of the task's local activities before it), but the server starts the timer when
     that task completes: (1) the timer starts late by the time between the two; (2) the server
     fires it late; (3) the firing's workflow task waits for a worker to pick it up."""
-    parts: dict[str, list[float]] = {"timer_started_late": [], "timer_fired_late": [],
-                                      "firing_task_wait": []}
+    parts: dict[str, list[float]] = {
+        "timer_started_late": [],
+        "timer_fired_late": [],
+        "firing_task_wait": [],
+    }
     sem = asyncio.Semaphore(10)
 
     def at(e) -> float:
         return e.event_time.ToDatetime().timestamp()
 
+    def _fires_within(attrs: Any, seconds: float) -> bool:
+        return attrs.start_to_fire_timeout.ToTimedelta().total_seconds() < seconds
+
     async def one(wid: str, due_at: datetime) -> None:
         async with sem:
             events = (await ctx.client.get_workflow_handle(wid).fetch_history()).events
-        timer = next((e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
-                      and e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
-                      .total_seconds() < 86000), None)
+        timer = next(
+            (
+                e
+                for e in events
+                if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+                and _fires_within(e.timer_started_event_attributes, 86000)
+            ),
+            None,
+        )
         if timer is None:
             return
         attrs = timer.timer_started_event_attributes
         i = events.index(timer)
-        completed = next(e for e in reversed(events[:i + 1])
-                         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
-        fired = next((e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
-                      and e.timer_fired_event_attributes.timer_id == attrs.timer_id), None)
+        completed = next(
+            e
+            for e in reversed(events[: i + 1])
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        )
+        fired = next(
+            (
+                e
+                for e in events
+                if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
+                and e.timer_fired_event_attributes.timer_id == attrs.timer_id
+            ),
+            None,
+        )
         if fired is None:
             return
         j = events.index(fired)
-        picked = next(e for e in events[j:]
-                      if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+        picked = next(
+            e for e in events[j:] if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+        )
         delay = attrs.start_to_fire_timeout.ToTimedelta().total_seconds()
         parts["timer_started_late"].append(at(completed) - (due_at.timestamp() - delay))
         parts["timer_fired_late"].append(at(fired) - at(completed) - delay)
@@ -623,9 +816,18 @@ async def lateness_parts(ctx: Ctx, due: dict[str, datetime]) -> dict[str, list[f
     return parts
 
 
-async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread: float,
-                        target_s: float, probe_n: int, sample: int, raw_n: int = 0,
-                        concurrency: int = 40) -> None:
+async def section_scale(
+    ctx: Ctx,
+    res: Results,
+    n: int,
+    checkpoint: int,
+    spread: float,
+    target_s: float,
+    probe_n: int,
+    sample: int,
+    raw_n: int = 0,
+    concurrency: int = 40,
+) -> None:
     """Open `n` P4 escalations at n/spread per second (deadline = open time + target_s, so the
     deadlines are spread like the openings), probe cost at `checkpoint` and at `n` open, sample
     worker and server RSS, then read the breach lateness from the timelines."""
@@ -671,10 +873,12 @@ async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread:
         if pending:
             await asyncio.wait(set(pending), timeout=60)
         # bounded so that the probe ends well before the first deadline
-        probes[label] = {**await probe(ctx, probe_n, max(5.0, min(90.0, (target_s - spread) / 2))),
-                         "running": await running_escalations(ctx),
-                         "worker_rss_mib": stack.rss_mib(*stack.worker_pids),
-                         "server_rss_mib": stack.rss_mib(stack.server_pid)}
+        probes[label] = {
+            **await probe(ctx, probe_n, max(5.0, min(90.0, (target_s - spread) / 2))),
+            "running": await running_escalations(ctx),
+            "worker_rss_mib": stack.rss_mib(*stack.worker_pids),
+            "server_rss_mib": stack.rss_mib(stack.server_pid),
+        }
 
     max_open_s = 2 * spread + 60  # a stack far behind schedule must not stretch the run
     opened = 0
@@ -688,9 +892,11 @@ async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread:
                 raise TimeoutError
             await asyncio.wait_for(sem.acquire(), left)
         except TimeoutError:
-            ctx.notes.append(f"Scale: stopped opening after {max_open_s:.0f} s "
-                             f"(+ probe pause) with {i} of {n} requested; the stack is far "
-                             "behind the schedule.")
+            ctx.notes.append(
+                f"Scale: stopped opening after {max_open_s:.0f} s "
+                f"(+ probe pause) with {i} of {n} requested; the stack is far "
+                "behind the schedule."
+            )
             break
         opened = i + 1
         t = asyncio.ensure_future(open_one(i))
@@ -707,7 +913,8 @@ async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread:
         f"Scale: opened {opened - errors} of {n} P4 escalations in {opened_in:.0f} s "
         f"(schedule {spread:.0f} s + {shift:.0f} s probe pause; "
         f"{max(0.0, behind):.0f} s behind schedule), "
-        f"{errors} errors; first-response target {target_s:.0f} s.")
+        f"{errors} errors; first-response target {target_s:.0f} s."
+    )
     # Wait until the last deadline has passed, plus a drain margin; bounded.
     good = [(i, e) for i, e in enumerate(ids) if e]
     first_due = t_start + target_s
@@ -735,12 +942,20 @@ async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread:
         nonlocal missing
         async with read_sem:
             v = (await ctx.api.get(f"/escalations/{eid}", headers=auth("operator"))).json()
-            tl = (await ctx.api.get(f"/escalations/{eid}/timeline",
-                                    headers=auth("operator"))).json()
-        due = next((c["due_at"] for c in v.get("clocks", []) if c["name"] == "first_response"),
-                   None)
-        at = next((x["at"] for x in tl.get("items", []) if x["action"] == "sla_breached"
-                   and x["detail"].startswith("first_response")), None)
+            tl = (
+                await ctx.api.get(f"/escalations/{eid}/timeline", headers=auth("operator"))
+            ).json()
+        due = next(
+            (c["due_at"] for c in v.get("clocks", []) if c["name"] == "first_response"), None
+        )
+        at = next(
+            (
+                x["at"]
+                for x in tl.get("items", [])
+                if x["action"] == "sla_breached" and x["detail"].startswith("first_response")
+            ),
+            None,
+        )
         if due is None or at is None:
             missing += 1
         else:
@@ -748,15 +963,18 @@ async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread:
             dues[f"escalation-{eid}"] = _dt(due)
 
     t_read = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(read(e) for e in chosen), return_exceptions=True),
-                           timeout=max(120.0, sample * 0.5))
+    await asyncio.wait_for(
+        asyncio.gather(*(read(e) for e in chosen), return_exceptions=True),
+        timeout=max(120.0, sample * 0.5),
+    )
     read_s = time.perf_counter() - t_read
     ctx.notes.append(
         f"Deadline precision: read {len(chosen)} of {len(good)} timelines "
-        f"(every {step}th) in {read_s:.0f} s; {missing} without a breach entry yet.")
+        f"(every {step}th) in {read_s:.0f} s; {missing} without a breach entry yet."
+    )
 
     ordered = sorted(dues.items(), key=lambda kv: kv[1])  # every k-th deadline: the whole window
-    parts = await lateness_parts(ctx, dict(ordered[::max(1, len(ordered) // 200)][:200]))
+    parts = await lateness_parts(ctx, dict(ordered[:: max(1, len(ordered) // 200)][:200]))
 
     raw = None
     if raw_n > 0:
@@ -769,28 +987,55 @@ async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread:
             "CPU per firing: "
             + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in raw["by_process"].items() if v > 0)
             + f". The raw worker's sticky cache holds {ctx.stack.max_cached_workflows()} "
-            "workflows, as the service worker's does.")
+            "workflows, as the service worker's does."
+        )
 
     lo, hi = probes.get(checkpoint, probes[n]), probes[n]
-    for key, what in (("post_p50", "POST /escalations p50"), ("post_p95", "POST /escalations p95"),
-                      ("list_p50", "GET /escalations?stage= p50"),
-                      ("list_p95", "GET /escalations?stage= p95")):
-        res.add("cost growth", f"{what} at {hi['running']} vs {lo['running']} running",
-                hi[key], "s", baseline=lo[key], target_ratio=1.5, better="lower",
-                baseline_label=f"same at {lo['running']} running")
+    for key, what in (
+        ("post_p50", "POST /escalations p50"),
+        ("post_p95", "POST /escalations p95"),
+        ("list_p50", "GET /escalations?stage= p50"),
+        ("list_p95", "GET /escalations?stage= p95"),
+    ):
+        res.add(
+            "cost growth",
+            f"{what} at {hi['running']} vs {lo['running']} running",
+            hi[key],
+            "s",
+            baseline=lo[key],
+            target_ratio=1.5,
+            better="lower",
+            baseline_label=f"same at {lo['running']} running",
+        )
     ctx.notes.append(
-        "Cost probes: " + "; ".join(
+        "Cost probes: "
+        + "; ".join(
             f"at {p['running']} running, {p['samples']} POST+GET rounds after waiting "
             f"{p['quiet_wait_s']:.0f} s for a quiet stack (last second {p['load_cores']:.2f} "
             f"cores), the stack used {p['stack_cores_during_probe']:.2f} cores meanwhile"
-            for p in (lo, hi)) + ".")
+            for p in (lo, hi)
+        )
+        + "."
+    )
     workers = f"{stack.workers} worker processes together" if stack.workers > 1 else "worker"
-    res.add("memory", f"{workers} RSS with {hi['running']} running escalations",
-            hi["worker_rss_mib"], "MiB", target=400, better="lower",
-            extra={"max_during_section": max(rss_worker, default=None),
-                   "probes": {str(k): v for k, v in probes.items()}})
-    if lo is not hi and hi["running"] > lo["running"] and hi["worker_rss_mib"] and \
-            lo["worker_rss_mib"]:
+    res.add(
+        "memory",
+        f"{workers} RSS with {hi['running']} running escalations",
+        hi["worker_rss_mib"],
+        "MiB",
+        target=400,
+        better="lower",
+        extra={
+            "max_during_section": max(rss_worker, default=None),
+            "probes": {str(k): v for k, v in probes.items()},
+        },
+    )
+    if (
+        lo is not hi
+        and hi["running"] > lo["running"]
+        and hi["worker_rss_mib"]
+        and lo["worker_rss_mib"]
+    ):
         slope = (hi["worker_rss_mib"] - lo["worker_rss_mib"]) / (hi["running"] - lo["running"])
         cache = stack.max_cached_workflows() * stack.workers
         projected = hi["worker_rss_mib"] + slope * max(0, cache - hi["running"])
@@ -799,36 +1044,77 @@ async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread:
             f"the probes ({lo['running']} -> {hi['running']} running); the sticky caches hold "
             f"up to {cache} workflows ({stack.workers} x {stack.max_cached_workflows()}, "
             f"ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS per process), so full caches project to "
-            f"about {projected:.0f} MiB.")
-    res.add("memory", f"{workers} RSS max during the scale section", max(rss_worker, default=None),
-            "MiB", target=400, better="lower")
-    res.add("memory", "dev-server RSS max during the scale section", max(rss_server, default=None),
-            "MiB", better="lower")
+            f"about {projected:.0f} MiB."
+        )
+    res.add(
+        "memory",
+        f"{workers} RSS max during the scale section",
+        max(rss_worker, default=None),
+        "MiB",
+        target=400,
+        better="lower",
+    )
+    res.add(
+        "memory",
+        "dev-server RSS max during the scale section",
+        max(rss_server, default=None),
+        "MiB",
+        better="lower",
+    )
     ctx.notes.append(
-        f"Deadline window: {len(good)} breaches in {win_s:.0f} s; CPU per breach: " + ", ".join(
-            f"{k} {v * 1000:.1f} ms" for k, v in by_breach.items() if v > 0) + ".")
+        f"Deadline window: {len(good)} breaches in {win_s:.0f} s; CPU per breach: "
+        + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in by_breach.items() if v > 0)
+        + "."
+    )
     raw_label = f"raw Temporal, {raw['n']} firings" if raw else "raw Temporal"
-    res.add("deadlines", "CPU per breach (service: worker + API + dev server; raw: worker + "
-            "dev server; firing window)",
-            sum(by_breach.get(k, 0.0) for k in ("worker", "api", "dev_server")), "s",
-            baseline=sum(raw["by_process"].get(k, 0.0) for k in ("raw_worker", "dev_server"))
-            if raw else None, baseline_label=raw_label, better="lower",
-            extra={"by_process_s": by_breach, "window_s": round(win_s, 1),
-                   "breaches_per_s": round(len(good) / max(1.0, win_s), 2),
-                   **({"raw_by_process_s": raw["by_process"]} if raw else {})})
-    for key, what in (("timer_started_late", "the SLA timer starting late (its task completes "
-                       "after the workflow time its duration counts from)"),
-                      ("timer_fired_late", "the dev server firing the timer after its duration"),
-                      ("firing_task_wait", "the firing's workflow task waiting for the worker")):
+    res.add(
+        "deadlines",
+        "CPU per breach (service: worker + API + dev server; raw: worker + "
+        "dev server; firing window)",
+        sum(by_breach.get(k, 0.0) for k in ("worker", "api", "dev_server")),
+        "s",
+        baseline=sum(raw["by_process"].get(k, 0.0) for k in ("raw_worker", "dev_server"))
+        if raw
+        else None,
+        baseline_label=raw_label,
+        better="lower",
+        extra={
+            "by_process_s": by_breach,
+            "window_s": round(win_s, 1),
+            "breaches_per_s": round(len(good) / max(1.0, win_s), 2),
+            **({"raw_by_process_s": raw["by_process"]} if raw else {}),
+        },
+    )
+    for key, what in (
+        (
+            "timer_started_late",
+            "the SLA timer starting late (its task completes "
+            "after the workflow time its duration counts from)",
+        ),
+        ("timer_fired_late", "the dev server firing the timer after its duration"),
+        ("firing_task_wait", "the firing's workflow task waiting for the worker"),
+    ):
         for p in (50, 99):
-            res.add("deadlines", f"lateness part p{p} ({len(parts[key])} histories): {what}",
-                    pct(parts[key], p), "s", better="lower")
+            res.add(
+                "deadlines",
+                f"lateness part p{p} ({len(parts[key])} histories): {what}",
+                pct(parts[key], p),
+                "s",
+                better="lower",
+            )
     for p, target in ((50, None), (99, 2.0), (100, None)):
-        res.add("deadlines", f"breach lateness {'max' if p == 100 else f'p{p}'} "
-                f"({len(lateness)} sampled of {len(good)})",
-                pct(lateness, p), "s", target=target, better="lower",
-                baseline=pct(raw["lateness"], p) if raw else None, baseline_label=raw_label,
-                errors=missing if p == 99 else None)
+        res.add(
+            "deadlines",
+            f"breach lateness {'max' if p == 100 else f'p{p}'} "
+            f"({len(lateness)} sampled of {len(good)})",
+            pct(lateness, p),
+            "s",
+            target=target,
+            better="lower",
+            baseline=pct(raw["lateness"], p) if raw else None,
+            baseline_label=raw_label,
+            errors=missing if p == 99 else None,
+        )
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -838,11 +1124,21 @@ async def section_scale(ctx: Ctx, res: Results, n: int, checkpoint: int, spread:
 class Results:
     rows: list[dict] = field(default_factory=list)
 
-    def add(self, section: str, metric: str, value: float | None, unit: str, *,
-            baseline: float | None = None, target: float | None = None,
-            target_ratio: float | None = None, better: str = "lower",
-            errors: int | None = None, extra: dict | None = None,
-            baseline_label: str = "raw Temporal") -> None:
+    def add(
+        self,
+        section: str,
+        metric: str,
+        value: float | None,
+        unit: str,
+        *,
+        baseline: float | None = None,
+        target: float | None = None,
+        target_ratio: float | None = None,
+        better: str = "lower",
+        errors: int | None = None,
+        extra: dict | None = None,
+        baseline_label: str = "raw Temporal",
+    ) -> None:
         ratio = None
         if value is not None and baseline:
             ratio = value / baseline
@@ -852,14 +1148,25 @@ class Results:
             passed = value <= target if better == "lower" else value >= target
             target_text = f"{'≤' if better == 'lower' else '≥'} {target:g} {unit}"
         if target_ratio is not None:
-            target_text = (f"ratio {'≤' if better == 'lower' else '≥'} {target_ratio:g}")
+            target_text = f"ratio {'≤' if better == 'lower' else '≥'} {target_ratio:g}"
             if ratio is not None:
                 passed = ratio <= target_ratio if better == "lower" else ratio >= target_ratio
         if value is None and (target is not None or target_ratio is not None):
             passed = False
         if errors:
             passed = False
-        self.rows.append(dict(section=section, metric=metric, value=value, unit=unit,
-                              baseline=baseline, baseline_label=baseline_label if baseline
-                              is not None else None, ratio=ratio, target=target_text or None,
-                              passed=passed, errors=errors, **({"extra": extra} if extra else {})))
+        self.rows.append(
+            dict(
+                section=section,
+                metric=metric,
+                value=value,
+                unit=unit,
+                baseline=baseline,
+                baseline_label=baseline_label if baseline is not None else None,
+                ratio=ratio,
+                target=target_text or None,
+                passed=passed,
+                errors=errors,
+                **({"extra": extra} if extra else {}),
+            )
+        )

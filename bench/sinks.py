@@ -33,11 +33,18 @@ async def handle_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
             if length:
                 await reader.readexactly(length)
             COUNTS["http"] += 1
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 11\r\n\r\n{\"ok\":true}")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 11\r\n\r\n{"ok":true}'
+            )
             await writer.drain()
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
-            ConnectionError, ValueError):
+    except (
+        asyncio.IncompleteReadError,
+        asyncio.LimitOverrunError,
+        TimeoutError,
+        ConnectionError,
+        ValueError,
+    ):
         pass
     finally:
         writer.close()

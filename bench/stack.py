@@ -19,9 +19,17 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_POLICY = ROOT / "config" / "policy.toml"
-STRIPPED = ("ESCALATIONS_TEMPORAL_", "ESCALATIONS_SMTP_", "ESCALATIONS_WEBHOOK_",
-            "ESCALATIONS_CRM_", "ESCALATIONS_DIRECTORY_PATH", "ESCALATIONS_POLICY_PATH",
-            "ESCALATIONS_DATA_DIR", "ESCALATIONS_API_", "ESCALATIONS_TASK_QUEUE")
+STRIPPED = (
+    "ESCALATIONS_TEMPORAL_",
+    "ESCALATIONS_SMTP_",
+    "ESCALATIONS_WEBHOOK_",
+    "ESCALATIONS_CRM_",
+    "ESCALATIONS_DIRECTORY_PATH",
+    "ESCALATIONS_POLICY_PATH",
+    "ESCALATIONS_DATA_DIR",
+    "ESCALATIONS_API_",
+    "ESCALATIONS_TASK_QUEUE",
+)
 DEADLINE_CATEGORY = "bench-deadline"  # no triage rule names it: the catch-all rule makes it P4
 
 
@@ -49,7 +57,7 @@ def free_ports(n: int, block: int = 1) -> list[int]:
             first = ports[-1]
             if all(bind(first + k) for k in range(1, block)):
                 break
-            del ports[n - 1:]  # the block's sockets stay open until the end: not tried again
+            del ports[n - 1 :]  # the block's sockets stay open until the end: not tried again
         else:
             raise RuntimeError(f"no {block} consecutive free ports on 127.0.0.1")
     finally:
@@ -63,17 +71,16 @@ def bench_policy(deadline_target_s: float) -> str:
     warnings, a help-line window longer than any run, long SLA targets for P1-P3 and a
     first-response target of `deadline_target_s` for P4 (the deadline section's escalations)."""
     text = DEMO_POLICY.read_text()
-    text = re.sub(r'(?m)^version = .*$', 'version = "bench-1"', text)
-    text = re.sub(r'(?m)^consult_window_min = .*$', "consult_window_min = 1440", text)
-    text = re.sub(r'(?m)^warning_fractions = .*$', "warning_fractions = []", text)
-    text = re.sub(r'(?m)^(\[calendars\.[^\]]+\])$', r"\1\nalways_open = true", text)
+    text = re.sub(r"(?m)^version = .*$", 'version = "bench-1"', text)
+    text = re.sub(r"(?m)^consult_window_min = .*$", "consult_window_min = 1440", text)
+    text = re.sub(r"(?m)^warning_fractions = .*$", "warning_fractions = []", text)
+    text = re.sub(r"(?m)^(\[calendars\.[^\]]+\])$", r"\1\nalways_open = true", text)
     # replace every [[sla]] table (they run up to the next comment header)
     text = re.sub(r"(?ms)^\[\[sla\]\].*?(?=^# ---)", "", text)
     fr_h = deadline_target_s / 3600
     sla = "\n".join(
         f'[[sla]]\nseverity = "{sev}"\nfirst_response_h = {fr}\nresolution_h = {res}\n'
-        for sev, fr, res in (("P1", 24, 48), ("P2", 24, 48), ("P3", 24, 48),
-                             ("P4", repr(fr_h), 48))
+        for sev, fr, res in (("P1", 24, 48), ("P2", 24, 48), ("P3", 24, 48), ("P4", repr(fr_h), 48))
     )
     text = text.replace("# --- calendars ---", sla + "\n# --- calendars ---", 1)
     data = tomllib.loads(text)  # must stay valid TOML and a valid policy
@@ -98,12 +105,12 @@ class Ports:
 class Stack:
     """Everything the benchmark starts; stop() ends exactly these processes."""
 
-    def __init__(self, out: Path, deadline_target_s: float, raw_task_queue: str,
-                 workers: int = 1) -> None:
+    def __init__(
+        self, out: Path, deadline_target_s: float, raw_task_queue: str, workers: int = 1
+    ) -> None:
         self.out = out
         temporal, ui, api, smtp, http, metrics = free_ports(6, block=workers)
-        self.ports = Ports(temporal=temporal, ui=ui, api=api, metrics=metrics, smtp=smtp,
-                           http=http)
+        self.ports = Ports(temporal=temporal, ui=ui, api=api, metrics=metrics, smtp=smtp, http=http)
         self.deadline_target_s = deadline_target_s
         self.raw_task_queue = raw_task_queue
         self.workers = workers  # worker processes, the service's and the baseline's alike
@@ -148,13 +155,18 @@ class Stack:
         )
         return env
 
-    async def _spawn(self, name: str, cmd: list[str], ready_line: str | None = None,
-                     timeout: float = 60) -> asyncio.subprocess.Process:
+    async def _spawn(
+        self, name: str, cmd: list[str], ready_line: str | None = None, timeout: float = 60
+    ) -> asyncio.subprocess.Process:
         log = open(self.out / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
         self.logs.append(log)
         proc = await asyncio.create_subprocess_exec(
-            *cmd, cwd=str(ROOT), env=self.env(), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE if ready_line else log, stderr=log,
+            *cmd,
+            cwd=str(ROOT),
+            env=self.env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE if ready_line else log,
+            stderr=log,
             start_new_session=True,
         )
         self.procs[name] = proc
@@ -177,14 +189,41 @@ class Stack:
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "bench-policy.toml").write_text(bench_policy(self.deadline_target_s))
         p = self.ports
-        await self._spawn("sinks", [sys.executable, "-m", "bench.sinks", "--smtp-port",
-                                    str(p.smtp), "--http-port", str(p.http)], "sinks ready", 30)
-        await self._spawn("embedded", [
-            sys.executable, "-m", "worker.embedded", "--host", "127.0.0.1",
-            "--temporal-port", str(p.temporal), "--ui-port", str(p.ui), "--api-port", str(p.api),
-            "--metrics-port", str(p.metrics), "--data-dir", str(self.out / "data"),
-            *self._launcher_extra_flags(),
-        ])
+        await self._spawn(
+            "sinks",
+            [
+                sys.executable,
+                "-m",
+                "bench.sinks",
+                "--smtp-port",
+                str(p.smtp),
+                "--http-port",
+                str(p.http),
+            ],
+            "sinks ready",
+            30,
+        )
+        await self._spawn(
+            "embedded",
+            [
+                sys.executable,
+                "-m",
+                "worker.embedded",
+                "--host",
+                "127.0.0.1",
+                "--temporal-port",
+                str(p.temporal),
+                "--ui-port",
+                str(p.ui),
+                "--api-port",
+                str(p.api),
+                "--metrics-port",
+                str(p.metrics),
+                "--data-dir",
+                str(self.out / "data"),
+                *self._launcher_extra_flags(),
+            ],
+        )
         deadline = time.monotonic() + 120
         async with httpx.AsyncClient(timeout=2) as http:
             while True:
@@ -200,15 +239,28 @@ class Stack:
                 await asyncio.sleep(0.25)
         self._find_pids()
         if len(self.worker_pids) != self.workers:
-            raise RuntimeError(f"{self.workers} worker processes asked for, "
-                               f"{len(self.worker_pids)} found")
+            raise RuntimeError(
+                f"{self.workers} worker processes asked for, {len(self.worker_pids)} found"
+            )
         for i in range(self.workers):  # as many as the service's, each with the same cache
-            await self._spawn(self._raw_name(i), [
-                sys.executable, "-m", "bench.raw_worker", "--address", self.temporal_address,
-                "--task-queue", self.raw_task_queue,
-                # the service worker's sticky cache size: the deadline baseline misses it as often
-                "--max-cached-workflows", str(self.max_cached_workflows()),
-            ], "raw-worker ready", 60)
+            await self._spawn(
+                self._raw_name(i),
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.raw_worker",
+                    "--address",
+                    self.temporal_address,
+                    "--task-queue",
+                    self.raw_task_queue,
+                    # the service worker's sticky cache size: the deadline baseline misses it as
+                    # often
+                    "--max-cached-workflows",
+                    str(self.max_cached_workflows()),
+                ],
+                "raw-worker ready",
+                60,
+            )
 
     @staticmethod
     def _raw_name(i: int) -> str:
@@ -219,9 +271,13 @@ class Stack:
         worker processes (a launcher without --workers runs one)."""
         import subprocess
 
-        help_text = subprocess.run([sys.executable, "-m", "worker.embedded", "--help"],
-                                   cwd=str(ROOT), capture_output=True, text=True,
-                                   timeout=60).stdout
+        help_text = subprocess.run(
+            [sys.executable, "-m", "worker.embedded", "--help"],
+            cwd=str(ROOT),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
         flags = ["--no-sinks"] if "--no-sinks" in help_text else []
         if "--workers" in help_text:
             flags += ["--workers", str(self.workers)]
@@ -275,10 +331,17 @@ class Stack:
 
     def cpu_by_process(self) -> dict[str, float]:
         """CPU seconds so far by role (the worker processes together)."""
-        return {name: self.cpu_seconds(*pids) for name, pids in (
-            ("worker", self.worker_pids), ("api", [self.api_pid]),
-            ("dev_server", [self.server_pid]), ("raw_worker", self.raw_worker_pids),
-            ("sinks", [self.sinks_pid]), ("bench_client", [os.getpid()]))}
+        return {
+            name: self.cpu_seconds(*pids)
+            for name, pids in (
+                ("worker", self.worker_pids),
+                ("api", [self.api_pid]),
+                ("dev_server", [self.server_pid]),
+                ("raw_worker", self.raw_worker_pids),
+                ("sinks", [self.sinks_pid]),
+                ("bench_client", [os.getpid()]),
+            )
+        }
 
     @property
     def sinks_pid(self) -> int | None:
@@ -297,8 +360,9 @@ class Stack:
 
     @property
     def raw_worker_pids(self) -> list[int]:
-        return [proc.pid for i in range(self.workers)
-                if (proc := self.procs.get(self._raw_name(i)))]
+        return [
+            proc.pid for i in range(self.workers) if (proc := self.procs.get(self._raw_name(i)))
+        ]
 
     async def stop(self) -> None:
         # The launcher stops its own children (API, worker, dev server) on SIGTERM.

@@ -64,7 +64,7 @@ def parse_key(key_id: str, encoded: str) -> bytes:
     except (binascii.Error, ValueError):
         raise PayloadKeyError(
             f"payload key {key_id!r} is not base64; generate one with "
-            "`python -c \"import base64,os;print(base64.b64encode(os.urandom(32)).decode())\"`"
+            '`python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"`'
         ) from None
     if len(raw) != KEY_BYTES:
         raise PayloadKeyError(
@@ -103,10 +103,12 @@ class EncryptionCodec(PayloadCodec):
         out = []
         for p in payloads:
             nonce = os.urandom(NONCE_BYTES)
-            out.append(Payload(
-                metadata={"encoding": ENCODING, KEY_ID_METADATA: self.key_id.encode()},
-                data=nonce + cipher.encrypt(nonce, p.SerializeToString(), None),
-            ))
+            out.append(
+                Payload(
+                    metadata={"encoding": ENCODING, KEY_ID_METADATA: self.key_id.encode()},
+                    data=nonce + cipher.encrypt(nonce, p.SerializeToString(), None),
+                )
+            )
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -143,13 +145,15 @@ def codec_from_settings(settings: Settings) -> EncryptionCodec:
 
     Outside the demo, keys must be configured and the public demo key is refused.
     """
-    keys = {key_id: parse_key(key_id, secret.get_secret_value())
-            for key_id, secret in settings.payload_keys.items()}
+    keys = {
+        key_id: parse_key(key_id, secret.get_secret_value())
+        for key_id, secret in settings.payload_keys.items()
+    }
     if not settings.demo:
         if not keys:
             raise PayloadKeyError(
                 "refusing to start: no payload encryption keys. Set ESCALATIONS_PAYLOAD_KEYS="
-                "'{\"<key id>\": \"<base64 of 32 random bytes>\"}' (and ESCALATIONS_PAYLOAD_KEY_ID "
+                '\'{"<key id>": "<base64 of 32 random bytes>"}\' (and ESCALATIONS_PAYLOAD_KEY_ID '
                 "if there are several), or ESCALATIONS_DEMO=true for a demo run"
             )
         if any(key == DEMO_PAYLOAD_KEY for key in keys.values()) or DEMO_PAYLOAD_KEY_ID in keys:

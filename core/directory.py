@@ -18,7 +18,13 @@ from workflows.models import Person
 DEMO_TOKEN_HASHES = frozenset(
     hashlib.sha256(f"demo-{role}".encode()).hexdigest()
     for role in (
-        "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive",
+        "system",
+        "agent",
+        "helpline",
+        "specialist",
+        "supervisor",
+        "manager",
+        "executive",
         "operator",
     )
 )

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         default_factory=dict,
         description=(
             "AES-256 keys for Temporal payloads, key id -> base64 of 32 random bytes. From the "
-            "environment as JSON: ESCALATIONS_PAYLOAD_KEYS='{\"2025-06\": \"<base64>\"}'. "
+            'environment as JSON: ESCALATIONS_PAYLOAD_KEYS=\'{"2025-06": "<base64>"}\'. '
             "Keep retired keys here (they still decrypt older histories); only the active one "
             "encrypts. Required outside the demo; with ESCALATIONS_DEMO=true and none set, a "
             "public demo key is used."

@@ -51,9 +51,7 @@ def tls_config(settings: Settings) -> bool | TLSConfig:
     )
 
 
-async def connect(
-    settings: Settings, runtime: Runtime | None = None, lazy: bool = False
-) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None, lazy: bool = False) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,

@@ -28,7 +28,6 @@ from core.temporal import add_search_attributes
 from workflows import policy as policy_mod
 from workflows import search_attributes as sa
 
-
 _OUTBOUND: list[WebhookPoster | SmtpSender] = []
 
 
@@ -36,6 +35,7 @@ _OUTBOUND: list[WebhookPoster | SmtpSender] = []
 async def _record_outbound_clients() -> AsyncIterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         for cls in (WebhookPoster, SmtpSender):
+
             def recording(self, *args, __init=cls.__init__, **kwargs):
                 __init(self, *args, **kwargs)
                 _OUTBOUND.append(self)
@@ -59,8 +59,11 @@ def _shared_policies_unchanged() -> Iterator[None]:
     """The cases of a worker share one parsed policy per copy (workflows/policy.pinned), which
     no workflow code may change: after every test, each shared policy still equals its copy."""
     yield
-    changed = [key for key, shared in list(policy_mod._PINNED.items())
-               if shared != policy_mod.Policy.model_validate(json.loads(key))]
+    changed = [
+        key
+        for key, shared in list(policy_mod._PINNED.items())
+        if shared != policy_mod.Policy.model_validate(json.loads(key))
+    ]
     for key in changed:  # fails this test only, not every later one
         policy_mod._PINNED.pop(key, None)
     assert not changed, f"{len(changed)} shared policies were changed in place"
@@ -75,7 +78,10 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         search_attributes=sa.ALL,
         dev_server_log_level="error",
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+        ],
     )
     yield env
     await env.shutdown()
@@ -119,7 +125,10 @@ async def run_worker(
     """Run a worker on a fresh task queue (or the one given); yields the task queue name."""
     task_queue = task_queue or f"tq-{uuid.uuid4()}"
     async with Worker(
-        client, task_queue=task_queue, workflows=list(workflows), activities=list(activities),
+        client,
+        task_queue=task_queue,
+        workflows=list(workflows),
+        activities=list(activities),
         **kwargs,
     ):
         yield task_queue

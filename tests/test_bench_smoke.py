@@ -15,9 +15,17 @@ pytestmark = pytest.mark.timeout(420)
 
 async def test_quick_benchmark_completes_every_section(tmp_path: Path):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench", "--quick", "--results-dir", str(tmp_path),
-        "--workers", "2",  # the service's and the baseline's, measured together
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bench",
+        "--quick",
+        "--results-dir",
+        str(tmp_path),
+        "--workers",
+        "2",  # the service's and the baseline's, measured together
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "ESCALATIONS_LOG_FORMAT": "json"},
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=400)
@@ -26,24 +34,41 @@ async def test_quick_benchmark_completes_every_section(tmp_path: Path):
     # both of the service's worker processes were found (their CPU and RSS are summed)
     assert len(results["pids"]["workers"]) == results["workers"] == 2
     sections = {row["section"] for row in results["rows"]}
-    assert {"history", "throughput", "anatomy", "latency", "cost growth", "memory",
-            "deadlines"} <= sections, sections
+    assert {
+        "history",
+        "throughput",
+        "anatomy",
+        "latency",
+        "cost growth",
+        "memory",
+        "deadlines",
+    } <= sections, sections
     assert not [r for r in results["rows"] if r["metric"] == "section completed"], results["rows"]
-    signoff = next(r for r in results["rows"] if "sign-off path" in r["metric"]
-                   and r["section"] == "history")
+    signoff = next(
+        r for r in results["rows"] if "sign-off path" in r["metric"] and r["section"] == "history"
+    )
     assert signoff["value"] > 0 and signoff["baseline"] > 0
     # throughput alternates service and raw rounds; the rates add every round's lifecycles up
     rate = next(r for r in results["rows"] if r["metric"].startswith("sign-off lifecycles/s"))
     rounds = rate["extra"]["rounds"]
-    assert len(rounds) == 2 and all(x["service_per_s"] > 0 and x["raw_per_s"] > 0
-                                    for x in rounds), rounds
-    assert min(x["service_per_s"] for x in rounds) <= rate["value"] \
+    assert len(rounds) == 2 and all(
+        x["service_per_s"] > 0 and x["raw_per_s"] > 0 for x in rounds
+    ), rounds
+    assert (
+        min(x["service_per_s"] for x in rounds)
+        <= rate["value"]
         <= max(x["service_per_s"] for x in rounds)
+    )
     # deadline precision is measured beside raw Temporal firing at the same rate
-    deadline_rows = [r for r in results["rows"] if r["section"] == "deadlines"
-                     and r["metric"].startswith(("breach lateness", "CPU per breach"))]
-    assert len(deadline_rows) == 4 and all(r["baseline"] is not None for r in deadline_rows), \
+    deadline_rows = [
+        r
+        for r in results["rows"]
+        if r["section"] == "deadlines"
+        and r["metric"].startswith(("breach lateness", "CPU per breach"))
+    ]
+    assert len(deadline_rows) == 4 and all(r["baseline"] is not None for r in deadline_rows), (
         deadline_rows
+    )
     parts = [r for r in results["rows"] if r["metric"].startswith("lateness part")]
     assert len(parts) == 6 and all(r["value"] is not None for r in parts), parts
     cpu = next(r for r in deadline_rows if r["metric"].startswith("CPU per breach"))
@@ -62,16 +87,26 @@ def test_a_rebuild_at_the_breach_replays_the_history_up_to_the_firing_task():
     kinds = [e.event_type for e in cut.events]
     fired = kinds.index(EventType.EVENT_TYPE_TIMER_FIRED)
     # the firing, then the task it schedules, started: what the worker is sent at the breach
-    assert kinds[fired + 1:] == [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-                                 EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED]
+    assert kinds[fired + 1 :] == [
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    ]
     assert len(cut.events) < len(history.events)
-    assert list(cut.events) == list(history.events)[:len(cut.events)]
+    assert list(cut.events) == list(history.events)[: len(cut.events)]
 
 
 async def test_replay_cost_rebuilds_an_escalation_and_a_raw_workflow_at_their_firing():
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.replay_cost", "--n", "5", "--target-s", "5",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bench.replay_cost",
+        "--n",
+        "5",
+        "--target-s",
+        "5",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=240)
     assert proc.returncode == 0, out.decode()[-3000:]
@@ -82,4 +117,5 @@ async def test_replay_cost_rebuilds_an_escalation_and_a_raw_workflow_at_their_fi
     # the escalation's opening task, its deliveries and the breach's timer, not only a start
     assert result["service"]["events"] > 10 and result["raw"]["events"] > 10, result
     assert result["ratio"] == pytest.approx(
-        result["service"]["cpu_per_rebuild_ms"] / result["raw"]["cpu_per_rebuild_ms"], rel=0.05)
+        result["service"]["cpu_per_rebuild_ms"] / result["raw"]["cpu_per_rebuild_ms"], rel=0.05
+    )

@@ -136,10 +136,13 @@ def test_several_keys_need_the_active_id() -> None:
     assert codec_from_settings(settings(payload_keys=keys, payload_key_id="k2")).key_id == "k2"
 
 
-@pytest.mark.parametrize("value,message", [
-    ("not base64!", "not base64"),
-    (b64(os.urandom(16)), "16 bytes"),
-])
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("not base64!", "not base64"),
+        (b64(os.urandom(16)), "16 bytes"),
+    ],
+)
 def test_malformed_keys_are_refused(value: str, message: str) -> None:
     with pytest.raises(PayloadKeyError, match=message):
         codec_from_settings(settings(payload_keys={"k": SecretStr(value)}))
@@ -213,7 +216,8 @@ async def test_history_holds_no_personal_data_in_the_clear(dev_env) -> None:
 
     plain_client = dev_env.client
     client = await Client.connect(
-        plain_client.service_client.config.target_host, namespace=plain_client.namespace,
+        plain_client.service_client.config.target_host,
+        namespace=plain_client.namespace,
         data_converter=data_converter(settings(demo=True)),
     )
     marker = uuid.uuid4().hex[:8]
@@ -221,13 +225,18 @@ async def test_history_holds_no_personal_data_in_the_clear(dev_env) -> None:
     details = f"The customer read out card ending 4242 on the call {marker}"
     req = request(
         amount=40,
-        customer=Customer(id="C-PII", name="Ada Lovelace",
-                          contact=Contact(email=EMAIL, phone=PHONE, preferred_channel="email")),
-        summary=summary, details=details,
+        customer=Customer(
+            id="C-PII",
+            name="Ada Lovelace",
+            contact=Contact(email=EMAIL, phone=PHONE, preferred_channel="email"),
+        ),
+        summary=summary,
+        details=details,
     )
     world = World()
-    async with run_worker(client, workflows=[EscalationWorkflow],
-                          activities=world.activities()) as task_queue:
+    async with run_worker(
+        client, workflows=[EscalationWorkflow], activities=world.activities()
+    ) as task_queue:
         handle = await start(client, task_queue, req)
         # A 40 GBP refund is granted at tier 1 and the customer is told by e-mail: the history
         # then holds the input, activity arguments and results, memo, timers and the update path.
@@ -253,5 +262,7 @@ async def test_history_holds_no_personal_data_in_the_clear(dev_env) -> None:
 
     # The plain client sees ciphertext only; the encrypting one reads the same history.
     described = await plain_client.get_workflow_handle(handle.id).describe()
-    assert all(p.metadata.get("encoding") == ENCODING for p in described.raw_description
-               .workflow_execution_info.memo.fields.values())
+    assert all(
+        p.metadata.get("encoding") == ENCODING
+        for p in described.raw_description.workflow_execution_info.memo.fields.values()
+    )

@@ -19,13 +19,27 @@ from core.binaries import find_binary
 from tests.worker.test_embedded import free_port, start_stack, wait_ready
 
 BODY = {
-    "customer": {"id": "C-1001", "name": "Ada Lovelace", "tier": "standard",
-                 "contact": {"email": "ada@example.com", "phone": "+44 20 7946 0000",
-                             "preferred_channel": "email"}},
-    "channel": "phone", "category": "billing", "summary": "Charged twice for March",
-    "details": "Two identical charges on 3 March", "trigger": "customer_request",
-    "requested_remedy": {"kind": "refund", "amount": 600, "currency": "GBP",
-                         "description": "Refund both charges"},
+    "customer": {
+        "id": "C-1001",
+        "name": "Ada Lovelace",
+        "tier": "standard",
+        "contact": {
+            "email": "ada@example.com",
+            "phone": "+44 20 7946 0000",
+            "preferred_channel": "email",
+        },
+    },
+    "channel": "phone",
+    "category": "billing",
+    "summary": "Charged twice for March",
+    "details": "Two identical charges on 3 March",
+    "trigger": "customer_request",
+    "requested_remedy": {
+        "kind": "refund",
+        "amount": 600,
+        "currency": "GBP",
+        "description": "Refund both charges",
+    },
     "external_ref": "CRM-778812",
 }
 
@@ -61,63 +75,116 @@ async def test_full_path_through_the_running_stack_and_a_restart(tmp_path: Path,
     try:
         await wait_ready(f"{api}/readyz", proc)
         async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-            r = await http.post("/escalations", json=BODY,
-                                headers={**auth("system"), "Idempotency-Key": "e2e-1"})
+            r = await http.post(
+                "/escalations", json=BODY, headers={**auth("system"), "Idempotency-Key": "e2e-1"}
+            )
             assert r.status_code == 201, r.text
             eid = r.json()["id"]
-            again = await http.post("/escalations", json=BODY,
-                                    headers={**auth("system"), "Idempotency-Key": "e2e-1"})
+            again = await http.post(
+                "/escalations", json=BODY, headers={**auth("system"), "Idempotency-Key": "e2e-1"}
+            )
             assert (again.status_code, again.json()["id"]) == (200, eid)
             view = await until(http, eid, lambda v: v["stage"] == "helpline_consult")
             assert view["severity"] == "P3" and view["promise_at"]
 
-            r = await http.post(f"/escalations/{eid}/consult-answer", headers=auth("helpline"),
-                                json={"resolves": False, "answer": "Needs a refund above tier 1"})
+            r = await http.post(
+                f"/escalations/{eid}/consult-answer",
+                headers=auth("helpline"),
+                json={"resolves": False, "answer": "Needs a refund above tier 1"},
+            )
             assert r.status_code == 200, r.text
             view = r.json()  # answered once routed
             assert view["assignee"] and view["assigned_team"] == "billing-specialists"
             r = await http.post(f"/escalations/{eid}/acknowledge", headers=auth("specialist"))
             assert r.status_code == 200, r.text
-            r = await http.post(f"/escalations/{eid}/proposals", headers=auth("specialist"),
-                                json={"remedy": {"kind": "refund", "amount": 600, "currency": "GBP",
-                                                 "description": "Both charges"}})
+            r = await http.post(
+                f"/escalations/{eid}/proposals",
+                headers=auth("specialist"),
+                json={
+                    "remedy": {
+                        "kind": "refund",
+                        "amount": 600,
+                        "currency": "GBP",
+                        "description": "Both charges",
+                    }
+                },
+            )
             assert r.json()["stage"] == "executive_signoff", r.text
             assert r.json()["pending_approval"]["required_authority"] == 600
-            refused = await http.post(f"/escalations/{eid}/approvals", headers=auth("supervisor"),
-                                      json={"decision": "approve", "comment": "ok"})
+            refused = await http.post(
+                f"/escalations/{eid}/approvals",
+                headers=auth("supervisor"),
+                json={"decision": "approve", "comment": "ok"},
+            )
             assert refused.status_code == 403
             assert refused.json()["error"] == "forbidden"
-            r = await http.post(f"/escalations/{eid}/approvals", headers=auth("executive"),
-                                json={"decision": "approve", "comment": "Loyal customer"})
+            r = await http.post(
+                f"/escalations/{eid}/approvals",
+                headers=auth("executive"),
+                json={"decision": "approve", "comment": "Loyal customer"},
+            )
             assert r.status_code == 200, r.text
             assert (r.json()["stage"], r.json()["resolved_at_tier"]) == ("resolved", "executive")
             await until(http, eid, lambda v: v["stage"] == "follow_up")
-            timeline = (await http.get(f"/escalations/{eid}/timeline", headers=auth("manager"))).json()
+            timeline = (
+                await http.get(f"/escalations/{eid}/timeline", headers=auth("manager"))
+            ).json()
             acts = [i["action"] for i in timeline["items"]]
-            for a in ("opened", "triaged", "tier1_declined", "consult_requested", "consult_answered",
-                      "transferred", "acknowledged", "proposal_made", "approval_granted", "resolved"):
+            for a in (
+                "opened",
+                "triaged",
+                "tier1_declined",
+                "consult_requested",
+                "consult_answered",
+                "transferred",
+                "acknowledged",
+                "proposal_made",
+                "approval_granted",
+                "resolved",
+            ):
                 assert a in acts, acts
             assert "approval_rejected" not in acts  # the refused approval left no trace
 
         # the operator's view through Temporal itself: visibility and search attributes
         temporal = find_binary("temporal")
         listed = subprocess.run(
-            [temporal, "workflow", "list", "--address", f"127.0.0.1:{ports['temporal']}",
-             "--query", 'EscalationStage="follow_up" AND ResolvedAtTier="executive"', "-o", "json"],
-            capture_output=True, text=True, timeout=30, check=True)
+            [
+                temporal,
+                "workflow",
+                "list",
+                "--address",
+                f"127.0.0.1:{ports['temporal']}",
+                "--query",
+                'EscalationStage="follow_up" AND ResolvedAtTier="executive"',
+                "-o",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
         assert f"escalation-{eid}" in listed.stdout
 
         # real e-mail and real webhooks reached the demo relay and gateway
         outbox = tmp_path / "outbox"
         deadline = time.monotonic() + 20
         while True:
-            mails = [m for m in mailbox.mbox(str(outbox / "mail.mbox"))] if (outbox / "mail.mbox").exists() else []
+            mails = (
+                [m for m in mailbox.mbox(str(outbox / "mail.mbox"))]
+                if (outbox / "mail.mbox").exists()
+                else []
+            )
             to_ada = [m for m in mails if m["To"] and "ada@example.com" in m["To"]]
-            hooks = [json.loads(ln) for ln in (outbox / "webhooks.jsonl").read_text().splitlines()] \
-                if (outbox / "webhooks.jsonl").exists() else []
+            hooks = (
+                [json.loads(ln) for ln in (outbox / "webhooks.jsonl").read_text().splitlines()]
+                if (outbox / "webhooks.jsonl").exists()
+                else []
+            )
             crm = [h for h in hooks if h["channel"] == "crm" and h["escalation_id"] == eid]
-            if any("resolved" in (m["Subject"] or "") for m in to_ada) and \
-                    any(h["body"]["stage"] == "follow_up" for h in crm):
+            if any("resolved" in (m["Subject"] or "") for m in to_ada) and any(
+                h["body"]["stage"] == "follow_up" for h in crm
+            ):
                 break
             assert time.monotonic() < deadline, (len(mails), hooks[-3:])
             await asyncio.sleep(0.3)
@@ -133,8 +200,11 @@ async def test_full_path_through_the_running_stack_and_a_restart(tmp_path: Path,
         async with httpx.AsyncClient(base_url=api, timeout=30) as http:
             view = await until(http, eid, lambda v: True)
             assert (view["stage"], view["granted_remedy"]["amount"]) == ("follow_up", 600)
-            r = await http.post(f"/escalations/{eid}/customer-contact", headers=auth("agent"),
-                                json={"message": "Still charged twice", "still_broken": True})
+            r = await http.post(
+                f"/escalations/{eid}/customer-contact",
+                headers=auth("agent"),
+                json={"message": "Still charged twice", "still_broken": True},
+            )
             assert r.status_code == 200, r.text
             assert (r.json()["stage"], r.json()["severity"]) == ("specialist", "P2")
     finally:

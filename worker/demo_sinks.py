@@ -52,8 +52,12 @@ class MailboxHandler:
             self.box.flush()
         finally:
             self.box.unlock()
-        log.info("mail_received", to=len(envelope.rcpt_tos), subject=msg.get("Subject"),
-                 message_id=msg.get("Message-ID"))
+        log.info(
+            "mail_received",
+            to=len(envelope.rcpt_tos),
+            subject=msg.get("Subject"),
+            message_id=msg.get("Message-ID"),
+        )
         return "250 OK"
 
 
@@ -74,8 +78,10 @@ class WebhookGateway:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             lines = head.decode("latin-1").split("\r\n")
             method, path, _ = lines[0].split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, v in
-                       (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)
+            }
             length = int(headers.get("content-length", "0"))
             if length > 1_000_000:
                 return await self._answer(writer, 413, "too large")
@@ -90,13 +96,22 @@ class WebhookGateway:
             if key in self.seen:
                 return await self._answer(writer, 200, "duplicate")
             self.seen.add(key)
-            record = {"at": datetime.now(UTC).isoformat(), "channel": channel,
-                      "idempotency_key": key, "escalation_id": headers.get("x-escalation-id"),
-                      "event": headers.get("x-escalation-event"), "body": json.loads(body)}
+            record = {
+                "at": datetime.now(UTC).isoformat(),
+                "channel": channel,
+                "idempotency_key": key,
+                "escalation_id": headers.get("x-escalation-id"),
+                "event": headers.get("x-escalation-event"),
+                "body": json.loads(body),
+            }
             with self.out.open("a") as f:
                 f.write(json.dumps(record) + "\n")
-            log.info("webhook_received", channel=channel, escalation_event=record["event"],
-                     escalation_id=record["escalation_id"])
+            log.info(
+                "webhook_received",
+                channel=channel,
+                escalation_event=record["event"],
+                escalation_id=record["escalation_id"],
+            )
             await self._answer(writer, 200, "ok")
         except (TimeoutError, asyncio.IncompleteReadError, ValueError, ConnectionError):
             pass
@@ -107,21 +122,29 @@ class WebhookGateway:
     async def _answer(writer: asyncio.StreamWriter, status: int, text: str) -> None:
         reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 413: "Too Large"}[status]
         data = text.encode()
-        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\n"
-                     f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
+        writer.write(
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
+            + data
+        )
         await writer.drain()
 
 
 async def run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     secret = get_settings().webhook_secret.get_secret_value()
-    smtp = Controller(MailboxHandler(args.out / "mail.mbox"), hostname=args.host,
-                      port=args.smtp_port)
+    smtp = Controller(
+        MailboxHandler(args.out / "mail.mbox"), hostname=args.host, port=args.smtp_port
+    )
     smtp.start()
     gateway = WebhookGateway(args.out / "webhooks.jsonl", secret)
     server = await asyncio.start_server(gateway.handle, args.host, args.webhook_port)
-    log.info("demo_sinks_ready", smtp=f"{args.host}:{args.smtp_port}",
-             webhooks=f"http://{args.host}:{args.webhook_port}/<channel>", out=str(args.out))
+    log.info(
+        "demo_sinks_ready",
+        smtp=f"{args.host}:{args.smtp_port}",
+        webhooks=f"http://{args.host}:{args.webhook_port}/<channel>",
+        out=str(args.out),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -132,8 +155,9 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--smtp-port", type=int, default=1025)
     p.add_argument("--webhook-port", type=int, default=8025)

@@ -48,12 +48,19 @@ def dev_server_command(temporal: str, args: argparse.Namespace, db: Path) -> lis
     from workflows.search_attributes import cli_flags
 
     cmd = [
-        temporal, "server", "start-dev",
-        "--db-filename", str(db),
-        "--ip", args.host,
-        "--port", str(args.temporal_port),
-        "--ui-port", str(args.ui_port),
-        "--log-level", "error",
+        temporal,
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db),
+        "--ip",
+        args.host,
+        "--port",
+        str(args.temporal_port),
+        "--ui-port",
+        str(args.ui_port),
+        "--log-level",
+        "error",
         "--ui-disable-news-fetch",
         *cli_flags(),
     ]
@@ -80,7 +87,8 @@ class Stack:
         env.setdefault("ESCALATIONS_DEMO", "true")
         if a.workers > 1:  # each process has its own sticky cache: share the default out
             env["ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS"] = str(
-                cached_workflows_per_worker(a.workers, env))
+                cached_workflows_per_worker(a.workers, env)
+            )
         if not a.no_sinks:  # the demo's mail relay and gateways, unless configured otherwise
             sink = f"http://{a.host}:{a.webhook_port}"
             env.setdefault("ESCALATIONS_SMTP_HOST", a.host)
@@ -92,7 +100,10 @@ class Stack:
 
     async def spawn(self, name: str, cmd: list[str], worker: int = 0) -> None:
         proc = await asyncio.create_subprocess_exec(
-            *cmd, env=self.env(worker), cwd=str(ROOT), start_new_session=True,
+            *cmd,
+            env=self.env(worker),
+            cwd=str(ROOT),
+            start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL,
         )
         self.procs.append((name, proc))
@@ -171,12 +182,15 @@ def preflight(args: argparse.Namespace) -> str:
         (args.temporal_port, "Temporal gRPC", "--temporal-port"),
         (args.ui_port, "Temporal Web UI", "--ui-port"),
         (args.api_port, "API", "--api-port"),
-        *((args.metrics_port + i, "worker metrics", "--metrics-port")
-          for i in range(args.workers)),
-        *(() if args.no_sinks else (
-            (args.smtp_port, "demo SMTP server", "--smtp-port"),
-            (args.webhook_port, "demo webhook gateway", "--webhook-port"),
-        )),
+        *((args.metrics_port + i, "worker metrics", "--metrics-port") for i in range(args.workers)),
+        *(
+            ()
+            if args.no_sinks
+            else (
+                (args.smtp_port, "demo SMTP server", "--smtp-port"),
+                (args.webhook_port, "demo webhook gateway", "--webhook-port"),
+            )
+        ),
     ):
         if not port_free(port, args.host):
             raise LaunchError(
@@ -199,14 +213,28 @@ async def run(args: argparse.Namespace) -> int:
         await stack.spawn("temporal", dev_server_command(temporal, args, db))
         await stack.wait_temporal(timeout=60)
         if not args.no_sinks:
-            await stack.spawn("demo-sinks", [
-                sys.executable, "-m", "worker.demo_sinks", "--host", args.host,
-                "--smtp-port", str(args.smtp_port), "--webhook-port", str(args.webhook_port),
-                "--out", str(args.data_dir / "outbox"),
-            ])
+            await stack.spawn(
+                "demo-sinks",
+                [
+                    sys.executable,
+                    "-m",
+                    "worker.demo_sinks",
+                    "--host",
+                    args.host,
+                    "--smtp-port",
+                    str(args.smtp_port),
+                    "--webhook-port",
+                    str(args.webhook_port),
+                    "--out",
+                    str(args.data_dir / "outbox"),
+                ],
+            )
         for i in range(args.workers):
-            await stack.spawn("worker" if i == 0 else f"worker-{i + 1}",
-                              [sys.executable, "-m", "worker"], worker=i)
+            await stack.spawn(
+                "worker" if i == 0 else f"worker-{i + 1}",
+                [sys.executable, "-m", "worker"],
+                worker=i,
+            )
         await stack.spawn("api", [sys.executable, "-m", "api"])
         await stack.wait_http(f"http://{args.host}:{args.api_port}/readyz", 60, "API")
         log.info(
@@ -233,24 +261,39 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="escalations-embedded", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="escalations-embedded",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--temporal-port", type=int, default=7233)
     p.add_argument("--ui-port", type=int, default=8233)
     p.add_argument("--api-port", type=int, default=8000)
-    p.add_argument("--metrics-port", type=int, default=9464,
-                   help="the first worker's Prometheus port; worker i uses this + i")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="worker processes on the task queue (default 1). One Python process "
-                   "runs on one core; with N > 1 each gets 1/N of the sticky cache unless "
-                   "ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS is set, which is per process")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9464,
+        help="the first worker's Prometheus port; worker i uses this + i",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes on the task queue (default 1). One Python process "
+        "runs on one core; with N > 1 each gets 1/N of the sticky cache unless "
+        "ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS is set, which is per process",
+    )
     p.add_argument("--data-dir", type=Path, default=ROOT / "data")
     p.add_argument("--smtp-port", type=int, default=1025, help="demo SMTP server")
     p.add_argument("--webhook-port", type=int, default=8025, help="demo webhook gateway")
-    p.add_argument("--no-sinks", action="store_true",
-                   help="don't start the demo SMTP server and webhook gateway (use your own, "
-                   "configured with ESCALATIONS_SMTP_* and ESCALATIONS_WEBHOOK_*_URL)")
+    p.add_argument(
+        "--no-sinks",
+        action="store_true",
+        help="don't start the demo SMTP server and webhook gateway (use your own, "
+        "configured with ESCALATIONS_SMTP_* and ESCALATIONS_WEBHOOK_*_URL)",
+    )
     args = p.parse_args(argv)
     if args.workers < 1:
         p.error("--workers must be at least 1")

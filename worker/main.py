@@ -61,16 +61,16 @@ def build_worker(
         workflows=[EscalationWorkflow],
         workflow_runner=workflow_runner(settings),
         activities=build_activities(settings, client, resources),
-        graceful_shutdown_timeout=timedelta(
-            seconds=settings.worker_graceful_shutdown_s
-        ),
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_s),
         max_cached_workflows=settings.worker_max_cached_workflows,
     )
 
 
 async def run(settings: Settings) -> None:
     runtime = Runtime(
-        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_bind))
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=settings.worker_metrics_bind)
+        )
     )
     client = await connect(settings, runtime=runtime)
     try:

@@ -17,7 +17,14 @@ Role = Literal[
     "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
 ]
 ROLES: tuple[Role, ...] = (
-    "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
+    "system",
+    "agent",
+    "helpline",
+    "specialist",
+    "supervisor",
+    "manager",
+    "executive",
+    "operator",
 )
 STAFF_ROLES: tuple[Role, ...] = tuple(r for r in ROLES if r != "system")
 APPROVER_ROLES: tuple[Role, ...] = ("supervisor", "manager", "executive")
@@ -49,9 +56,7 @@ class Rule:
     stages: tuple[Stage, ...] | None = None  # None: not a case action (no stage applies)
 
 
-_BEFORE_RESOLUTION = tuple(
-    s for s in OPEN_STAGES if s not in (Stage.RESOLVED, Stage.FOLLOW_UP)
-)
+_BEFORE_RESOLUTION = tuple(s for s in OPEN_STAGES if s not in (Stage.RESOLVED, Stage.FOLLOW_UP))
 
 ACCESS: dict[Action, Rule] = {
     Action.OPEN: Rule(("system", "agent")),

@@ -27,7 +27,9 @@ def _check(at: datetime) -> None:
         raise ValueError("business-hours arithmetic needs timezone-aware datetimes")
 
 
-def _day_intervals(spec: CalendarSpec, day: date, holidays: frozenset[date]) -> list[tuple[datetime, datetime]]:
+def _day_intervals(
+    spec: CalendarSpec, day: date, holidays: frozenset[date]
+) -> list[tuple[datetime, datetime]]:
     tz = _zone(spec.timezone)
     if day in holidays:
         return []

@@ -13,7 +13,10 @@ from workflows.policy import CalendarSpec
 
 def start(name, calendar: str, spec: CalendarSpec, target_s: float, now: datetime) -> Clock:
     return Clock(
-        name=name, calendar=calendar, target_s=target_s, running_since=now,
+        name=name,
+        calendar=calendar,
+        target_s=target_s,
+        running_since=now,
         due_at=add_business_seconds(spec, now, target_s),
     )
 
@@ -54,8 +57,14 @@ def stop(clock: Clock, spec: CalendarSpec, now: datetime) -> None:
     clock.stopped_at = now
 
 
-def rebase(clock: Clock, calendar: str, spec_old: CalendarSpec, spec_new: CalendarSpec,
-           target_s: float, now: datetime) -> None:
+def rebase(
+    clock: Clock,
+    calendar: str,
+    spec_old: CalendarSpec,
+    spec_new: CalendarSpec,
+    target_s: float,
+    now: datetime,
+) -> None:
     """Move a clock to another calendar and/or target, keeping the business time used."""
     if clock.stopped_at:
         return
@@ -83,6 +92,8 @@ def next_event(clock: Clock, spec: CalendarSpec, fractions: list[float]) -> Cloc
     for f in fractions:
         if f in clock.warned_fractions:
             continue
-        at = add_business_seconds(spec, clock.running_since, max(0.0, f * clock.target_s - clock.consumed_s))
+        at = add_business_seconds(
+            spec, clock.running_since, max(0.0, f * clock.target_s - clock.consumed_s)
+        )
         return ClockEvent(at, clock.name, "warning", f)
     return ClockEvent(clock.due_at, clock.name, "breach")

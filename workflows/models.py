@@ -17,8 +17,13 @@ Urgency = Literal["immediate", "high", "normal", "low"]
 Channel = Literal["email", "sms", "phone", "chat", "social"]
 CustomerTier = Literal["standard", "gold", "vip"]
 Trigger = Literal[
-    "customer_request", "policy_exception", "out_of_scope", "repeat_contact", "legal_threat",
-    "social_media_threat", "technical_fault",
+    "customer_request",
+    "policy_exception",
+    "out_of_scope",
+    "repeat_contact",
+    "legal_threat",
+    "social_media_threat",
+    "technical_fault",
 ]
 RemedyKind = Literal["refund", "goodwill_credit", "fee_waiver", "replacement", "other"]
 Tier = Literal["tier1", "helpline", "specialist", "executive"]
@@ -64,10 +69,12 @@ class Actor(Model):
 
 
 class Contact(Model):
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                              examples=["ada@example.com"])
-    phone: str | None = Field(None, max_length=32, pattern=r"^\+?[0-9 ()\-]{5,31}$",
-                              examples=["+44 20 7946 0000"])
+    email: str | None = Field(
+        None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["ada@example.com"]
+    )
+    phone: str | None = Field(
+        None, max_length=32, pattern=r"^\+?[0-9 ()\-]{5,31}$", examples=["+44 20 7946 0000"]
+    )
     preferred_channel: Channel = Field("email", description="Where the customer wants to hear back")
 
 
@@ -249,17 +256,21 @@ class StartEscalation(Model):
     opened_by: Actor
     policy: Any = Field(
         description="The policy copy the case runs under, pinned for its life (as the API "
-        "triaged it at the opening; on continue-as-new, the same copy)")
-    opened_at: datetime = Field(description="When the API accepted the request; SLA clocks "
-                                "count from here")
+        "triaged it at the opening; on continue-as-new, the same copy)"
+    )
+    opened_at: datetime = Field(
+        description="When the API accepted the request; SLA clocks count from here"
+    )
     resume: EscalationState | None = Field(None, description="Set by continue-as-new")
     continue_as_new_after_events: int | None = Field(
         None, description="Force continue-as-new past this history length (tests, operations)"
     )
     version: int = Field(
-        WORKFLOW_VERSION, description="The workflow behaviour the starter asks for. Only "
+        WORKFLOW_VERSION,
+        description="The workflow behaviour the starter asks for. Only "
         f"{WORKFLOW_VERSION} runs: versions 0 and 1 were retired before any deployment ran "
-        "them (docs/decisions/0002); a start asking for another is failed at once.")
+        "them (docs/decisions/0002); a start asking for another is failed at once.",
+    )
 
 
 class ConsultAnswer(Model):
@@ -313,100 +324,3 @@ class SeverityChange(Model):
 class Reason(Model):
     actor: Actor
     reason: str = Field("", max_length=5_000)
-
-
-# --- activity messages --------------------------------------------------------------------------
-
-
-class KbQuery(Model):
-    category: str
-    text: str
-    limit: int = 3
-
-
-class KbResult(Model):
-    matches: list[KbMatch]
-
-
-class RouteResult(Model):
-    team: str
-    assignee: Person
-    open_load: int = Field(description="Open escalations already assigned to the assignee")
-
-
-class PeopleQuery(Model):
-    roles: list[Role]
-    min_authority: float = 0
-    team: str | None = None
-
-    def selects(self, p: Person) -> bool:
-        """Whom the query finds (the find_people activity; the workflow's share of a joint one)."""
-        return (p.role in self.roles and p.authority_limit >= self.min_authority
-                and (self.team is None or p.team == self.team))
-
-
-class PeopleResult(Model):
-    people: list[Person]
-
-
-class Delivery(Model):
-    """One message on one channel to one address."""
-
-    escalation_id: str
-    event: str
-    channel: Channel
-    address: str = Field(description="E-mail address, phone number or chat handle")
-    recipient_name: str
-    subject: str
-    body: str
-    urgent: bool = False
-    idempotency_key: str | None = Field(
-        None, description="Set by the workflow: the same key however the message is sent "
-        "(batched or alone) and on every retry; without it the activity derives one")
-
-
-class DeliveryReceipt(Model):
-    channel: Channel
-    idempotency_key: str
-    detail: str = ""
-
-
-class CrmEvent(Model):
-    escalation_id: str
-    external_ref: str | None
-    event: str
-    stage: str
-    at: datetime
-    severity: str | None = None
-    assignee: str | None = None
-    detail: str = ""
-    idempotency_key: str | None = Field(
-        None, description="Set by the workflow (see Delivery); not part of the posted body")
-
-
-class OutboxItem(Model):
-    """One message (its deliveries: the recipient's channels in order of preference) or one CRM
-    event, sent with the other side effects of the same workflow task."""
-
-    deliveries: list[Delivery] = Field(default_factory=list)
-    crm: CrmEvent | None = None
-
-
-class OutboxResult(Model):
-    """done: sent (`channel`: by which, `failed_channels`: unusable ones tried first);
-    failed: refused for good on every channel; retry: a transient failure at
-    `deliveries[retry_from]`: the workflow sends it from there on its own, with retries."""
-
-    status: Literal["done", "failed", "retry"]
-    channel: str | None = None
-    failed_channels: list[str] = Field(default_factory=list)
-    retry_from: int = 0
-    detail: str = ""
-
-
-class Dispatch(Model):
-    items: list[OutboxItem]
-
-
-class DispatchResult(Model):
-    results: list[OutboxResult]

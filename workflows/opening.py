@@ -20,6 +20,7 @@ from workflows import rules
 from workflows import search_attributes as sa
 from workflows.models import (
     Actor,
+    Clock,
     ClockView,
     EscalationRequest,
     EscalationState,
@@ -42,8 +43,16 @@ def money(r: Remedy | None) -> str:
 
 
 def record(s: EscalationState, actor: Actor, action: str, detail: str, now: datetime) -> None:
-    s.timeline.append(TimelineEntry(at=now, actor=actor.name, role=actor.role, action=action,
-                                    stage=s.stage, detail=detail[:2000]))
+    s.timeline.append(
+        TimelineEntry(
+            at=now,
+            actor=actor.name,
+            role=actor.role,
+            action=action,
+            stage=s.stage,
+            detail=detail[:2000],
+        )
+    )
     s.updated_at = now
 
 
@@ -60,6 +69,10 @@ def triaged(s: EscalationState) -> Severity:
     if s.severity is None:
         raise ValueError(f"{s.id} is not triaged yet")
     return s.severity
+
+
+def clock(s: EscalationState, name: str) -> Clock:
+    return next(c for c in s.clocks if c.name == name)
 
 
 def default_calendar(p: Policy, s: EscalationState) -> str:
@@ -88,17 +101,25 @@ def triage(s: EscalationState, p: Policy, now: datetime) -> None:
     s.severity, s.urgency, s.avoidable = t.severity, t.urgency, t.avoidable
     s.policy_version = p.version
     cal = default_calendar(p, s)
-    s.clocks = [clk.start(name, cal, p.calendar(cal), target_s(p, s, name), now)
-                for name in ("first_response", "resolution")]
+    s.clocks = [
+        clk.start(name, cal, p.calendar(cal), target_s(p, s, name), now)
+        for name in ("first_response", "resolution")
+    ]
     s.promise_at = promise_at(s)
-    record(s, WORKFLOW_ACTOR, "triaged",
-           f"{t.severity}, urgency {t.urgency}, "
-           f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}", now)
+    record(
+        s,
+        WORKFLOW_ACTOR,
+        "triaged",
+        f"{t.severity}, urgency {t.urgency}, "
+        f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}",
+        now,
+    )
     move(s, Stage.TIER1_EXCEPTION, now)
 
 
-def resolve(s: EscalationState, p: Policy, tier: Tier, outcome: str, actor: Actor,
-            now: datetime) -> None:
+def resolve(
+    s: EscalationState, p: Policy, tier: Tier, outcome: str, actor: Actor, now: datetime
+) -> None:
     s.resolved_at_tier, s.outcome, s.resolved_at = tier, outcome, now
     s.pending_approval = None
     s.waiting_on_customer = False
@@ -127,8 +148,9 @@ def tier1(s: EscalationState, p: Policy, now: datetime) -> None:
 def open_case(p: Policy, start: StartEscalation, now: datetime) -> EscalationState:
     """The state of a new escalation once triaged and through the tier-1 check (stage
     `helpline_consult`, or `resolved` when tier 1 granted the remedy)."""
-    s = EscalationState(id=start.id, request=start.request, opened_by=start.opened_by,
-                        opened_at=now, updated_at=now)
+    s = EscalationState(
+        id=start.id, request=start.request, opened_by=start.opened_by, opened_at=now, updated_at=now
+    )
     record(s, start.opened_by, "opened", start.request.summary, now)
     triage(s, p, now)
     tier1(s, p, now)
@@ -144,19 +166,34 @@ class NewCase:
 
     def search_attributes(self) -> TypedSearchAttributes:
         """Set at the start, so the case is listed and filterable before its first task."""
-        return TypedSearchAttributes([
-            SearchAttributePair(key, value)
-            for key, value in search_attributes(self.state).items() if value is not None
-        ])
+        return TypedSearchAttributes(
+            [
+                SearchAttributePair(key, value)
+                for key, value in search_attributes(self.state).items()
+                if value is not None
+            ]
+        )
 
 
-def new_case(policy: Policy, policy_json: dict[str, Any], escalation_id: str,
-             request: EscalationRequest, opened_by: Actor, now: datetime,
-             **start_options: Any) -> NewCase:
+def new_case(
+    policy: Policy,
+    policy_json: dict[str, Any],
+    escalation_id: str,
+    request: EscalationRequest,
+    opened_by: Actor,
+    now: datetime,
+    **start_options: Any,
+) -> NewCase:
     """The one way a case is started (the API, the tests and the benchmark): the input with its
     policy copy and opening time, and the state the workflow will hold (triaged, tier-1 checked)."""
-    start = StartEscalation(id=escalation_id, request=request, opened_by=opened_by,
-                            policy=policy_json, opened_at=now, **start_options)
+    start = StartEscalation(
+        id=escalation_id,
+        request=request,
+        opened_by=opened_by,
+        policy=policy_json,
+        opened_at=now,
+        **start_options,
+    )
     return NewCase(start=start, state=open_case(policy, start, now))
 
 
@@ -167,13 +204,20 @@ def search_attributes(s: EscalationState) -> dict[SearchAttributeKey, Any]:
     due = [c.due_at for c in s.clocks if c.due_at and not c.stopped_at and not c.paused]
     resolution = next((c for c in s.clocks if c.name == "resolution"), None)
     return {
-        sa.STAGE: s.stage, sa.CUSTOMER_ID: req.customer.id, sa.CUSTOMER_TIER: req.customer.tier,
-        sa.TRIGGER: req.trigger, sa.CHANNEL: req.channel, sa.SEVERITY: s.severity,
-        sa.AVOIDABLE: s.avoidable, sa.POLICY_VERSION: s.policy_version,
-        sa.ASSIGNED_TEAM: s.assigned_team, sa.ASSIGNEE: s.assignee,
+        sa.STAGE: s.stage,
+        sa.CUSTOMER_ID: req.customer.id,
+        sa.CUSTOMER_TIER: req.customer.tier,
+        sa.TRIGGER: req.trigger,
+        sa.CHANNEL: req.channel,
+        sa.SEVERITY: s.severity,
+        sa.AVOIDABLE: s.avoidable,
+        sa.POLICY_VERSION: s.policy_version,
+        sa.ASSIGNED_TEAM: s.assigned_team,
+        sa.ASSIGNEE: s.assignee,
         sa.SLA_DUE_AT: min(due) if due else None,
         sa.SLA_BREACHED: any(c.breached for c in s.clocks),
-        sa.RESOLVED_AT_TIER: s.resolved_at_tier, sa.RESOLVED_AT: s.resolved_at,
+        sa.RESOLVED_AT_TIER: s.resolved_at_tier,
+        sa.RESOLVED_AT: s.resolved_at,
         sa.RESOLVED_WITHIN_SLA: (not resolution.breached) if s.resolved_at and resolution else None,
     }
 
@@ -182,30 +226,66 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
     views = []
     for c in s.clocks:
         spec = p.calendar(c.calendar) if p else None
-        views.append(ClockView(
-            name=c.name, due_at=c.due_at, paused=c.paused, warned_at=c.warned_at,
-            breached=c.breached, met_at=c.stopped_at,
-            remaining_business_s=None if c.stopped_at or spec is None else clk.remaining(c, spec, now),
-        ))
-    candidates = [c.due_at for c in s.clocks
-                  if c.due_at and not c.stopped_at and not c.paused and not c.breached]
-    for t in (s.consult_due_at if s.stage == Stage.HELPLINE_CONSULT else None, s.ack_due_at,
-              s.pending_approval.due_at if s.pending_approval else None):
+        views.append(
+            ClockView(
+                name=c.name,
+                due_at=c.due_at,
+                paused=c.paused,
+                warned_at=c.warned_at,
+                breached=c.breached,
+                met_at=c.stopped_at,
+                remaining_business_s=None
+                if c.stopped_at or spec is None
+                else clk.remaining(c, spec, now),
+            )
+        )
+    candidates = [
+        c.due_at
+        for c in s.clocks
+        if c.due_at and not c.stopped_at and not c.paused and not c.breached
+    ]
+    for t in (
+        s.consult_due_at if s.stage == Stage.HELPLINE_CONSULT else None,
+        s.ack_due_at,
+        s.pending_approval.due_at if s.pending_approval else None,
+    ):
         if t:
             candidates.append(t)
     pa = s.pending_approval
     req = s.request
     return EscalationView(
-        id=s.id, stage=s.stage, severity=s.severity, urgency=s.urgency, customer=req.customer,
-        channel=req.channel, category=req.category, summary=req.summary, trigger=req.trigger,
-        avoidable=s.avoidable, requested_remedy=req.requested_remedy,
-        granted_remedy=s.granted_remedy, proposal=s.proposal, assigned_team=s.assigned_team,
+        id=s.id,
+        stage=s.stage,
+        severity=s.severity,
+        urgency=s.urgency,
+        customer=req.customer,
+        channel=req.channel,
+        category=req.category,
+        summary=req.summary,
+        trigger=req.trigger,
+        avoidable=s.avoidable,
+        requested_remedy=req.requested_remedy,
+        granted_remedy=s.granted_remedy,
+        proposal=s.proposal,
+        assigned_team=s.assigned_team,
         assignee=s.assignee,
         pending_approval=PendingApprovalView(
-            remedy=pa.remedy, required_authority=pa.required_authority, level=pa.level,
-            since=pa.since, due_at=pa.due_at) if pa else None,
-        clocks=views, next_deadline=min(candidates) if candidates else None,
-        promise_at=s.promise_at, resolved_at_tier=s.resolved_at_tier, outcome=s.outcome,
-        waiting_on_customer=s.waiting_on_customer, external_ref=req.external_ref,
-        policy_version=s.policy_version, opened_at=s.opened_at, updated_at=s.updated_at,
+            remedy=pa.remedy,
+            required_authority=pa.required_authority,
+            level=pa.level,
+            since=pa.since,
+            due_at=pa.due_at,
+        )
+        if pa
+        else None,
+        clocks=views,
+        next_deadline=min(candidates) if candidates else None,
+        promise_at=s.promise_at,
+        resolved_at_tier=s.resolved_at_tier,
+        outcome=s.outcome,
+        waiting_on_customer=s.waiting_on_customer,
+        external_ref=req.external_ref,
+        policy_version=s.policy_version,
+        opened_at=s.opened_at,
+        updated_at=s.updated_at,
     )

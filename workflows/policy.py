@@ -39,8 +39,10 @@ class CalendarSpec(PolicyModel):
     )
     holiday_country: str | None = Field(None, description="ISO country for the holidays package")
     holiday_subdivision: str | None = None
-    holidays: list[date] = Field(default_factory=list, description="Extra closed days (and, once "
-                                 "loaded, the expanded public holidays)")
+    holidays: list[date] = Field(
+        default_factory=list,
+        description="Extra closed days (and, once loaded, the expanded public holidays)",
+    )
     always_open: bool = False
 
     @field_validator("hours")
@@ -54,7 +56,7 @@ class CalendarSpec(PolicyModel):
         return v
 
     @model_validator(mode="after")
-    def _open_sometime(self) -> "CalendarSpec":
+    def _open_sometime(self) -> CalendarSpec:
         if not self.always_open and not self.hours:
             raise ValueError("a calendar needs opening hours or always_open = true")
         return self
@@ -158,7 +160,7 @@ class Policy(PolicyModel):
         return sorted(set(v))
 
     @model_validator(mode="after")
-    def _references(self) -> "Policy":
+    def _references(self) -> Policy:
         names = set(self.calendars) | {"24x7"}
         for t in self.teams:
             if t.calendar not in names:

@@ -36,8 +36,11 @@ def triage(policy: Policy, req: EscalationRequest) -> Triage:
 
 def sla_target(policy: Policy, severity: Severity, tier: str) -> SlaTarget:
     exact = [s for s in policy.sla if s.severity == severity and s.tier == tier]
-    return (exact or [s for s in policy.sla if s.severity == severity and s.tier == "*"]
-            or [s for s in policy.sla if s.severity == severity])[0]
+    return (
+        exact
+        or [s for s in policy.sla if s.severity == severity and s.tier == "*"]
+        or [s for s in policy.sla if s.severity == severity]
+    )[0]
 
 
 def raise_severity(severity: Severity) -> Severity:

@@ -23,8 +23,20 @@ RESOLVED_AT = SearchAttributeKey.for_datetime("ResolvedAt")
 RESOLVED_WITHIN_SLA = SearchAttributeKey.for_bool("ResolvedWithinSla")
 
 ALL: list[SearchAttributeKey[Any]] = [
-    STAGE, SEVERITY, CUSTOMER_ID, CUSTOMER_TIER, TRIGGER, AVOIDABLE, ASSIGNED_TEAM, ASSIGNEE,
-    SLA_DUE_AT, SLA_BREACHED, RESOLVED_AT_TIER, POLICY_VERSION, CHANNEL, RESOLVED_AT,
+    STAGE,
+    SEVERITY,
+    CUSTOMER_ID,
+    CUSTOMER_TIER,
+    TRIGGER,
+    AVOIDABLE,
+    ASSIGNED_TEAM,
+    ASSIGNEE,
+    SLA_DUE_AT,
+    SLA_BREACHED,
+    RESOLVED_AT_TIER,
+    POLICY_VERSION,
+    CHANNEL,
+    RESOLVED_AT,
     RESOLVED_WITHIN_SLA,
 ]
 
@@ -32,8 +44,13 @@ ALL: list[SearchAttributeKey[Any]] = [
 def cli_flags() -> list[str]:
     """``--search-attribute Name=Type`` flags for ``temporal server start-dev``."""
     names = {
-        "KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime",
-        "TEXT": "Text", "INT": "Int", "FLOAT": "Double", "KEYWORD_LIST": "KeywordList",
+        "KEYWORD": "Keyword",
+        "BOOL": "Bool",
+        "DATETIME": "Datetime",
+        "TEXT": "Text",
+        "INT": "Int",
+        "FLOAT": "Double",
+        "KEYWORD_LIST": "KeywordList",
     }
     flags: list[str] = []
     for key in ALL:

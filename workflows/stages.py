@@ -75,28 +75,38 @@ ALLOWED: frozenset[tuple[Stage, Stage]] = frozenset((t.source, t.target) for t i
 
 STAGES: dict[Stage, StageSpec] = {
     Stage.TRIAGE: StageSpec(
-        "severity, urgency, avoidable trigger, SLA clocks started", (),
-        "workflows/opening.py triage"),
+        "severity, urgency, avoidable trigger, SLA clocks started",
+        (),
+        "workflows/opening.py triage",
+    ),
     Stage.TIER1_EXCEPTION: StageSpec(
-        "tier-1 exception catalogue against the frontline's authority", (),
-        "workflows/opening.py tier1"),
+        "tier-1 exception catalogue against the frontline's authority",
+        (),
+        "workflows/opening.py tier1",
+    ),
     Stage.HELPLINE_CONSULT: StageSpec(
         "customer told; knowledge-base lookup; the help line asked",
         ("consult window (help-line business hours)",),
-        "workflows/escalation/stage_work.py consult"),
+        "workflows/escalation/stage_work.py consult",
+    ),
     Stage.SPECIALIST: StageSpec(
         "routed to a team and specialist (warm transfer); the assignee told",
         ("acknowledgement window (team business hours): re-routed when it passes",),
-        "workflows/escalation/stage_work.py specialist"),
+        "workflows/escalation/stage_work.py specialist",
+    ),
     Stage.EXECUTIVE_SIGNOFF: StageSpec(
         "the approvers of the required level told",
         ("sign-off reminder; after the policy's reminders, the next authority level",),
-        "workflows/escalation/stage_work.py signoff"),
+        "workflows/escalation/stage_work.py signoff",
+    ),
     Stage.RESOLVED: StageSpec(
-        "customer told the outcome", (), "workflows/escalation/stage_work.py resolved"),
+        "customer told the outcome", (), "workflows/escalation/stage_work.py resolved"
+    ),
     Stage.FOLLOW_UP: StageSpec(
-        "check-ins with the customer", ("each check-in (policy follow_up_h)",),
-        "workflows/escalation/stage_work.py follow_up"),
+        "check-ins with the customer",
+        ("each check-in (policy follow_up_h)",),
+        "workflows/escalation/stage_work.py follow_up",
+    ),
     Stage.CLOSED: StageSpec("final", (), "-"),
     Stage.CANCELLED: StageSpec("final; customer told", (), "-"),
 }

@@ -71,7 +71,8 @@ class RecordingHandler:
             self.sessions.append(session)
             self.mails.append(
                 Mail(
-                    envelope.mail_from, list(envelope.rcpt_tos),
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
                     message_from_bytes(envelope.content),
                 )
             )
@@ -174,9 +175,13 @@ class WebhookReceiver:
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(out)}\r\nConnection: close\r\n".encode()
-                + (f"Retry-After: {self.retry_after}\r\n".encode()
-                   if self.retry_after and status != 200 else b"")
-                + b"\r\n" + out
+                + (
+                    f"Retry-After: {self.retry_after}\r\n".encode()
+                    if self.retry_after and status != 200
+                    else b""
+                )
+                + b"\r\n"
+                + out
             )
             await writer.drain()
         finally:

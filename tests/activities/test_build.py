@@ -10,6 +10,10 @@ def test_build_activities_registers_every_name(tmp_path):
     acts = build_activities(make_settings(tmp_path), client=None)
     names = {activity._Definition.must_from_callable(a).name for a in acts}
     assert names == {
-        "deliver", "search_knowledge_base", "route_specialist", "find_people", "sync_crm",
+        "deliver",
+        "search_knowledge_base",
+        "route_specialist",
+        "find_people",
+        "sync_crm",
         "dispatch",
     }

@@ -13,11 +13,16 @@ from activities.crm import CrmActivities
 from tests.activities.conftest import make_settings
 from tests.activities.workflows_for_tests import SyncCrmOnce
 from tests.conftest import run_worker
-from workflows.models import CrmEvent
+from workflows.messages import CrmEvent
 
 EVENT = CrmEvent(
-    escalation_id="E-9", external_ref="CRM-778812", event="transferred", stage="specialist",
-    at=datetime(2026, 11, 18, 12, 0, tzinfo=UTC), severity="P3", assignee="p-specialist-2",
+    escalation_id="E-9",
+    external_ref="CRM-778812",
+    event="transferred",
+    stage="specialist",
+    at=datetime(2026, 11, 18, 12, 0, tzinfo=UTC),
+    severity="P3",
+    assignee="p-specialist-2",
     detail="routed to billing-specialists",
 )
 

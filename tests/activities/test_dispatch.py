@@ -4,24 +4,41 @@ told what went out, what is refused for good and what to retry on its own."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.dispatch import make_dispatch
-from workflows.models import CrmEvent, Delivery, DeliveryReceipt, Dispatch, OutboxItem
+from workflows.messages import CrmEvent, Delivery, DeliveryReceipt, Dispatch, OutboxItem
 
 
 def msg(*channels: str, key: str = "k") -> OutboxItem:
-    return OutboxItem(deliveries=[
-        Delivery(escalation_id="E-1", event="opened", channel=ch, address=f"{ch}-address",
-                 recipient_name="Ada", subject="s", body="b", idempotency_key=f"{key}:{ch}")
-        for ch in channels])
+    return OutboxItem(
+        deliveries=[
+            Delivery(
+                escalation_id="E-1",
+                event="opened",
+                channel=ch,
+                address=f"{ch}-address",
+                recipient_name="Ada",
+                subject="s",
+                body="b",
+                idempotency_key=f"{key}:{ch}",
+            )
+            for ch in channels
+        ]
+    )
 
 
-CRM = CrmEvent(escalation_id="E-1", external_ref=None, event="stage_changed", stage="specialist",
-               at=datetime(2026, 11, 24, tzinfo=timezone.utc), idempotency_key="k:crm")
+CRM = CrmEvent(
+    escalation_id="E-1",
+    external_ref=None,
+    event="stage_changed",
+    stage="specialist",
+    at=datetime(2026, 11, 24, tzinfo=UTC),
+    idempotency_key="k:crm",
+)
 
 
 async def test_outcomes_per_item():
@@ -43,13 +60,17 @@ async def test_outcomes_per_item():
         crm_seen.append(e)
 
     dispatch = make_dispatch(deliver, sync_crm)
-    batch = Dispatch(items=[
-        msg("email"),                        # sent
-        msg("sms", "chat", key="f"),         # sms unusable, falls back to chat
-        msg("sms", "phone", "email", key="t"),  # transient on phone: the workflow retries from it
-        msg("sms", "social"),                # refused for good everywhere
-        OutboxItem(crm=CRM),
-    ])
+    batch = Dispatch(
+        items=[
+            msg("email"),  # sent
+            msg("sms", "chat", key="f"),  # sms unusable, falls back to chat
+            msg(
+                "sms", "phone", "email", key="t"
+            ),  # transient on phone: the workflow retries from it
+            msg("sms", "social"),  # refused for good everywhere
+            OutboxItem(crm=CRM),
+        ]
+    )
     res = (await ActivityEnvironment().run(dispatch, batch)).results
     assert [r.status for r in res] == ["done", "done", "retry", "failed", "done"]
     assert res[1].channel == "chat" and res[1].failed_channels == ["sms"]
@@ -71,6 +92,7 @@ async def test_crm_failures_are_told_apart():
         raise ConnectionError("refused")
 
     for sync, status in ((rejected, "failed"), (down, "retry")):
-        res = await ActivityEnvironment().run(make_dispatch(deliver, sync),
-                                              Dispatch(items=[OutboxItem(crm=CRM)]))
+        res = await ActivityEnvironment().run(
+            make_dispatch(deliver, sync), Dispatch(items=[OutboxItem(crm=CRM)])
+        )
         assert res.results[0].status == status

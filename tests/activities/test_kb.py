@@ -13,7 +13,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.kb import KbActivities, KnowledgeBase, parse_article, query_terms
 from core.settings import CONFIG_DIR
 from tests.activities.conftest import make_settings
-from workflows.models import KbQuery, KbResult
+from workflows.messages import KbQuery, KbResult
 
 DEMO_KB = CONFIG_DIR / "kb"
 
@@ -34,17 +34,29 @@ async def search(kb: KbActivities, category: str, text: str, limit: int = 3) -> 
     [
         ("billing", "charged twice for March", "duplicate-charge-refund"),
         ("billing", "Late payment fee on my bill, can you remove it?", "fee-waivers"),
-        ("technical", "internet down since yesterday, no connection",
-         "broadband-outage-troubleshooting"),
+        (
+            "technical",
+            "internet down since yesterday, no connection",
+            "broadband-outage-troubleshooting",
+        ),
         ("technical", "router shows a red light after restart", "router-reset"),
-        ("delivery", "parcel never arrived, tracking says delivered",
-         "missing-delivery-replacement"),
+        (
+            "delivery",
+            "parcel never arrived, tracking says delivered",
+            "missing-delivery-replacement",
+        ),
         ("account", "locked out, forgot my password", "account-locked-password-reset"),
-        ("complaints", "very unhappy, want compensation for the missed engineer",
-         "complaint-handling-goodwill"),
+        (
+            "complaints",
+            "very unhappy, want compensation for the missed engineer",
+            "complaint-handling-goodwill",
+        ),
         ("legal", "my solicitor will take you to court", "legal-threats-data-requests"),
-        ("other", "I want a copy of all my personal data under GDPR",
-         "legal-threats-data-requests"),
+        (
+            "other",
+            "I want a copy of all my personal data under GDPR",
+            "legal-threats-data-requests",
+        ),
     ],
 )
 async def test_demo_articles_rank_first(kb, category, text, expected):

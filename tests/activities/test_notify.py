@@ -21,13 +21,17 @@ from activities.notify import NotifyActivities, message_id
 from tests.activities.conftest import SECRET, make_settings
 from tests.activities.workflows_for_tests import DeliverOnce
 from tests.conftest import run_worker
-from workflows.models import Delivery, DeliveryReceipt
+from workflows.messages import Delivery, DeliveryReceipt
 
 
 def delivery(channel="sms", address="+44 7700 900123", **kw) -> Delivery:
     values = dict(
-        escalation_id="E-1", event="opened", channel=channel, address=address,
-        recipient_name="Ada Lovelace", subject="Your case E-1",
+        escalation_id="E-1",
+        event="opened",
+        channel=channel,
+        address=address,
+        recipient_name="Ada Lovelace",
+        subject="Your case E-1",
         body="We have escalated your case E-1 (secret-body-marker).",
     )
     values.update(kw)
@@ -116,10 +120,16 @@ async def test_email_without_keepalive_opens_a_connection_per_message(smtp, tmp_
 async def test_email_headers_carry_non_ascii_text_and_refuse_an_injected_address(smtp, tmp_path):
     handler, port = smtp
     notify = NotifyActivities(make_settings(tmp_path, smtp_port=port))
-    await ActivityEnvironment().run(notify.deliver, delivery(
-        "email", "zoe@example.com", recipient_name="Zoë Ünal, Kundin",
-        subject="Ihr Fall E-1 – eskaliert", body="Grüße\nzweite Zeile = zwei",
-    ))
+    await ActivityEnvironment().run(
+        notify.deliver,
+        delivery(
+            "email",
+            "zoe@example.com",
+            recipient_name="Zoë Ünal, Kundin",
+            subject="Ihr Fall E-1 – eskaliert",
+            body="Grüße\nzweite Zeile = zwei",
+        ),
+    )
     [mail] = handler.mails
     parsed = message_from_bytes(mail.message.as_bytes(), policy=email_policy.default)
     assert parsed["To"].addresses[0].display_name == "Zoë Ünal, Kundin"
@@ -127,8 +137,12 @@ async def test_email_headers_carry_non_ascii_text_and_refuse_an_injected_address
     assert parsed["Subject"] == "Ihr Fall E-1 – eskaliert"
     assert parsed.get_content() == "Grüße\nzweite Zeile = zwei\n"
 
-    for address in ("ada@example.com\r\nBcc: all@example.com", "Ada <ada@example.com>",
-                    "zoë@example.com", "no-at-sign"):
+    for address in (
+        "ada@example.com\r\nBcc: all@example.com",
+        "Ada <ada@example.com>",
+        "zoë@example.com",
+        "no-at-sign",
+    ):
         with pytest.raises(ApplicationError) as e:
             await ActivityEnvironment().run(notify.deliver, delivery("email", address))
         assert e.value.type == "Rejected" and e.value.non_retryable, address
@@ -169,9 +183,14 @@ async def test_webhook_is_signed_and_keyed(dev_env, webhooks, tmp_path):
     assert req.headers["idempotency-key"] == receipt.idempotency_key == f"{handle.result_run_id}:1"
     assert req.headers["x-escalation-id"] == "E-1"
     assert req.json() == {
-        "escalation_id": "E-1", "event": "opened", "channel": "sms", "to": "+44 7700 900123",
-        "recipient_name": "Ada Lovelace", "subject": "Your case E-1",
-        "body": "We have escalated your case E-1 (secret-body-marker).", "urgent": False,
+        "escalation_id": "E-1",
+        "event": "opened",
+        "channel": "sms",
+        "to": "+44 7700 900123",
+        "recipient_name": "Ada Lovelace",
+        "subject": "Your case E-1",
+        "body": "We have escalated your case E-1 (secret-body-marker).",
+        "urgent": False,
     }
 
 
@@ -255,7 +274,8 @@ async def test_webhooks_go_through_the_environments_proxy(webhooks, tmp_path, mo
     proxy_for.cache_clear()
     try:
         notify = NotifyActivities(
-            make_settings(tmp_path, webhook_sms_url="http://gateway.invalid/sms"))
+            make_settings(tmp_path, webhook_sms_url="http://gateway.invalid/sms")
+        )
         if bypass:  # straight to a host that does not exist
             with pytest.raises(ApplicationError) as e:
                 await ActivityEnvironment().run(notify.deliver, delivery("sms"))
@@ -280,9 +300,9 @@ STAFF = "http://staff.invalid/s"
 
 
 def test_chat_rule_staff_handles_use_the_staff_gateway(tmp_path):
-    both = NotifyActivities(make_settings(
-        tmp_path, webhook_chat_url="http://chat.invalid/c", webhook_staff_url=STAFF
-    ))
+    both = NotifyActivities(
+        make_settings(tmp_path, webhook_chat_url="http://chat.invalid/c", webhook_staff_url=STAFF)
+    )
     assert both.webhook_url(delivery("chat", "@p-agent")) == "http://staff.invalid/s"
     assert both.webhook_url(delivery("chat", "cust-77")) == "http://chat.invalid/c"
     chat_only = NotifyActivities(make_settings(tmp_path, webhook_chat_url="http://chat.invalid/c"))

@@ -22,7 +22,7 @@ from activities.routing import RoutingActivities, assignee_query, rank_teams
 from core.settings import CONFIG_DIR
 from tests.activities.conftest import make_settings
 from workflows import search_attributes as sa
-from workflows.models import PeopleQuery
+from workflows.messages import PeopleQuery
 from workflows.policy import CalendarSpec, RouteRequest, Team
 
 POLICY = read_policy(CONFIG_DIR / "policy.toml")
@@ -38,13 +38,17 @@ async def open_cases(client, person_id: str, n: int) -> AsyncIterator[None]:
     before = (await client.count_workflows(assignee_query(person_id))).count
     try:
         for _ in range(n):
-            handles.append(await client.start_workflow(
-                "IdleForRoutingTest", id=f"routing-load-{uuid.uuid4()}", task_queue=tq,
-                execution_timeout=timedelta(minutes=5),
-                search_attributes=TypedSearchAttributes(
-                    [SearchAttributePair(sa.ASSIGNEE, person_id)]
-                ),
-            ))
+            handles.append(
+                await client.start_workflow(
+                    "IdleForRoutingTest",
+                    id=f"routing-load-{uuid.uuid4()}",
+                    task_queue=tq,
+                    execution_timeout=timedelta(minutes=5),
+                    search_attributes=TypedSearchAttributes(
+                        [SearchAttributePair(sa.ASSIGNEE, person_id)]
+                    ),
+                )
+            )
         deadline = time.monotonic() + 10
         while (await client.count_workflows(assignee_query(person_id))).count < before + n:
             assert time.monotonic() < deadline, "visibility did not catch up in 10 s"
@@ -57,8 +61,11 @@ async def open_cases(client, person_id: str, n: int) -> AsyncIterator[None]:
 
 def request(**kw) -> RouteRequest:
     values = dict(
-        escalation_id="E-1", category="billing", teams=POLICY.teams,
-        calendars=POLICY.calendars, at=WEDNESDAY_NOON,
+        escalation_id="E-1",
+        category="billing",
+        teams=POLICY.teams,
+        calendars=POLICY.calendars,
+        at=WEDNESDAY_NOON,
     )
     values.update(kw)
     return RouteRequest(**values)
@@ -100,14 +107,33 @@ async def test_on_duty_beats_load_and_id(dev_env, tmp_path):
     u = uuid.uuid4().hex[:8]
     day, night, nocal, ghost = f"p-a-day-{u}", f"p-b-night-{u}", f"p-c-nocal-{u}", f"p-ghost-{u}"
     owl = f"p-d-owl-{u}"
-    path = write_directory(tmp_path, [
-        {"id": day, "name": "Day", "role": "specialist", "authority_limit": 250, "calendar": "day"},
-        {"id": night, "name": "Night", "role": "specialist", "authority_limit": 250,
-         "calendar": "night"},
-        {"id": nocal, "name": "No Calendar", "role": "specialist", "authority_limit": 250},
-        {"id": owl, "name": "Owl", "role": "specialist", "authority_limit": 250,
-         "calendar": "night"},
-    ])
+    path = write_directory(
+        tmp_path,
+        [
+            {
+                "id": day,
+                "name": "Day",
+                "role": "specialist",
+                "authority_limit": 250,
+                "calendar": "day",
+            },
+            {
+                "id": night,
+                "name": "Night",
+                "role": "specialist",
+                "authority_limit": 250,
+                "calendar": "night",
+            },
+            {"id": nocal, "name": "No Calendar", "role": "specialist", "authority_limit": 250},
+            {
+                "id": owl,
+                "name": "Owl",
+                "role": "specialist",
+                "authority_limit": 250,
+                "calendar": "night",
+            },
+        ],
+    )
     calendars = {
         "day": CalendarSpec(timezone="Europe/London", hours={"wed": ("09:00", "17:00")}),
         "night": CalendarSpec(timezone="Europe/London", hours={"wed": ("22:00", "23:30")}),
@@ -115,8 +141,9 @@ async def test_on_duty_beats_load_and_id(dev_env, tmp_path):
     routing = RoutingActivities(make_settings(tmp_path, directory_path=path), dev_env.client)
 
     def req(members: list[str], **kw) -> RouteRequest:
-        team = Team(name="t", skills=["billing"], calendar="uk_office", authority_limit=250,
-                    members=members)
+        team = Team(
+            name="t", skills=["billing"], calendar="uk_office", authority_limit=250, members=members
+        )
         return request(teams=[team], calendars=calendars, **kw)
 
     async with open_cases(dev_env.client, day, 1):
@@ -152,20 +179,28 @@ async def test_a_burst_of_routings_spreads_over_the_team_on_one_count_each(
 ):
     u = uuid.uuid4().hex[:8]
     a, b = f"p-a-{u}", f"p-b-{u}"
-    path = write_directory(tmp_path, [
-        {"id": a, "name": "A", "role": "specialist", "authority_limit": 250},
-        {"id": b, "name": "B", "role": "specialist", "authority_limit": 250},
-    ])
+    path = write_directory(
+        tmp_path,
+        [
+            {"id": a, "name": "A", "role": "specialist", "authority_limit": 250},
+            {"id": b, "name": "B", "role": "specialist", "authority_limit": 250},
+        ],
+    )
     client = CountingClient(dev_env.client)
     routing = RoutingActivities(make_settings(tmp_path, directory_path=path), client)
-    team = Team(name="t", skills=["billing"], calendar="uk_office", authority_limit=250,
-                members=[a, b])
+    team = Team(
+        name="t", skills=["billing"], calendar="uk_office", authority_limit=250, members=[a, b]
+    )
     req = request(teams=[team])
     async with open_cases(dev_env.client, a, 1):
         routed = [(await env.run(routing.route_specialist, req)) for _ in range(5)]
         # visibility still says a=1, b=0 for every one of them: the worker adds its own routings
         assert [(r.assignee.id, r.open_load) for r in routed] == [
-            (b, 0), (a, 1), (b, 1), (a, 2), (b, 2)
+            (b, 0),
+            (a, 1),
+            (b, 1),
+            (a, 2),
+            (b, 2),
         ]
         assert client.counts == 2  # one per person, not one per person and routing
 
@@ -192,8 +227,9 @@ async def test_no_team_for_the_category_is_no_route(dev_env, tmp_path):
 
 
 def team(name: str, skills: list[str], authority: float) -> Team:
-    return Team(name=name, skills=skills, calendar="uk_office", authority_limit=authority,
-                members=["x"])
+    return Team(
+        name=name, skills=skills, calendar="uk_office", authority_limit=authority, members=["x"]
+    )
 
 
 def test_team_ranking():

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import CrmEvent, Delivery, DeliveryReceipt
+    from workflows.messages import CrmEvent, Delivery, DeliveryReceipt
 
 RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=5)
 
@@ -18,8 +18,11 @@ class DeliverOnce:
     @workflow.run
     async def run(self, d: Delivery) -> DeliveryReceipt:
         return await workflow.execute_activity(
-            "deliver", d, result_type=DeliveryReceipt,
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=RETRY,
+            "deliver",
+            d,
+            result_type=DeliveryReceipt,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RETRY,
         )
 
 
@@ -28,5 +31,8 @@ class SyncCrmOnce:
     @workflow.run
     async def run(self, e: CrmEvent) -> None:
         await workflow.execute_activity(
-            "sync_crm", e, start_to_close_timeout=timedelta(seconds=10), retry_policy=RETRY,
+            "sync_crm",
+            e,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RETRY,
         )

@@ -24,7 +24,7 @@ from api.main import create_app
 from core.settings import Settings
 from tests.conftest import run_worker
 from workflows.escalation import EscalationWorkflow
-from workflows.models import Delivery, DeliveryReceipt
+from workflows.messages import Delivery, DeliveryReceipt
 
 
 def auth(role: str) -> dict[str, str]:
@@ -34,7 +34,9 @@ def auth(role: str) -> dict[str, str]:
 def request_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "customer": {
-            "id": "C-1001", "name": "Ada Lovelace", "tier": "standard",
+            "id": "C-1001",
+            "name": "Ada Lovelace",
+            "tier": "standard",
             "contact": {"email": "ada@example.com", "preferred_channel": "email"},
         },
         "channel": "phone",
@@ -42,8 +44,12 @@ def request_body(**overrides: Any) -> dict[str, Any]:
         "summary": "Charged twice for March",
         "details": "Two identical charges on 3 March",
         "trigger": "customer_request",
-        "requested_remedy": {"kind": "refund", "amount": 600.0, "currency": "GBP",
-                             "description": "Refund both charges"},
+        "requested_remedy": {
+            "kind": "refund",
+            "amount": 600.0,
+            "currency": "GBP",
+            "description": "Refund both charges",
+        },
     }
     body.update(overrides)
     return body
@@ -57,8 +63,9 @@ class Stack:
     deliveries: list[Delivery] = field(default_factory=list)
 
     async def open(self, role: str = "agent", headers: dict | None = None, **body: Any) -> dict:
-        r = await self.http.post("/escalations", json=request_body(**body),
-                                 headers={**auth(role), **(headers or {})})
+        r = await self.http.post(
+            "/escalations", json=request_body(**body), headers={**auth(role), **(headers or {})}
+        )
         assert r.status_code in (200, 201), r.text
         return r.json()
 
@@ -92,22 +99,26 @@ async def stack(dev_env) -> AsyncIterator[Stack]:
     async def deliver(d: Delivery) -> DeliveryReceipt:
         deliveries.append(d)
         info = activity.info()
-        return DeliveryReceipt(channel=d.channel,
-                               idempotency_key=f"{info.workflow_run_id}:{info.activity_id}")
+        return DeliveryReceipt(
+            channel=d.channel, idempotency_key=f"{info.workflow_run_id}:{info.activity_id}"
+        )
 
     base = Settings(demo=True)
-    real = {getattr(a, "__temporal_activity_definition").name: a
-            for a in build_activities(base, client)}
+    real = {
+        getattr(a, "__temporal_activity_definition").name: a for a in build_activities(base, client)
+    }
     real.pop("deliver")
     real["dispatch"] = make_dispatch(deliver, real["sync_crm"])
-    async with run_worker(client, workflows=[EscalationWorkflow],
-                          activities=[*real.values(), deliver]) as task_queue:
+    async with run_worker(
+        client, workflows=[EscalationWorkflow], activities=[*real.values(), deliver]
+    ) as task_queue:
         settings = Settings(demo=True, task_queue=task_queue)
         app = create_app(settings, client=client)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api",
-                                         timeout=30) as http:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://api", timeout=30
+            ) as http:
                 yield Stack(http=http, client=client, settings=settings, deliveries=deliveries)
 
 

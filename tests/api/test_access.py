@@ -36,8 +36,16 @@ from workflows.models import (
 
 pytestmark = pytest.mark.timeout(120)
 
-ROLES = ("system", "agent", "helpline", "specialist", "supervisor", "manager", "executive",
-         "operator")
+ROLES = (
+    "system",
+    "agent",
+    "helpline",
+    "specialist",
+    "supervisor",
+    "manager",
+    "executive",
+    "operator",
+)
 ANY = frozenset(ROLES)
 STAFF = ANY - {"system"}
 ID = "{escalation_id}"
@@ -50,32 +58,57 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
     ("GET", f"/escalations/{ID}"): (ANY, None, "helpline_consult"),
     ("GET", f"/escalations/{ID}/timeline"): (ANY, None, "helpline_consult"),
     ("POST", f"/escalations/{ID}/consult-answer"): (
-        frozenset({"helpline"}), {"resolves": False, "answer": "needs a specialist"},
-        "helpline_consult"),
+        frozenset({"helpline"}),
+        {"resolves": False, "answer": "needs a specialist"},
+        "helpline_consult",
+    ),
     ("POST", f"/escalations/{ID}/acknowledge"): (frozenset({"specialist"}), {}, "specialist"),
     ("POST", f"/escalations/{ID}/notes"): (STAFF, {"text": "access check"}, "helpline_consult"),
     ("POST", f"/escalations/{ID}/info-requests"): (
-        frozenset({"specialist"}), {"question": "Which card was charged?"}, "specialist"),
+        frozenset({"specialist"}),
+        {"question": "Which card was charged?"},
+        "specialist",
+    ),
     ("POST", f"/escalations/{ID}/customer-contact"): (
-        frozenset({"system", "agent"}), {"message": "hello", "still_broken": False},
-        "helpline_consult"),
+        frozenset({"system", "agent"}),
+        {"message": "hello", "still_broken": False},
+        "helpline_consult",
+    ),
     ("POST", f"/escalations/{ID}/proposals"): (
         frozenset({"specialist"}),
-        {"remedy": {"kind": "refund", "amount": 100, "currency": "GBP"}}, "acknowledged"),
+        {"remedy": {"kind": "refund", "amount": 100, "currency": "GBP"}},
+        "acknowledged",
+    ),
     ("POST", f"/escalations/{ID}/approvals"): (
         frozenset({"supervisor", "manager", "executive"}),
-        {"decision": "approve", "comment": "ok"}, "executive_signoff"),
-    ("POST", f"/escalations/{ID}/resolve"): (frozenset({"specialist"}), {"outcome": "fixed"},
-                                              "specialist"),
-    ("POST", f"/escalations/{ID}/reopen"): (frozenset({"system", "agent", "manager"}),
-                                             {"reason": "it is back"}, "resolved"),
-    ("POST", f"/escalations/{ID}/cancel"): (frozenset({"operator", "manager"}),
-                                             {"reason": "duplicate"}, "helpline_consult"),
+        {"decision": "approve", "comment": "ok"},
+        "executive_signoff",
+    ),
+    ("POST", f"/escalations/{ID}/resolve"): (
+        frozenset({"specialist"}),
+        {"outcome": "fixed"},
+        "specialist",
+    ),
+    ("POST", f"/escalations/{ID}/reopen"): (
+        frozenset({"system", "agent", "manager"}),
+        {"reason": "it is back"},
+        "resolved",
+    ),
+    ("POST", f"/escalations/{ID}/cancel"): (
+        frozenset({"operator", "manager"}),
+        {"reason": "duplicate"},
+        "helpline_consult",
+    ),
     ("POST", f"/escalations/{ID}/severity"): (
-        frozenset({"supervisor", "manager", "executive"}), {"severity": "P1", "reason": "press"},
-        "helpline_consult"),
+        frozenset({"supervisor", "manager", "executive"}),
+        {"severity": "P1", "reason": "press"},
+        "helpline_consult",
+    ),
     ("GET", "/reports/summary"): (
-        frozenset({"supervisor", "manager", "executive", "operator"}), None, None),
+        frozenset({"supervisor", "manager", "executive", "operator"}),
+        None,
+        None,
+    ),
     ("GET", "/policy"): (ANY, None, None),
     ("POST", "/codec/decode"): (frozenset({"operator"}), {"payloads": []}, None),
     ("POST", "/codec/encode"): (frozenset({"operator"}), {"payloads": []}, None),
@@ -122,8 +155,18 @@ async def case_at(stack, stage: str, amount: float = 300) -> str:
     if stage == "acknowledged":
         return eid
     if stage == "executive_signoff":
-        view = await act("proposals", "specialist", {"remedy": {
-            "kind": "refund", "amount": amount, "currency": "GBP", "description": "both"}})
+        view = await act(
+            "proposals",
+            "specialist",
+            {
+                "remedy": {
+                    "kind": "refund",
+                    "amount": amount,
+                    "currency": "GBP",
+                    "description": "both",
+                }
+            },
+        )
         assert view["stage"] == "executive_signoff", view
         return eid
     assert stage == "resolved", stage
@@ -186,10 +229,19 @@ async def test_operational_endpoints_are_public(stack):
 
 
 def actor(role: str, limit: float | None = None) -> Actor:
-    limits = {"agent": 50, "specialist": 250, "supervisor": 500, "manager": 1000,
-              "executive": 10000}
-    return Actor(id=f"p-{role}", name=f"Demo {role}", role=role,
-                 authority_limit=limits.get(role, 0) if limit is None else limit)
+    limits = {
+        "agent": 50,
+        "specialist": 250,
+        "supervisor": 500,
+        "manager": 1000,
+        "executive": 10000,
+    }
+    return Actor(
+        id=f"p-{role}",
+        name=f"Demo {role}",
+        role=role,
+        authority_limit=limits.get(role, 0) if limit is None else limit,
+    )
 
 
 async def accepted_update_ids(stack, eid: str) -> set[str]:
@@ -219,15 +271,20 @@ async def test_approval_above_authority_is_refused_by_api_and_workflow(stack):
     before = (await stack.http.get(f"/escalations/{eid}", headers=auth("operator"))).json()
     assert before["pending_approval"]["required_authority"] >= 600
 
-    r = await stack.http.post(f"/escalations/{eid}/approvals", headers=auth("supervisor"),
-                              json={"decision": "approve", "comment": "ok"})
+    r = await stack.http.post(
+        f"/escalations/{eid}/approvals",
+        headers=auth("supervisor"),
+        json={"decision": "approve", "comment": "ok"},
+    )
     assert r.status_code == 403, r.text
     assert r.json()["error"] == "forbidden"
 
-    supervisor = Actor(id="p-supervisor", name="Sasha Supervisor", role="supervisor",
-                       authority_limit=500)
+    supervisor = Actor(
+        id="p-supervisor", name="Sasha Supervisor", role="supervisor", authority_limit=500
+    )
     update_id, message = await refused_by_validator(
-        stack, eid, "decide", Decision(actor=supervisor, decision="approve"))
+        stack, eid, "decide", Decision(actor=supervisor, decision="approve")
+    )
     assert "500" in message and "600" in message, message
 
     after = (await stack.http.get(f"/escalations/{eid}", headers=auth("operator"))).json()
@@ -235,13 +292,17 @@ async def test_approval_above_authority_is_refused_by_api_and_workflow(stack):
     assert after["pending_approval"] == before["pending_approval"]
     assert after["granted_remedy"] is None
     assert update_id not in await accepted_update_ids(stack, eid)
-    timeline = (await stack.http.get(f"/escalations/{eid}/timeline",
-                                     headers=auth("operator"))).json()["items"]
+    timeline = (
+        await stack.http.get(f"/escalations/{eid}/timeline", headers=auth("operator"))
+    ).json()["items"]
     assert not [i for i in timeline if i["action"] in ("approval_granted", "approval_rejected")]
 
     # an approver whose authority covers it may (the refusal was about authority, not the stage)
-    r = await stack.http.post(f"/escalations/{eid}/approvals", headers=auth("manager"),
-                              json={"decision": "approve", "comment": "covered"})
+    r = await stack.http.post(
+        f"/escalations/{eid}/approvals",
+        headers=auth("manager"),
+        json={"decision": "approve", "comment": "covered"},
+    )
     assert r.status_code == 200, r.text
 
 
@@ -274,7 +335,8 @@ async def test_wrong_role_straight_to_temporal_is_refused_by_the_validator(
     role, make = WRONG_ROLE[update]
     # a top authority limit: only the role is wrong
     update_id, message = await refused_by_validator(
-        stack, signoff_case, update, make(actor(role, limit=1_000_000)))
+        stack, signoff_case, update, make(actor(role, limit=1_000_000))
+    )
     assert role in message, message
     assert update_id not in await accepted_update_ids(stack, signoff_case)
     view = (await stack.http.get(f"/escalations/{signoff_case}", headers=auth("operator"))).json()

@@ -25,10 +25,11 @@ UI = "http://localhost:8233"
 @pytest.fixture(scope="module")
 async def http(dev_env) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(demo=True, _env_file=None), client=dev_env.client)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://api") as client:
-            yield client
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        yield client
 
 
 def as_json(*payloads: Payload) -> dict:
@@ -48,8 +49,11 @@ async def encrypted(*payloads: Payload) -> list[Payload]:
 
 async def test_operator_decodes_an_encrypted_payload(http: httpx.AsyncClient) -> None:
     plain_too = Payload(metadata={"encoding": b"binary/null"})
-    r = await http.post("/codec/decode", json=as_json(*await encrypted(SECRET), plain_too),
-                        headers={**auth("operator"), "X-Namespace": "default"})
+    r = await http.post(
+        "/codec/decode",
+        json=as_json(*await encrypted(SECRET), plain_too),
+        headers={**auth("operator"), "X-Namespace": "default"},
+    )
     assert r.status_code == 200, r.text
     assert from_json(r.json()) == [SECRET, plain_too]
 
@@ -69,8 +73,9 @@ async def test_empty_list(http: httpx.AsyncClient) -> None:
 
 
 async def test_without_a_token_401(http: httpx.AsyncClient) -> None:
-    r = await http.post("/codec/decode", json=as_json(*await encrypted(SECRET)),
-                        headers={"Origin": UI})
+    r = await http.post(
+        "/codec/decode", json=as_json(*await encrypted(SECRET)), headers={"Origin": UI}
+    )
     assert r.status_code == 401
     assert r.json()["error"] == "unauthorized" and r.json()["detail"]
     assert r.headers["access-control-allow-origin"] == UI  # the UI can read why
@@ -78,16 +83,16 @@ async def test_without_a_token_401(http: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("role", ["agent", "manager", "executive", "system"])
 async def test_other_roles_403(http: httpx.AsyncClient, role: str) -> None:
-    r = await http.post("/codec/decode", json=as_json(*await encrypted(SECRET)),
-                        headers=auth(role))
+    r = await http.post("/codec/decode", json=as_json(*await encrypted(SECRET)), headers=auth(role))
     assert r.status_code == 403
     assert r.json()["error"] == "forbidden" and "operator" in r.json()["detail"]
     assert "ada@" not in r.text
 
 
 async def test_unknown_token_401(http: httpx.AsyncClient) -> None:
-    r = await http.post("/codec/encode", json=as_json(SECRET),
-                        headers={"Authorization": "Bearer nope"})
+    r = await http.post(
+        "/codec/encode", json=as_json(SECRET), headers={"Authorization": "Bearer nope"}
+    )
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
 
 
@@ -98,35 +103,47 @@ async def test_tampered_payload_422(http: httpx.AsyncClient) -> None:
     assert r.status_code == 422 and "tampered" in r.json()["detail"]
 
 
-@pytest.mark.parametrize("body", [
-    {"payloads": [{"data": "not base64!!"}]},
-    {"payloads": "x"},
-    {},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"payloads": [{"data": "not base64!!"}]},
+        {"payloads": "x"},
+        {},
+    ],
+)
 async def test_malformed_body_422(http: httpx.AsyncClient, body: dict) -> None:
     r = await http.post("/codec/decode", json=body, headers=auth("operator"))
     assert r.status_code == 422 and r.json()["error"] == "invalid"
 
 
 async def test_cors_preflight_needs_no_token(http: httpx.AsyncClient) -> None:
-    r = await http.options("/codec/decode", headers={
-        "Origin": UI, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
-    })
+    r = await http.options(
+        "/codec/decode",
+        headers={
+            "Origin": UI,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
+        },
+    )
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == UI
     assert "POST" in r.headers["access-control-allow-methods"]
     allowed = r.headers["access-control-allow-headers"].lower()
     assert all(h in allowed for h in ("authorization", "content-type", "x-namespace"))
 
-    r = await http.post("/codec/decode", json=as_json(*await encrypted(SECRET)),
-                        headers={**auth("operator"), "Origin": UI})
+    r = await http.post(
+        "/codec/decode",
+        json=as_json(*await encrypted(SECRET)),
+        headers={**auth("operator"), "Origin": UI},
+    )
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == UI
 
 
 async def test_cors_other_origins_are_not_allowed(http: httpx.AsyncClient) -> None:
-    r = await http.options("/codec/decode", headers={
-        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    r = await http.options(
+        "/codec/decode",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in r.headers
 
 
@@ -150,16 +167,27 @@ async def test_temporal_cli_decodes_a_history_through_the_codec_endpoint(dev_env
     assert temporal
     settings = Settings(demo=True, _env_file=None)
     target = dev_env.client.service_client.config.target_host
-    client = await Client.connect(target, namespace=dev_env.client.namespace,
-                                  data_converter=data_converter(settings))
+    client = await Client.connect(
+        target, namespace=dev_env.client.namespace, data_converter=data_converter(settings)
+    )
     # A workflow nobody runs: its start event holds an encrypted input.
     wid = f"codec-cli-{uuid.uuid4().hex[:8]}"
-    handle = await client.start_workflow("NobodyRunsThis", {"email": "cli.check@example.com"},
-                                         id=wid, task_queue=f"tq-{uuid.uuid4()}")
+    handle = await client.start_workflow(
+        "NobodyRunsThis",
+        {"email": "cli.check@example.com"},
+        id=wid,
+        task_queue=f"tq-{uuid.uuid4()}",
+    )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, client=dev_env.client),
-                                          host="127.0.0.1", port=port, log_config=None,
-                                          access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, client=dev_env.client),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+        )
+    )
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -167,9 +195,19 @@ async def test_temporal_cli_decodes_a_history_through_the_codec_endpoint(dev_env
 
         async def show(*extra: str) -> str:
             proc = await asyncio.create_subprocess_exec(
-                temporal, "workflow", "show", "--workflow-id", wid, "--address", target,
-                "--namespace", dev_env.client.namespace, "--detailed", *extra,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                temporal,
+                "workflow",
+                "show",
+                "--workflow-id",
+                wid,
+                "--address",
+                target,
+                "--namespace",
+                dev_env.client.namespace,
+                "--detailed",
+                *extra,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
             )
             out, err = await asyncio.wait_for(proc.communicate(), 30)
             return out.decode() + err.decode()
@@ -179,8 +217,14 @@ async def test_temporal_cli_decodes_a_history_through_the_codec_endpoint(dev_env
         decoded = await show("--codec-endpoint", endpoint, "--codec-auth", "Bearer demo-operator")
         assert "input[0].email: cli.check@example.com" in decoded, decoded[-2000:]
         # A refused codec call is retried by the CLI until its deadline, then an error.
-        refused = await show("--codec-endpoint", endpoint, "--codec-auth", "Bearer demo-agent",
-                             "--command-timeout", "2s")
+        refused = await show(
+            "--codec-endpoint",
+            endpoint,
+            "--codec-auth",
+            "Bearer demo-agent",
+            "--command-timeout",
+            "2s",
+        )
         assert "Error" in refused, refused[-2000:]
         assert "cli.check@example.com" not in refused
     finally:

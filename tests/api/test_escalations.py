@@ -26,18 +26,21 @@ async def test_open_is_idempotent_by_header(stack):
     assert again.status_code == 200, again.text
     assert again.json()["id"] == view["id"]
     # the same key with a different body is a mistake, not a retry
-    other = await stack.http.post("/escalations", json=request_body(summary="Something else"),
-                                  headers=headers)
+    other = await stack.http.post(
+        "/escalations", json=request_body(summary="Something else"), headers=headers
+    )
     assert other.status_code == 409 and other.json()["error"] == "conflict"
 
 
 async def test_open_is_idempotent_by_external_ref(stack):
     ref = unique("CRM-")
-    first = await stack.http.post("/escalations", json=request_body(external_ref=ref),
-                                  headers=auth("system"))
+    first = await stack.http.post(
+        "/escalations", json=request_body(external_ref=ref), headers=auth("system")
+    )
     assert first.status_code == 201, first.text
-    again = await stack.http.post("/escalations", json=request_body(external_ref=ref),
-                                  headers=auth("system"))
+    again = await stack.http.post(
+        "/escalations", json=request_body(external_ref=ref), headers=auth("system")
+    )
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
     assert again.json()["external_ref"] == ref
@@ -50,10 +53,15 @@ async def test_open_is_idempotent_by_external_ref(stack):
 async def test_a_hundred_concurrent_retries_make_one_workflow(stack):
     key = unique("burst-")
     headers = {**auth("system"), "Idempotency-Key": key}
-    answers = await asyncio.wait_for(asyncio.gather(*(
-        stack.http.post("/escalations", json=request_body(), headers=headers)
-        for _ in range(100)
-    )), 60)
+    answers = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                stack.http.post("/escalations", json=request_body(), headers=headers)
+                for _ in range(100)
+            )
+        ),
+        60,
+    )
     codes = sorted(r.status_code for r in answers)
     assert codes.count(201) == 1 and codes.count(200) == 99, codes
     ids = {r.json()["id"] for r in answers}
@@ -67,52 +75,72 @@ async def test_demo_path_to_executive_signoff(stack):
     view = await stack.open(category="billing")  # refund 600 GBP
     eid = view["id"]
     await stack.wait_stage(eid, "helpline_consult")
-    r = await stack.http.post(f"/escalations/{eid}/consult-answer",
-                              json={"resolves": False, "answer": "needs a specialist"},
-                              headers=auth("helpline"))
+    r = await stack.http.post(
+        f"/escalations/{eid}/consult-answer",
+        json={"resolves": False, "answer": "needs a specialist"},
+        headers=auth("helpline"),
+    )
     assert r.status_code == 200, r.text
     # the answer comes once the case is routed: the help line sees who has it now
     answered = r.json()
     assert answered["stage"] == "specialist" and answered["assignee"] is not None
     assert answered["assigned_team"] == "billing-specialists"
     now = (await stack.http.get(f"/escalations/{eid}", headers=auth("operator"))).json()
-    assert ({k: v for k, v in answered.items() if k != "clocks"}  # clocks count as of now
-            == {k: v for k, v in now.items() if k != "clocks"})
+    assert (
+        {k: v for k, v in answered.items() if k != "clocks"}  # clocks count as of now
+        == {k: v for k, v in now.items() if k != "clocks"}
+    )
     # a note from any staff role; the specialist takes the case
-    r = await stack.http.post(f"/escalations/{eid}/notes", json={"text": "two charges seen"},
-                              headers=auth("agent"))
+    r = await stack.http.post(
+        f"/escalations/{eid}/notes", json={"text": "two charges seen"}, headers=auth("agent")
+    )
     assert r.status_code == 200, r.text
     r = await stack.http.post(f"/escalations/{eid}/acknowledge", headers=auth("specialist"))
     assert r.status_code == 200, r.text
     assert r.json()["assignee"] == "p-specialist"
     # approving with nothing pending does not fit the stage
-    r = await stack.http.post(f"/escalations/{eid}/approvals", json={"decision": "approve"},
-                              headers=auth("executive"))
+    r = await stack.http.post(
+        f"/escalations/{eid}/approvals", json={"decision": "approve"}, headers=auth("executive")
+    )
     assert r.status_code == 409 and r.json()["error"] == "conflict"
     # the workflow's validator refuses a currency other than the policy's: 422, names the field
-    r = await stack.http.post(f"/escalations/{eid}/proposals", headers=auth("specialist"),
-                              json={"remedy": {"kind": "refund", "amount": 600, "currency": "USD"}})
+    r = await stack.http.post(
+        f"/escalations/{eid}/proposals",
+        headers=auth("specialist"),
+        json={"remedy": {"kind": "refund", "amount": 600, "currency": "USD"}},
+    )
     assert r.status_code == 422 and "currency" in r.json()["detail"], r.text
     r = await stack.http.post(
         f"/escalations/{eid}/proposals",
-        json={"remedy": {"kind": "refund", "amount": 600, "currency": "GBP",
-                         "description": "refund both charges"}},
-        headers=auth("specialist"))
+        json={
+            "remedy": {
+                "kind": "refund",
+                "amount": 600,
+                "currency": "GBP",
+                "description": "refund both charges",
+            }
+        },
+        headers=auth("specialist"),
+    )
     assert r.status_code == 200, r.text
     view = r.json()
     assert view["stage"] == "executive_signoff"
     assert view["pending_approval"]["required_authority"] >= 600
     # the supervisor's 500 does not cover 600: 403, and nothing changes
-    r = await stack.http.post(f"/escalations/{eid}/approvals",
-                              json={"decision": "approve", "comment": "ok"},
-                              headers=auth("supervisor"))
+    r = await stack.http.post(
+        f"/escalations/{eid}/approvals",
+        json={"decision": "approve", "comment": "ok"},
+        headers=auth("supervisor"),
+    )
     assert r.status_code == 403, r.text
     assert r.json()["error"] == "forbidden"
     assert "500" in r.json()["detail"] and "600" in r.json()["detail"], r.text  # both limits
     assert (await stack.wait_stage(eid, "executive_signoff"))["pending_approval"]
-    r = await stack.http.post(f"/escalations/{eid}/approvals",
-                              json={"decision": "approve", "comment": "long-standing customer"},
-                              headers=auth("executive"))
+    r = await stack.http.post(
+        f"/escalations/{eid}/approvals",
+        json={"decision": "approve", "comment": "long-standing customer"},
+        headers=auth("executive"),
+    )
     assert r.status_code == 200, r.text
     view = r.json()
     assert view["stage"] in ("resolved", "follow_up")
@@ -124,9 +152,18 @@ async def test_demo_path_to_executive_signoff(stack):
     r = await stack.http.get(f"/escalations/{eid}/timeline", headers=auth("operator"))
     assert r.status_code == 200
     actions = [i["action"] for i in r.json()["items"]]
-    for expected in ("opened", "triaged", "tier1_declined", "consult_answered", "transferred",
-                     "note_added", "acknowledged", "proposal_made", "approval_granted",
-                     "resolved"):
+    for expected in (
+        "opened",
+        "triaged",
+        "tier1_declined",
+        "consult_answered",
+        "transferred",
+        "note_added",
+        "acknowledged",
+        "proposal_made",
+        "approval_granted",
+        "resolved",
+    ):
         assert expected in actions, (expected, actions)
     entry = next(i for i in r.json()["items"] if i["action"] == "approval_granted")
     assert entry["actor"] == "Eve Executive" and entry["role"] == "executive"
@@ -137,8 +174,9 @@ async def test_demo_path_to_executive_signoff(stack):
 async def test_actions_after_cancel_are_409(stack):
     view = await stack.open(requested_remedy=None, trigger="technical_fault")
     eid = view["id"]
-    r = await stack.http.post(f"/escalations/{eid}/cancel", json={"reason": "duplicate"},
-                              headers=auth("operator"))
+    r = await stack.http.post(
+        f"/escalations/{eid}/cancel", json={"reason": "duplicate"}, headers=auth("operator")
+    )
     assert r.status_code == 200, r.text
     assert r.json()["stage"] == "cancelled"
     await asyncio.sleep(0.5)  # let the workflow finish
@@ -163,13 +201,15 @@ async def test_stage_mismatch_is_409_and_retries_with_a_key_act_once(stack):
     view = await stack.open()
     eid = view["id"]
     await stack.wait_stage(eid, "helpline_consult")
-    r = await stack.http.post(f"/escalations/{eid}/resolve", json={"outcome": "done"},
-                              headers=auth("specialist"))
+    r = await stack.http.post(
+        f"/escalations/{eid}/resolve", json={"outcome": "done"}, headers=auth("specialist")
+    )
     assert r.status_code == 409, r.text
     headers = {**auth("agent"), "Idempotency-Key": unique()}
     for _ in range(3):
-        r = await stack.http.post(f"/escalations/{eid}/notes", json={"text": "once"},
-                                  headers=headers)
+        r = await stack.http.post(
+            f"/escalations/{eid}/notes", json={"text": "once"}, headers=headers
+        )
         assert r.status_code == 200, r.text
     r = await stack.http.get(f"/escalations/{eid}/timeline", headers=auth("agent"))
     notes = [i for i in r.json()["items"] if i["action"] == "note_added"]
@@ -180,9 +220,14 @@ async def test_list_filters_and_pages(stack):
     customer = unique("C-")
     ids = []
     for i in range(5):
-        view = await stack.open(customer={"id": customer, "name": f"Customer {i}",
-                                          "tier": "gold" if i % 2 else "standard"},
-                                summary=f"case {i}")
+        view = await stack.open(
+            customer={
+                "id": customer,
+                "name": f"Customer {i}",
+                "tier": "gold" if i % 2 else "standard",
+            },
+            summary=f"case {i}",
+        )
         ids.append(view["id"])
     base = f"CustomerId = '{customer}' AND WorkflowType = 'EscalationWorkflow'"
     assert await stack.wait_listed(base, 5) == 5
@@ -209,18 +254,31 @@ async def test_list_filters_and_pages(stack):
     assert item["trigger"] == "customer_request" and item["channel"] == "phone"
     assert item["severity"] and item["opened_at"]
 
-    r = await stack.http.get("/escalations", headers=auth("agent"), params={
-        "customer_id": customer, "stage": "helpline_consult", "breached": "false"})
+    r = await stack.http.get(
+        "/escalations",
+        headers=auth("agent"),
+        params={"customer_id": customer, "stage": "helpline_consult", "breached": "false"},
+    )
     assert len(r.json()["items"]) == 5
-    r = await stack.http.get("/escalations", headers=auth("agent"),
-                             params={"customer_id": customer, "stage": "specialist"})
+    r = await stack.http.get(
+        "/escalations",
+        headers=auth("agent"),
+        params={"customer_id": customer, "stage": "specialist"},
+    )
     assert r.json()["items"] == []
-    r = await stack.http.get("/escalations", headers=auth("agent"),
-                             params={"customer_id": customer, "breached": "true"})
+    r = await stack.http.get(
+        "/escalations", headers=auth("agent"), params={"customer_id": customer, "breached": "true"}
+    )
     assert r.json()["items"] == []
-    r = await stack.http.get("/escalations", headers=auth("agent"),
-                             params={"customer_id": customer, "assignee": "p-nobody"})
+    r = await stack.http.get(
+        "/escalations",
+        headers=auth("agent"),
+        params={"customer_id": customer, "assignee": "p-nobody"},
+    )
     assert r.json() == {"items": [], "next_page_token": None}
-    r = await stack.http.get("/escalations", headers=auth("agent"),
-                             params={"customer_id": customer, "severity": item["severity"]})
+    r = await stack.http.get(
+        "/escalations",
+        headers=auth("agent"),
+        params={"customer_id": customer, "severity": item["severity"]},
+    )
     assert len(r.json()["items"]) >= 1

@@ -22,7 +22,9 @@ ACTIONS: dict[str, tuple[dict | None, str]] = {
     f"/escalations/{E}/info-requests": ({"question": "which card?"}, "agent"),
     f"/escalations/{E}/customer-contact": ({"message": "hi", "still_broken": False}, "specialist"),
     f"/escalations/{E}/proposals": (
-        {"remedy": {"kind": "refund", "amount": 10, "currency": "GBP"}}, "supervisor"),
+        {"remedy": {"kind": "refund", "amount": 10, "currency": "GBP"}},
+        "supervisor",
+    ),
     f"/escalations/{E}/approvals": ({"decision": "approve", "comment": ""}, "specialist"),
     f"/escalations/{E}/resolve": ({"outcome": "fixed"}, "manager"),
     f"/escalations/{E}/reopen": ({"reason": "back"}, "operator"),
@@ -33,8 +35,12 @@ ACTIONS: dict[str, tuple[dict | None, str]] = {
 @pytest.mark.parametrize("path", list(ACTIONS))
 async def test_mutating_paths_need_a_known_token(stack, path):
     body, _ = ACTIONS[path]
-    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic ZGVtbw=="},
-                    {"Authorization": "Bearer "}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic ZGVtbw=="},
+        {"Authorization": "Bearer "},
+    ):
         r = await stack.http.post(path, json=body, headers=headers)
         assert r.status_code == 401, (headers, r.text)
         assert r.json()["error"] == "unauthorized"
@@ -52,8 +58,13 @@ async def test_mutating_paths_refuse_the_wrong_role(stack, path):
 
 
 async def test_reads_need_a_token_too(stack):
-    for path in ("/escalations", f"/escalations/{E}", f"/escalations/{E}/timeline", "/policy",
-                 "/reports/summary"):
+    for path in (
+        "/escalations",
+        f"/escalations/{E}",
+        f"/escalations/{E}/timeline",
+        "/policy",
+        "/reports/summary",
+    ):
         assert (await stack.http.get(path)).status_code == 401, path
 
 
@@ -69,8 +80,10 @@ async def test_reports_are_for_supervisors_and_up(stack):
         (lambda b: b.pop("channel"), "channel"),
         (lambda b: b.update(trigger="angry"), "trigger"),
         (lambda b: b["requested_remedy"].update(amount=-1), "requested_remedy.amount"),
-        (lambda b: b["customer"]["contact"].update(email="not-an-address"),
-         "customer.contact.email"),
+        (
+            lambda b: b["customer"]["contact"].update(email="not-an-address"),
+            "customer.contact.email",
+        ),
         (lambda b: b.update(unexpected=1), "unexpected"),
     ],
 )
@@ -84,18 +97,23 @@ async def test_invalid_open_names_the_field(stack, mutate, field):
 
 
 async def test_invalid_json_and_action_bodies_are_422(stack):
-    r = await stack.http.post("/escalations", content=b"{not json",
-                              headers={**auth("agent"), "Content-Type": "application/json"})
+    r = await stack.http.post(
+        "/escalations",
+        content=b"{not json",
+        headers={**auth("agent"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 422 and r.json()["error"] == "invalid"
-    r = await stack.http.post(f"/escalations/{E}/approvals", json={"decision": "maybe"},
-                              headers=auth("executive"))
+    r = await stack.http.post(
+        f"/escalations/{E}/approvals", json={"decision": "maybe"}, headers=auth("executive")
+    )
     assert r.status_code == 422 and "decision" in r.json()["detail"]
-    r = await stack.http.post(f"/escalations/{E}/proposals",
-                              json={"remedy": {"kind": "cash", "amount": 1}},
-                              headers=auth("specialist"))
+    r = await stack.http.post(
+        f"/escalations/{E}/proposals",
+        json={"remedy": {"kind": "cash", "amount": 1}},
+        headers=auth("specialist"),
+    )
     assert r.status_code == 422 and "remedy.kind" in r.json()["detail"]
-    r = await stack.http.post(f"/escalations/{E}/notes", json={"text": ""},
-                              headers=auth("agent"))
+    r = await stack.http.post(f"/escalations/{E}/notes", json={"text": ""}, headers=auth("agent"))
     assert r.status_code == 422 and "text" in r.json()["detail"]
 
 
@@ -105,18 +123,23 @@ async def test_unknown_or_malformed_id_is_404(stack, bad):
         r = await stack.http.get(path, headers=auth("operator"))
         assert r.status_code == 404, (path, r.text)
         assert r.json()["error"] == "not_found"
-    r = await stack.http.post(f"/escalations/{bad}/notes", json={"text": "x"},
-                              headers=auth("agent"))
+    r = await stack.http.post(
+        f"/escalations/{bad}/notes", json={"text": "x"}, headers=auth("agent")
+    )
     assert r.status_code == 404 and r.json()["error"] == "not_found"
-    r = await stack.http.post(f"/escalations/{bad}/approvals", json={"decision": "approve"},
-                              headers=auth("executive"))
+    r = await stack.http.post(
+        f"/escalations/{bad}/approvals", json={"decision": "approve"}, headers=auth("executive")
+    )
     assert r.status_code == 404
 
 
 async def test_bodies_over_one_mebibyte_are_413(stack):
     big = b'{"text": "' + b"x" * (1024 * 1024) + b'"}'
-    r = await stack.http.post(f"/escalations/{E}/notes", content=big,
-                              headers={**auth("agent"), "Content-Type": "application/json"})
+    r = await stack.http.post(
+        f"/escalations/{E}/notes",
+        content=big,
+        headers={**auth("agent"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 413
     assert r.json()["error"] == "payload_too_large"
 
@@ -124,26 +147,39 @@ async def test_bodies_over_one_mebibyte_are_413(stack):
         for _ in range(20):
             yield b"x" * 65536
 
-    r = await stack.http.post(f"/escalations/{E}/notes", content=chunked(),
-                              headers={**auth("agent"), "Content-Type": "application/json"})
+    r = await stack.http.post(
+        f"/escalations/{E}/notes",
+        content=chunked(),
+        headers={**auth("agent"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
 
 
 async def test_filter_values_with_quotes_are_refused(stack):
-    for params in ({"customer_id": "C' OR 1=1"}, {"assignee": 'a"b'}, {"customer_id": "a\\b"},
-                   {"page_size": 0}, {"page_size": 101}, {"stage": "nowhere"},
-                   {"page_token": "!!!"}):
+    for params in (
+        {"customer_id": "C' OR 1=1"},
+        {"assignee": 'a"b'},
+        {"customer_id": "a\\b"},
+        {"page_size": 0},
+        {"page_size": 101},
+        {"stage": "nowhere"},
+        {"page_token": "!!!"},
+    ):
         r = await stack.http.get("/escalations", params=params, headers=auth("operator"))
         assert r.status_code == 422, (params, r.text)
         assert r.json()["error"] == "invalid"
 
 
 async def test_report_window_is_validated(stack):
-    r = await stack.http.get("/reports/summary", params={"since": "yesterday"},
-                             headers=auth("manager"))
+    r = await stack.http.get(
+        "/reports/summary", params={"since": "yesterday"}, headers=auth("manager")
+    )
     assert r.status_code == 422 and "since" in r.json()["detail"]
-    r = await stack.http.get("/reports/summary", headers=auth("manager"),
-                             params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01"})
+    r = await stack.http.get(
+        "/reports/summary",
+        headers=auth("manager"),
+        params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01"},
+    )
     assert r.status_code == 422 and "until" in r.json()["detail"]
 
 
@@ -175,10 +211,12 @@ async def test_openapi_is_the_manual(stack):
                 codes = set(op["responses"])
                 assert "401" in codes, (method, path)
                 assert op["responses"]["401"]["content"]["application/json"]["schema"][
-                    "$ref"].endswith("/ErrorBody")
+                    "$ref"
+                ].endswith("/ErrorBody")
             if "422" in op["responses"]:  # the one error shape, not FastAPI's default
                 assert op["responses"]["422"]["content"]["application/json"]["schema"][
-                    "$ref"].endswith("/ErrorBody")
+                    "$ref"
+                ].endswith("/ErrorBody")
     # every field of every model is documented (description or example)
     for name, model in spec["components"]["schemas"].items():
         for field, schema in model.get("properties", {}).items():
@@ -199,11 +237,15 @@ async def test_lifespan_refuses_demo_tokens_outside_the_demo(dev_env):
 
 
 async def test_request_id_is_echoed_and_requests_are_counted_by_route(stack):
-    r = await stack.http.get("/escalations/E-0000000000000000", headers={
-        **auth("operator"), "X-Request-ID": "req-from-caller"})
+    r = await stack.http.get(
+        "/escalations/E-0000000000000000",
+        headers={**auth("operator"), "X-Request-ID": "req-from-caller"},
+    )
     assert r.status_code == 404 and r.headers["x-request-id"] == "req-from-caller"
     minted = (await stack.http.get("/healthz")).headers["x-request-id"]
     assert len(minted) == 32 and minted != "req-from-caller"
     metrics = (await stack.http.get("/metrics")).text
-    assert ('api_requests_total{method="GET",route="/escalations/{escalation_id}",status="404"}'
-            in metrics)
+    assert (
+        'api_requests_total{method="GET",route="/escalations/{escalation_id}",status="404"}'
+        in metrics
+    )

@@ -17,15 +17,28 @@ from workflows.escalation import EscalationWorkflow
 
 pytestmark = pytest.mark.timeout(90)
 
-SAME = ("id", "severity", "urgency", "avoidable", "policy_version", "clocks", "promise_at",
-        "resolved_at_tier", "granted_remedy", "opened_at", "assigned_team", "assignee")
+SAME = (
+    "id",
+    "severity",
+    "urgency",
+    "avoidable",
+    "policy_version",
+    "clocks",
+    "promise_at",
+    "resolved_at_tier",
+    "granted_remedy",
+    "opened_at",
+    "assigned_team",
+    "assignee",
+)
 
 
 def comparable(view: dict) -> dict:
     out = {k: view[k] for k in SAME}
     # remaining business seconds depend on when the view was read
-    out["clocks"] = [{k: v for k, v in c.items() if k != "remaining_business_s"}
-                     for c in view["clocks"]]
+    out["clocks"] = [
+        {k: v for k, v in c.items() if k != "remaining_business_s"} for c in view["clocks"]
+    ]
     return out
 
 
@@ -39,8 +52,9 @@ async def test_open_answers_what_the_workflow_then_holds(stack):
     answer = await stack.open(category="billing")  # refund 600 GBP: above tier 1
     assert answer["stage"] == "helpline_consult"
     assert answer["severity"] and answer["promise_at"] and len(answer["clocks"]) == 2
-    assert answer["promise_at"] == next(c["due_at"] for c in answer["clocks"]
-                                        if c["name"] == "resolution")
+    assert answer["promise_at"] == next(
+        c["due_at"] for c in answer["clocks"] if c["name"] == "resolution"
+    )
     eid = answer["id"]
     for _ in range(100):  # until the workflow has done its consult entry work
         if "consult_requested" in await timeline(stack, eid):
@@ -51,12 +65,17 @@ async def test_open_answers_what_the_workflow_then_holds(stack):
     assert comparable(live) == comparable(answer)
     assert live["next_deadline"] == answer["next_deadline"]  # the consult window
     assert (await timeline(stack, eid))[:4] == [
-        "opened", "triaged", "tier1_declined", "consult_requested"]
+        "opened",
+        "triaged",
+        "tier1_declined",
+        "consult_requested",
+    ]
 
 
 async def test_open_granted_at_tier1_answers_resolved(stack):
     answer = await stack.open(
-        requested_remedy={"kind": "refund", "amount": 40.0, "currency": "GBP"})
+        requested_remedy={"kind": "refund", "amount": 40.0, "currency": "GBP"}
+    )
     assert answer["stage"] == "resolved" and answer["resolved_at_tier"] == "tier1"
     assert answer["granted_remedy"]["amount"] == 40.0 and answer["promise_at"] is None
     live = await stack.wait_stage(answer["id"], "follow_up")
@@ -68,26 +87,37 @@ async def test_open_answers_at_once_without_a_worker_and_the_case_waits_for_one(
     it up when a worker comes."""
     settings = Settings(demo=True, task_queue=unique("nobody-"))
     app = create_app(settings, client=stack.client)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://api", timeout=30) as http:
-            r = await http.post("/escalations", json=request_body(), headers=auth("agent"))
-            assert r.status_code == 201, r.text
-            answer = r.json()
-            assert answer["stage"] == "helpline_consult" and answer["severity"]
-            local = [a for a in build_activities(settings, stack.client)
-                     if getattr(a, "__temporal_activity_definition").name != "deliver"]
-            async with run_worker(stack.client, workflows=[EscalationWorkflow], activities=local,
-                                  task_queue=settings.task_queue):
-                for _ in range(100):
-                    r = await http.get(f"/escalations/{answer['id']}", headers=auth("operator"))
-                    if r.status_code == 200:
-                        break
-                    await asyncio.sleep(0.1)
-                assert r.status_code == 200, r.text
-                assert comparable(r.json()) == comparable(answer)
-                await stack.client.get_workflow_handle(
-                    f"escalation-{answer['id']}").terminate("test over")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api", timeout=30
+        ) as http,
+    ):
+        r = await http.post("/escalations", json=request_body(), headers=auth("agent"))
+        assert r.status_code == 201, r.text
+        answer = r.json()
+        assert answer["stage"] == "helpline_consult" and answer["severity"]
+        local = [
+            a
+            for a in build_activities(settings, stack.client)
+            if getattr(a, "__temporal_activity_definition").name != "deliver"
+        ]
+        async with run_worker(
+            stack.client,
+            workflows=[EscalationWorkflow],
+            activities=local,
+            task_queue=settings.task_queue,
+        ):
+            for _ in range(100):
+                r = await http.get(f"/escalations/{answer['id']}", headers=auth("operator"))
+                if r.status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert r.status_code == 200, r.text
+            assert comparable(r.json()) == comparable(answer)
+            await stack.client.get_workflow_handle(f"escalation-{answer['id']}").terminate(
+                "test over"
+            )
 
 
 async def test_unreadable_policy_is_503_and_starts_nothing(stack, tmp_path):
@@ -96,11 +126,15 @@ async def test_unreadable_policy_is_503_and_starts_nothing(stack, tmp_path):
     settings = Settings(demo=True, task_queue=stack.settings.task_queue, policy_path=broken)
     app = create_app(settings, client=stack.client)
     ref = unique("CRM-")
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://api", timeout=30) as http:
-            r = await http.post("/escalations", json=request_body(external_ref=ref),
-                                headers=auth("agent"))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api", timeout=30
+        ) as http,
+    ):
+        r = await http.post(
+            "/escalations", json=request_body(external_ref=ref), headers=auth("agent")
+        )
     assert r.status_code == 503 and r.json()["error"] == "unavailable", r.text
     ok = await stack.open(external_ref=ref)  # the retry, once the policy is readable
     assert ok["stage"] == "helpline_consult"

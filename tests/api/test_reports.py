@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,28 +14,31 @@ pytestmark = pytest.mark.timeout(90)
 
 
 async def test_summary_counts_a_known_window(stack):
-    since = datetime.now(timezone.utc)  # same clock as the dev server; earlier tests' cases
-    await asyncio.sleep(0.01)           # must stay out of the window
+    since = datetime.now(UTC)  # same clock as the dev server; earlier tests' cases
+    await asyncio.sleep(0.01)  # must stay out of the window
     # resolved at tier 1 (refund 40 <= 50 GBP, avoidable trigger)
     t1 = await stack.open(requested_remedy={"kind": "refund", "amount": 40, "currency": "GBP"})
     # resolved at the help line (unavoidable trigger)
     hl = await stack.open(trigger="technical_fault")
     await stack.wait_stage(hl["id"], "helpline_consult")
-    r = await stack.http.post(f"/escalations/{hl['id']}/consult-answer",
-                              json={"resolves": True, "answer": "restart the router"},
-                              headers=auth("helpline"))
+    r = await stack.http.post(
+        f"/escalations/{hl['id']}/consult-answer",
+        json={"resolves": True, "answer": "restart the router"},
+        headers=auth("helpline"),
+    )
     assert r.status_code == 200, r.text
     # still open at the help line
     await stack.open(trigger="legal_threat")
     # cancelled
     c = await stack.open()
     await stack.wait_stage(c["id"], "helpline_consult")
-    r = await stack.http.post(f"/escalations/{c['id']}/cancel", json={"reason": "dup"},
-                              headers=auth("manager"))
+    r = await stack.http.post(
+        f"/escalations/{c['id']}/cancel", json={"reason": "dup"}, headers=auth("manager")
+    )
     assert r.status_code == 200, r.text
     await stack.wait_stage(t1["id"], "follow_up")
     await stack.wait_stage(hl["id"], "follow_up")
-    until = datetime.now(timezone.utc) + timedelta(seconds=1)
+    until = datetime.now(UTC) + timedelta(seconds=1)
 
     params = {"since": since.isoformat(), "until": until.isoformat()}
     deadline = time.monotonic() + 20
@@ -43,9 +46,12 @@ async def test_summary_counts_a_known_window(stack):
         r = await stack.http.get("/reports/summary", params=params, headers=auth("executive"))
         assert r.status_code == 200, r.text
         report = r.json()
-        settled = (report["resolved_at"]["tier1"] == 1 and report["resolved_at"]["helpline"] == 1
-                   and report["open_by_stage"].get("helpline_consult") == 1
-                   and report["median_time_to_resolution_s"] is not None)
+        settled = (
+            report["resolved_at"]["tier1"] == 1
+            and report["resolved_at"]["helpline"] == 1
+            and report["open_by_stage"].get("helpline_consult") == 1
+            and report["median_time_to_resolution_s"] is not None
+        )
         if settled or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.3)
@@ -65,12 +71,21 @@ async def test_summary_counts_a_known_window(stack):
 
 
 async def test_summary_of_an_empty_window(stack):
-    r = await stack.http.get("/reports/summary", headers=auth("operator"),
-                             params={"since": "2001-01-01T00:00:00", "until": "2001-01-02"})
+    r = await stack.http.get(
+        "/reports/summary",
+        headers=auth("operator"),
+        params={"since": "2001-01-01T00:00:00", "until": "2001-01-02"},
+    )
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["total"] == 0
     assert report["avoidable_share"] is None and report["sla_compliance"] is None
     assert report["median_time_to_resolution_s"] is None
-    assert set(report) >= {"by_trigger", "avoidable_share", "resolved_at", "sla_compliance",
-                           "median_time_to_resolution_s", "open_by_stage"}
+    assert set(report) >= {
+        "by_trigger",
+        "avoidable_share",
+        "resolved_at",
+        "sla_compliance",
+        "median_time_to_resolution_s",
+        "open_by_stage",
+    }

@@ -68,8 +68,12 @@ DEFAULT_ROLE = "operator"  # reads: any role
 # server's per-namespace visibility rate limit and get a (documented) 503 "retry". Pace them.
 PACE_S: dict[tuple[str, str], float] = {("GET", "/reports/summary"): 0.5}
 
-POSITIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-                   response_schema_conformance]
+POSITIVE_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 NEGATIVE_CHECKS = [*POSITIVE_CHECKS, negative_data_rejection]
 
 COUNTS = {"cases": 0, "failures": 0}
@@ -89,7 +93,9 @@ def _httpx_kwargs(case: schemathesis.Case, role: str) -> dict[str, Any]:
     """schemathesis' requests-style transport kwargs -> httpx.AsyncClient.request kwargs."""
     kw = case.as_transport_kwargs(base_url="http://api", headers=auth(role))
     out: dict[str, Any] = {
-        "method": kw["method"], "url": kw["url"], "headers": kw.get("headers") or {},
+        "method": kw["method"],
+        "url": kw["url"],
+        "headers": kw.get("headers") or {},
         "params": kw.get("params") or None,
     }
     if "json" in kw:
@@ -102,8 +108,12 @@ def _httpx_kwargs(case: schemathesis.Case, role: str) -> dict[str, Any]:
 
 
 def _run_operation(
-    loop: asyncio.AbstractEventLoop, http: Any, operation: Any, mode: GenerationMode,
-    examples: int, path_parameters: dict[str, str] | None = None,
+    loop: asyncio.AbstractEventLoop,
+    http: Any,
+    operation: Any,
+    mode: GenerationMode,
+    examples: int,
+    path_parameters: dict[str, str] | None = None,
 ) -> None:
     """Generate up to `examples` cases for one operation (in this worker thread), send each on
     the session loop, validate, and count. Failures are collected, not raised, so one bad case
@@ -115,8 +125,12 @@ def _run_operation(
     strategy = operation.as_strategy(generation_mode=mode, **kwargs)
 
     @hypothesis.settings(
-        max_examples=examples, derandomize=True, deadline=None, database=None,
-        phases=[Phase.explicit, Phase.generate], print_blob=False,
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        print_blob=False,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=strategy)
@@ -166,8 +180,7 @@ async def test_generated_requests_never_break_the_contract(stack):
         if has_input:
             plan.append((op, GenerationMode.NEGATIVE, EXAMPLES, None))
         if "{escalation_id}" in op.path:
-            plan.append((op, GenerationMode.POSITIVE, REAL_EXAMPLES,
-                         {"escalation_id": real_id}))
+            plan.append((op, GenerationMode.POSITIVE, REAL_EXAMPLES, {"escalation_id": real_id}))
     try:
         for op, mode, n, params in plan:
             assert time.monotonic() - started < BUDGET_S, "schemathesis run over its time budget"
@@ -194,8 +207,9 @@ async def _never_started(stack, key: str) -> None:
 async def test_a_two_mebibyte_body_is_413(stack):
     key = f"big-{time.time_ns()}"
     body = request_body(details="x" * (2 * 1024 * 1024))
-    r = await stack.http.post("/escalations", json=body,
-                              headers={**auth("agent"), "Idempotency-Key": key})
+    r = await stack.http.post(
+        "/escalations", json=body, headers={**auth("agent"), "Idempotency-Key": key}
+    )
     assert r.status_code == 413, r.text[:300]
     assert r.json()["error"] == "payload_too_large"
     await _never_started(stack, key)
@@ -203,25 +217,31 @@ async def test_a_two_mebibyte_body_is_413(stack):
 
 async def test_details_over_20000_chars_is_422_naming_the_field(stack):
     key = f"details-{time.time_ns()}"
-    r = await stack.http.post("/escalations", json=request_body(details="d" * 20_001),
-                              headers={**auth("agent"), "Idempotency-Key": key})
+    r = await stack.http.post(
+        "/escalations",
+        json=request_body(details="d" * 20_001),
+        headers={**auth("agent"), "Idempotency-Key": key},
+    )
     assert r.status_code == 422, r.text[:300]
     assert r.json()["error"] == "invalid" and "details" in r.json()["detail"]
     await _never_started(stack, key)
     # the limit itself is accepted
-    r = await stack.http.post("/escalations", json=request_body(details="d" * 20_000),
-                              headers=auth("agent"))
+    r = await stack.http.post(
+        "/escalations", json=request_body(details="d" * 20_000), headers=auth("agent")
+    )
     assert r.status_code == 201, r.text[:300]
 
 
 async def test_a_note_over_20000_chars_is_422(stack):
     eid = (await stack.open())["id"]
-    r = await stack.http.post(f"/escalations/{eid}/notes", json={"text": "n" * 20_001},
-                              headers=auth("agent"))
+    r = await stack.http.post(
+        f"/escalations/{eid}/notes", json={"text": "n" * 20_001}, headers=auth("agent")
+    )
     assert r.status_code == 422, r.text[:300]
     assert r.json()["error"] == "invalid" and "text" in r.json()["detail"]
-    timeline = (await stack.http.get(f"/escalations/{eid}/timeline",
-                                     headers=auth("agent"))).json()["items"]
+    timeline = (await stack.http.get(f"/escalations/{eid}/timeline", headers=auth("agent"))).json()[
+        "items"
+    ]
     assert "note_added" not in [i["action"] for i in timeline]
 
 
@@ -230,15 +250,19 @@ async def test_a_note_over_20000_chars_is_422(stack):
 
 async def test_a_body_that_is_not_utf8_is_422_not_400(stack):
     not_utf8 = b'{"text": "\xc3\x28"}'
-    r = await stack.http.post("/escalations/E-0000000000000000/notes", content=not_utf8,
-                              headers={**auth("agent"), "Content-Type": "application/json"})
+    r = await stack.http.post(
+        "/escalations/E-0000000000000000/notes",
+        content=not_utf8,
+        headers={**auth("agent"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 422, r.text
     assert r.json() == {"error": "invalid", "detail": "body: not valid JSON (UTF-8 expected)"}
 
 
 async def test_a_forged_page_token_is_422_not_503(stack):
     # "null" is valid base64 (the API's own encoding) but not a token Temporal handed out
-    r = await stack.http.get("/escalations", params={"page_token": "null"},
-                             headers=auth("operator"))
+    r = await stack.http.get(
+        "/escalations", params={"page_token": "null"}, headers=auth("operator")
+    )
     assert r.status_code == 422, r.text
     assert r.json()["error"] == "invalid" and "page_token" in r.json()["detail"]

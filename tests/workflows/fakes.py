@@ -6,8 +6,8 @@ They use the real demo policy and directory files; deliveries are recorded inste
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -15,10 +15,17 @@ from temporalio.exceptions import ApplicationError
 from activities.dispatch import make_dispatch
 from core.directory import load_directory
 from core.settings import CONFIG_DIR
-from workflows.models import (
-    CrmEvent, Delivery, DeliveryReceipt, KbMatch, KbQuery, KbResult, PeopleQuery,
-    PeopleResult, Person, RouteResult,
+from workflows.messages import (
+    CrmEvent,
+    Delivery,
+    DeliveryReceipt,
+    KbQuery,
+    KbResult,
+    PeopleQuery,
+    PeopleResult,
+    RouteResult,
 )
+from workflows.models import KbMatch, Person
 from workflows.policy import Policy, RouteRequest
 
 
@@ -41,14 +48,17 @@ class World:
         @activity.defn(name="search_knowledge_base")
         async def search_knowledge_base(q: KbQuery) -> KbResult:
             await asyncio.sleep(world.kb_delay_s)
-            return KbResult(matches=[KbMatch(slug="duplicate-charge", title="Duplicate charges",
-                                             score=1.0)])
+            return KbResult(
+                matches=[KbMatch(slug="duplicate-charge", title="Duplicate charges", score=1.0)]
+            )
 
         @activity.defn(name="find_people")
         async def find_people(q: PeopleQuery) -> PeopleResult:
-            people = [Person.model_validate(p.model_dump(exclude={"token_sha256"}))
-                      for p in directory.people
-                      if p.role in q.roles and p.authority_limit >= q.min_authority]
+            people = [
+                Person.model_validate(p.model_dump(exclude={"token_sha256"}))
+                for p in directory.people
+                if p.role in q.roles and p.authority_limit >= q.min_authority
+            ]
             return PeopleResult(people=people)
 
         @activity.defn(name="route_specialist")
@@ -59,25 +69,36 @@ class World:
             team = next(t for t in r.teams if r.category in t.skills or "*" in t.skills)
             member = next((m for m in team.members if m not in r.exclude), team.members[0])
             p = directory.by_id(member)
-            return RouteResult(team=team.name, assignee=Person.model_validate(
-                p.model_dump(exclude={"token_sha256"})), open_load=0)
+            return RouteResult(
+                team=team.name,
+                assignee=Person.model_validate(p.model_dump(exclude={"token_sha256"})),
+                open_load=0,
+            )
 
         @activity.defn(name="deliver")
         async def deliver(d: Delivery) -> DeliveryReceipt:
             if d.channel in world.failing_channels:
-                raise ApplicationError(f"{d.channel} down", type="ChannelUnavailable",
-                                       non_retryable=True)
+                raise ApplicationError(
+                    f"{d.channel} down", type="ChannelUnavailable", non_retryable=True
+                )
             world.deliveries.append(d)
             info = activity.info()
-            return DeliveryReceipt(channel=d.channel,
-                                   idempotency_key=f"{info.workflow_run_id}:{info.activity_id}")
+            return DeliveryReceipt(
+                channel=d.channel, idempotency_key=f"{info.workflow_run_id}:{info.activity_id}"
+            )
 
         @activity.defn(name="sync_crm")
         async def sync_crm(e: CrmEvent) -> None:
             world.crm.append(e)
 
-        return [search_knowledge_base, find_people, route_specialist, deliver,
-                sync_crm, make_dispatch(deliver, sync_crm)]
+        return [
+            search_knowledge_base,
+            find_people,
+            route_specialist,
+            deliver,
+            sync_crm,
+            make_dispatch(deliver, sync_crm),
+        ]
 
     def events(self, to: str | None = None) -> list[str]:
         return [d.event for d in self.deliveries if to is None or d.recipient_name == to]

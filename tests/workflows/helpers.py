@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,9 @@ AGENT = Actor(id="p-agent", name="Alex Agent", role="agent", authority_limit=50)
 SYSTEM = Actor(id="p-system", name="Demo CRM", role="system")
 HELPLINE = Actor(id="p-helpline", name="Harper Helpline", role="helpline")
 SPECIALIST = Actor(id="p-specialist", name="Sam Specialist", role="specialist", authority_limit=250)
-SUPERVISOR = Actor(id="p-supervisor", name="Sasha Supervisor", role="supervisor", authority_limit=500)
+SUPERVISOR = Actor(
+    id="p-supervisor", name="Sasha Supervisor", role="supervisor", authority_limit=500
+)
 MANAGER = Actor(id="p-manager", name="Morgan Manager", role="manager", authority_limit=1000)
 EXECUTIVE = Actor(id="p-executive", name="Eve Executive", role="executive", authority_limit=10000)
 OPERATOR = Actor(id="p-operator", name="Olu Operator", role="operator")
@@ -38,10 +40,16 @@ OPERATOR = Actor(id="p-operator", name="Olu Operator", role="operator")
 
 def request(amount: float | None = 40, kind: str = "refund", **kw) -> EscalationRequest:
     base = dict(
-        customer=Customer(id="C-1001", name="Ada Lovelace",
-                          contact=Contact(email="ada@example.com", phone="+44 20 7946 0000")),
-        channel="phone", category="billing", summary="Charged twice for March",
-        details="Two identical charges on 3 March", trigger="customer_request",
+        customer=Customer(
+            id="C-1001",
+            name="Ada Lovelace",
+            contact=Contact(email="ada@example.com", phone="+44 20 7946 0000"),
+        ),
+        channel="phone",
+        category="billing",
+        summary="Charged twice for March",
+        details="Two identical charges on 3 March",
+        trigger="customer_request",
         requested_remedy=Remedy(kind=kind, amount=amount) if amount is not None else None,
     )
     base.update(kw)
@@ -55,9 +63,9 @@ async def server_time(client: Client) -> datetime:
     """The server's clock: the time-skipping server's own (it runs ahead), else the wall clock."""
     try:
         resp = await client.test_service.get_current_time(Empty())
-        return resp.time.ToDatetime(tzinfo=timezone.utc)
+        return resp.time.ToDatetime(tzinfo=UTC)
     except RPCError:  # a dev server or cluster: no test service
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 def demo_policy(today: date, edit: Callable[[Policy], None] | None = None) -> Policy:
@@ -67,9 +75,15 @@ def demo_policy(today: date, edit: Callable[[Policy], None] | None = None) -> Po
     return policy
 
 
-async def start(client: Client, task_queue: str, req: EscalationRequest, *,
-                policy_edit: Callable[[Policy], None] | None = None,
-                opened_by: Actor = AGENT, **kw) -> WorkflowHandle:
+async def start(
+    client: Client,
+    task_queue: str,
+    req: EscalationRequest,
+    *,
+    policy_edit: Callable[[Policy], None] | None = None,
+    opened_by: Actor = AGENT,
+    **kw,
+) -> WorkflowHandle:
     """Open a case as the API does: the demo policy (edited by `policy_edit`) triages it at the
     server's time (workflows.opening.new_case), and the workflow starts with that copy."""
     now = await server_time(client)
@@ -77,7 +91,10 @@ async def start(client: Client, task_queue: str, req: EscalationRequest, *,
     eid = f"E-{uuid.uuid4().hex[:12].upper()}"
     case = new_case(policy, policy.model_dump(mode="json"), eid, req, opened_by, now, **kw)
     handle = await client.start_workflow(
-        EscalationWorkflow.run, case.start, id=f"escalation-{eid}", task_queue=task_queue,
+        EscalationWorkflow.run,
+        case.start,
+        id=f"escalation-{eid}",
+        task_queue=task_queue,
         search_attributes=case.search_attributes(),
     )
     STARTED.append(handle)
@@ -108,8 +125,9 @@ async def terminate_started() -> None:
             pass
 
 
-async def wait_for(handle: WorkflowHandle, pred: Callable[[EscalationView], bool],
-                   timeout: float = 15) -> EscalationView:
+async def wait_for(
+    handle: WorkflowHandle, pred: Callable[[EscalationView], bool], timeout: float = 15
+) -> EscalationView:
     deadline = time.monotonic() + timeout
     view = None
     while True:

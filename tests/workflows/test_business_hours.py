@@ -9,13 +9,19 @@ from hypothesis import strategies as st
 from activities.policy import read_policy
 from core.settings import CONFIG_DIR
 from workflows.business_hours import (
-    add_business_seconds, business_seconds_between, is_open, next_open,
+    add_business_seconds,
+    business_seconds_between,
+    is_open,
+    next_open,
 )
 from workflows.policy import CalendarSpec
 
 WEEKDAYS_9_1730 = {d: (time(9), time(17, 30)) for d in ("mon", "tue", "wed", "thu", "fri")}
-LONDON = CalendarSpec(timezone="Europe/London", hours=WEEKDAYS_9_1730,
-                      holidays=[date(2026, 12, 25), date(2026, 12, 28)])
+LONDON = CalendarSpec(
+    timezone="Europe/London",
+    hours=WEEKDAYS_9_1730,
+    holidays=[date(2026, 12, 25), date(2026, 12, 28)],
+)
 POLICY = read_policy(CONFIG_DIR / "policy.toml", today=date(2026, 11, 23))
 H = 3600
 
@@ -65,8 +71,9 @@ def test_naive_datetimes_are_refused():
         add_business_seconds(LONDON, datetime(2026, 1, 5, 10), 60)
 
 
-instants = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31),
-                        timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+)
 durations = st.floats(min_value=1, max_value=120 * H)
 
 

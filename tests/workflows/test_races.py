@@ -12,7 +12,14 @@ from temporalio.worker import Replayer
 from tests.conftest import run_worker
 from tests.workflows.fakes import World
 from tests.workflows.helpers import (
-    EXECUTIVE, HELPLINE, MANAGER, SPECIALIST, request, start, terminate_started, wait_for,
+    EXECUTIVE,
+    HELPLINE,
+    MANAGER,
+    SPECIALIST,
+    request,
+    start,
+    terminate_started,
+    wait_for,
 )
 from tests.workflows.test_escalation import always_open
 from workflows.escalation import EscalationWorkflow as W
@@ -27,18 +34,28 @@ async def test_racing_approvals_apply_once_and_leave_a_clean_history(dev_env):
             for _ in range(3):
                 h = await start(dev_env.client, tq, policy_edit=world.policy_edit, req=request(600))
                 await wait_for(h, lambda v: v.stage == "helpline_consult")
-                await h.execute_update(W.consult_answer, ConsultAnswer(
-                    actor=HELPLINE, resolves=False, answer="specialist"))
+                await h.execute_update(
+                    W.consult_answer,
+                    ConsultAnswer(actor=HELPLINE, resolves=False, answer="specialist"),
+                )
                 await wait_for(h, lambda v: v.assignee is not None)
                 await h.execute_update(W.acknowledge, Acknowledge(actor=SPECIALIST))
-                await h.execute_update(W.propose, Proposal(
-                    actor=SPECIALIST, remedy=Remedy(kind="refund", amount=600)))
-                results = await asyncio.gather(*[
-                    h.execute_update(W.decide, Decision(
-                        actor=EXECUTIVE if i % 2 else MANAGER,
-                        decision="approve" if i % 3 else "reject"))
-                    for i in range(20)
-                ], return_exceptions=True)
+                await h.execute_update(
+                    W.propose, Proposal(actor=SPECIALIST, remedy=Remedy(kind="refund", amount=600))
+                )
+                results = await asyncio.gather(
+                    *[
+                        h.execute_update(
+                            W.decide,
+                            Decision(
+                                actor=EXECUTIVE if i % 2 else MANAGER,
+                                decision="approve" if i % 3 else "reject",
+                            ),
+                        )
+                        for i in range(20)
+                    ],
+                    return_exceptions=True,
+                )
                 wins = [r for r in results if not isinstance(r, BaseException)]
                 losses = [r for r in results if isinstance(r, BaseException)]
                 assert len(wins) == 1, results
@@ -47,13 +64,20 @@ async def test_racing_approvals_apply_once_and_leave_a_clean_history(dev_env):
                     assert isinstance(err.cause, ApplicationError) and err.cause.type == "Conflict"
                 await wait_for(h, lambda v: v.stage in ("specialist", "follow_up"))
                 history = await h.fetch_history()
-                failed = [e for e in history.events
-                          if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+                failed = [
+                    e
+                    for e in history.events
+                    if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+                ]
                 assert not failed, failed
-                decided = [i for i in (await h.query(W.timeline)).items
-                           if i.action in ("approval_granted", "approval_rejected")]
+                decided = [
+                    i
+                    for i in (await h.query(W.timeline)).items
+                    if i.action in ("approval_granted", "approval_rejected")
+                ]
                 assert len(decided) == 1
-                await Replayer(workflows=[W], data_converter=pydantic_data_converter
-                               ).replay_workflow(history)
+                await Replayer(
+                    workflows=[W], data_converter=pydantic_data_converter
+                ).replay_workflow(history)
         finally:
             await terminate_started()

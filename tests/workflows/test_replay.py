@@ -17,10 +17,21 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_the_main_paths_are_recorded():
     names = {p.stem for p in HISTORIES}
-    assert {"tier1_closed", "helpline_resolved", "signoff_approved", "consult_timeout_reroute",
-            "sla_breach_over_holidays", "follow_up_reopen", "cancelled", "api_signoff",
-            "sla_breach_batched", "sla_breach_on_time", "pause_resume",
-            "continued_as_new_first_run", "continued_as_new_second_run"} <= names
+    assert {
+        "tier1_closed",
+        "helpline_resolved",
+        "signoff_approved",
+        "consult_timeout_reroute",
+        "sla_breach_over_holidays",
+        "follow_up_reopen",
+        "cancelled",
+        "api_signoff",
+        "sla_breach_batched",
+        "sla_breach_on_time",
+        "pause_resume",
+        "continued_as_new_first_run",
+        "continued_as_new_second_run",
+    } <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

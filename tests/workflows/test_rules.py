@@ -18,19 +18,26 @@ P = read_policy(CONFIG_DIR / "policy.toml", today=date(2026, 11, 23))
 def req(trigger="customer_request", category="billing", tier="standard", remedy=None):
     return EscalationRequest(
         customer=Customer(id="C-1", name="Ada", tier=tier, contact=Contact(email="a@b.co")),
-        channel="phone", category=category, summary="s", trigger=trigger, requested_remedy=remedy,
+        channel="phone",
+        category=category,
+        summary="s",
+        trigger=trigger,
+        requested_remedy=remedy,
     )
 
 
-@pytest.mark.parametrize("trigger,category,tier,severity,urgency", [
-    ("legal_threat", "billing", "standard", "P1", "immediate"),
-    ("social_media_threat", "device", "gold", "P1", "immediate"),
-    ("customer_request", "billing", "vip", "P2", "high"),
-    ("technical_fault", "outage", "standard", "P2", "high"),
-    ("repeat_contact", "billing", "standard", "P3", "high"),
-    ("customer_request", "billing", "standard", "P3", "normal"),
-    ("out_of_scope", "other", "standard", "P4", "low"),
-])
+@pytest.mark.parametrize(
+    "trigger,category,tier,severity,urgency",
+    [
+        ("legal_threat", "billing", "standard", "P1", "immediate"),
+        ("social_media_threat", "device", "gold", "P1", "immediate"),
+        ("customer_request", "billing", "vip", "P2", "high"),
+        ("technical_fault", "outage", "standard", "P2", "high"),
+        ("repeat_contact", "billing", "standard", "P3", "high"),
+        ("customer_request", "billing", "standard", "P3", "normal"),
+        ("out_of_scope", "other", "standard", "P4", "low"),
+    ],
+)
 def test_triage_first_matching_rule(trigger, category, tier, severity, urgency):
     t = rules.triage(P, req(trigger, category, tier))
     assert (t.severity, t.urgency) == (severity, urgency)
@@ -46,15 +53,18 @@ def test_sla_target_prefers_the_tier_specific_row():
     assert rules.sla_target(P, "P2", "gold").resolution_h == 16
 
 
-@pytest.mark.parametrize("remedy,allowed", [
-    (Remedy(kind="refund", amount=50), True),
-    (Remedy(kind="goodwill_credit", amount=10), True),
-    (Remedy(kind="fee_waiver", amount=49.99), True),
-    (Remedy(kind="refund", amount=50.01), False),
-    (Remedy(kind="replacement", amount=5), False),
-    (Remedy(kind="refund", amount=10, currency="EUR"), False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    "remedy,allowed",
+    [
+        (Remedy(kind="refund", amount=50), True),
+        (Remedy(kind="goodwill_credit", amount=10), True),
+        (Remedy(kind="fee_waiver", amount=49.99), True),
+        (Remedy(kind="refund", amount=50.01), False),
+        (Remedy(kind="replacement", amount=5), False),
+        (Remedy(kind="refund", amount=10, currency="EUR"), False),
+        (None, False),
+    ],
+)
 def test_tier1_catalogue_and_limit(remedy, allowed):
     assert rules.tier1_decision(P, req(remedy=remedy))[0] is allowed
 
@@ -64,7 +74,10 @@ def test_signoff_rules():
     assert rules.signoff_required(P, r, req(), 250) == 600
     assert rules.signoff_required(P, Remedy(kind="refund", amount=100), req(), 250) is None
     # a legal threat always needs sign-off, even within the specialist's authority
-    assert rules.signoff_required(P, Remedy(kind="refund", amount=100), req("legal_threat"), 250) == 100
+    assert (
+        rules.signoff_required(P, Remedy(kind="refund", amount=100), req("legal_threat"), 250)
+        == 100
+    )
     # VIP: at least the policy's minimum authority
     assert rules.signoff_required(P, Remedy(kind="refund", amount=100), req(tier="vip"), 250) == 500
 

@@ -14,7 +14,13 @@ from workflows.escalation import EscalationWorkflow
 from workflows.escalation.stage_work import STAGE_WORK
 from workflows.models import EscalationState
 from workflows.stages import (
-    ALLOWED, FINAL_STAGES, OPEN_STAGES, STAGES, IllegalTransition, Stage, check_transition,
+    ALLOWED,
+    FINAL_STAGES,
+    OPEN_STAGES,
+    STAGES,
+    IllegalTransition,
+    Stage,
+    check_transition,
 )
 
 PACKAGE = Path(__file__).parents[2] / "workflows"
@@ -52,8 +58,9 @@ def test_the_opening_moves_through_the_table():
 
     now = datetime(2026, 12, 2, 10, tzinfo=UTC)
     policy = demo_policy(now.date())
-    s = EscalationState(id="E-1", request=request(40), opened_by=AGENT, opened_at=now,
-                        updated_at=now)
+    s = EscalationState(
+        id="E-1", request=request(40), opened_by=AGENT, opened_at=now, updated_at=now
+    )
     opening.triage(s, policy, now)
     assert s.stage is Stage.TIER1_EXCEPTION
     opening.tier1(s, policy, now)
@@ -77,8 +84,11 @@ def test_every_validator_reads_the_access_table():
     for fn in ast.walk(tree):
         if isinstance(fn, ast.FunctionDef) and fn.name.startswith("_v_"):
             for call in ast.walk(fn):
-                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                        and call.func.attr == "_allowed"):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "_allowed"
+                ):
                     checked[fn.name.removeprefix("_v_")] = ast.unparse(call.args[0])
     assert checked == {a.value: f"Action.{a.name}" for a in CASE_ACTIONS}
 
@@ -96,8 +106,12 @@ def test_refusals_name_who_may(action: Action):
 
 def test_stage_refusals():
     assert access.stage_refusal(Action.DECIDE, Stage.EXECUTIVE_SIGNOFF) is None
-    assert access.stage_refusal(Action.DECIDE, Stage.SPECIALIST) == \
-        "not possible in stage specialist (only in executive_signoff)"
+    assert (
+        access.stage_refusal(Action.DECIDE, Stage.SPECIALIST)
+        == "not possible in stage specialist (only in executive_signoff)"
+    )
     assert access.stage_refusal(Action.ADD_NOTE, Stage.CLOSED) == "the escalation is closed"
-    assert access.stage_refusal(Action.CHANGE_SEVERITY, Stage.FOLLOW_UP) == \
-        "the escalation is resolved; reopen it first"
+    assert (
+        access.stage_refusal(Action.CHANGE_SEVERITY, Stage.FOLLOW_UP)
+        == "the escalation is resolved; reopen it first"
+    )

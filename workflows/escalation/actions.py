@@ -45,7 +45,7 @@ def acknowledge(wf: EscalationWorkflow, u: Acknowledge) -> None:
     s.acknowledged = True
     s.ack_due_at = None
     wf.record(u.actor, "acknowledged")
-    c = wf.clock("first_response")
+    c = opening.clock(s, "first_response")
     clk.stop(c, wf.policy.calendar(c.calendar), workflow.now())
     wf.sla.changed()
     wf.mark_visibility()
@@ -65,8 +65,9 @@ def request_info(wf: EscalationWorkflow, u: InfoRequest) -> None:
 def customer_contact(wf: EscalationWorkflow, u: CustomerContact) -> None:
     """The clocks resume; "still broken" after resolution reopens the case."""
     s = wf.s
-    wf.record(u.actor, "customer_contact",
-              u.message + (" (still broken)" if u.still_broken else ""))
+    wf.record(
+        u.actor, "customer_contact", u.message + (" (still broken)" if u.still_broken else "")
+    )
     if s.waiting_on_customer:
         s.waiting_on_customer = False
         for c in s.clocks:
@@ -87,11 +88,13 @@ def propose(wf: EscalationWorkflow, u: Proposal) -> None:
         s.granted_remedy = u.remedy
         wf.resolve_case("specialist", f"Granted {opening.money(u.remedy)}", u.actor)
         return
-    idx = max(rules.level_index_for(p, needed),
-              min(s.authority_level, len(p.signoff.levels) - 1))
+    idx = max(rules.level_index_for(p, needed), min(s.authority_level, len(p.signoff.levels) - 1))
     s.pending_approval = PendingApproval(
-        remedy=u.remedy, required_authority=needed, level=rules.level(p, idx).role,
-        since=workflow.now(), proposed_by=u.actor.name,
+        remedy=u.remedy,
+        required_authority=needed,
+        level=rules.level(p, idx).role,
+        since=workflow.now(),
+        proposed_by=u.actor.name,
     )
     wf.goto(Stage.EXECUTIVE_SIGNOFF)
 
@@ -102,8 +105,9 @@ def decide(wf: EscalationWorkflow, u: Decision) -> None:
     assert pending is not None  # the validator refused otherwise
     s.pending_approval = None
     if u.decision == "approve":
-        wf.record(u.actor, "approval_granted",
-                  f"{opening.money(pending.remedy)}. {u.comment}".strip())
+        wf.record(
+            u.actor, "approval_granted", f"{opening.money(pending.remedy)}. {u.comment}".strip()
+        )
         s.granted_remedy = pending.remedy
         wf.resolve_case("executive", f"Approved {opening.money(pending.remedy)}", u.actor)
     else:
@@ -126,8 +130,14 @@ def reopen(wf: EscalationWorkflow, actor: Actor, reason: str) -> None:
     now = workflow.now()
     cal = opening.default_calendar(wf.policy, s)
     s.clocks = [c for c in s.clocks if c.name != "resolution"] + [
-        clk.start("resolution", cal, wf.policy.calendar(cal),
-                  opening.target_s(wf.policy, s, "resolution"), now)]
+        clk.start(
+            "resolution",
+            cal,
+            wf.policy.calendar(cal),
+            opening.target_s(wf.policy, s, "resolution"),
+            now,
+        )
+    ]
     wf.sla.changed()
     wf.goto(Stage.SPECIALIST)
     wf.notify.customer("reopened")
@@ -151,8 +161,14 @@ def change_severity(wf: EscalationWorkflow, u: SeverityChange) -> None:
     wf.record(u.actor, "severity_changed", f"{old} -> {u.severity}: {u.reason}".rstrip(": "))
     cal = opening.default_calendar(p, s)
     for c in s.clocks:
-        clk.rebase(c, cal, p.calendar(c.calendar), p.calendar(cal),
-                   opening.target_s(p, s, c.name), workflow.now())
+        clk.rebase(
+            c,
+            cal,
+            p.calendar(c.calendar),
+            p.calendar(cal),
+            opening.target_s(p, s, c.name),
+            workflow.now(),
+        )
     wf.sla.changed()
     wf.mark_visibility()
 

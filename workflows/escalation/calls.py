@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
     from activities.routing import RoutingActivities
-    from workflows.models import (
+    from workflows.messages import (
         CrmEvent,
         Delivery,
         DeliveryReceipt,
@@ -37,55 +37,83 @@ with workflow.unsafe.imports_passed_through():
 
 LOCAL_START_TO_CLOSE = timedelta(seconds=20)
 LOCAL_SCHEDULE_TO_CLOSE = timedelta(minutes=2)
-LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
-                          maximum_interval=timedelta(seconds=30))
+LOCAL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 DELIVERY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), backoff_coefficient=2.0, maximum_attempts=3,
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_attempts=3,
     non_retryable_error_types=["ChannelUnavailable", "Rejected"],
 )
 CRM_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5),
-    maximum_attempts=12, non_retryable_error_types=["Rejected"],
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=12,
+    non_retryable_error_types=["Rejected"],
 )
 
 
 async def find_people(q: PeopleQuery) -> PeopleResult:
     return await workflow.execute_local_activity_method(
-        RoutingActivities.find_people, q, summary=f"find {'/'.join(q.roles)}",
+        RoutingActivities.find_people,
+        q,
+        summary=f"find {'/'.join(q.roles)}",
         start_to_close_timeout=LOCAL_START_TO_CLOSE,
-        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE, retry_policy=LOCAL_RETRY)
+        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE,
+        retry_policy=LOCAL_RETRY,
+    )
 
 
 async def route_specialist(r: RouteRequest) -> RouteResult:
     return await workflow.execute_local_activity_method(
-        RoutingActivities.route_specialist, r, summary="route to a specialist",
+        RoutingActivities.route_specialist,
+        r,
+        summary="route to a specialist",
         start_to_close_timeout=LOCAL_START_TO_CLOSE,
-        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE, retry_policy=LOCAL_RETRY)
+        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE,
+        retry_policy=LOCAL_RETRY,
+    )
 
 
 async def search_knowledge_base(q: KbQuery) -> KbResult:
     return await workflow.execute_local_activity_method(
-        KbActivities.search_knowledge_base, q, summary="knowledge-base lookup",
+        KbActivities.search_knowledge_base,
+        q,
+        summary="knowledge-base lookup",
         start_to_close_timeout=LOCAL_START_TO_CLOSE,
-        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE, retry_policy=LOCAL_RETRY)
+        schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE,
+        retry_policy=LOCAL_RETRY,
+    )
 
 
 async def deliver(d: Delivery, summary: str) -> DeliveryReceipt:
     return await workflow.execute_activity_method(
-        NotifyActivities.deliver, d, start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=DELIVERY_RETRY, summary=summary)
+        NotifyActivities.deliver,
+        d,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=DELIVERY_RETRY,
+        summary=summary,
+    )
 
 
 async def sync_crm(event: CrmEvent) -> None:
     # A regular (not local) activity: a slow or failing CRM must not hold up the workflow task.
     await workflow.execute_activity_method(
-        CrmActivities.sync_crm, event, start_to_close_timeout=timedelta(seconds=15),
-        retry_policy=CRM_RETRY, summary=f"CRM sync: {event.stage}")
+        CrmActivities.sync_crm,
+        event,
+        start_to_close_timeout=timedelta(seconds=15),
+        retry_policy=CRM_RETRY,
+        summary=f"CRM sync: {event.stage}",
+    )
 
 
 def start_dispatch(batch: Dispatch, summary: str) -> Awaitable[DispatchResult]:
     """One try: an item that meets a transient failure is sent on alone, with its retries."""
     return workflow.start_activity_method(
-        Dispatcher.dispatch, batch, start_to_close_timeout=timedelta(seconds=30),
+        Dispatcher.dispatch,
+        batch,
+        start_to_close_timeout=timedelta(seconds=30),
         retry_policy=RetryPolicy(maximum_attempts=1),
-        summary=summary if len(summary) <= 200 else summary[:199] + "…")
+        summary=summary if len(summary) <= 200 else summary[:199] + "…",
+    )

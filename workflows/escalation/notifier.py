@@ -20,15 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import opening
     from workflows.business_hours import is_open, next_open
     from workflows.escalation import calls
-    from workflows.models import (
-        Channel,
-        Delivery,
-        OutboxItem,
-        OutboxResult,
-        PeopleQuery,
-        Person,
-        Role,
-    )
+    from workflows.messages import Delivery, OutboxItem, OutboxResult, PeopleQuery
+    from workflows.models import Channel, Person, Role
 
 if TYPE_CHECKING:
     from workflows.escalation.workflow import EscalationWorkflow
@@ -67,11 +60,13 @@ class Notifier:
     def manager(self, event: str, **extra: Any) -> None:
         async def go() -> None:
             self.staff(await self.wf.people.manager(self.wf.policy.manager_id), event, **extra)
+
         self.wf.spawn(go(), lookup=True)
 
     async def role(self, role: Role, event: str, min_authority: float = 0, **extra: Any) -> None:
-        for person in await self.wf.people.find(PeopleQuery(roles=[role],
-                                                            min_authority=min_authority)):
+        for person in await self.wf.people.find(
+            PeopleQuery(roles=[role], min_authority=min_authority)
+        ):
             self.staff(person, event, **extra)
 
     async def approvers(self, event: str, **extra: Any) -> None:
@@ -84,46 +79,70 @@ class Notifier:
     def _context(self, **extra: Any) -> dict[str, Any]:
         s = self.wf.s
         pending = s.pending_approval
-        return dict(
-            id=s.id, summary=s.request.summary, category=s.request.category,
-            customer=s.request.customer.name, severity=s.severity,
-            promise_at=s.promise_at.isoformat(timespec="minutes") if s.promise_at
-            else "as soon as we can",
-            assignee=s.assignee_name, outcome=s.outcome,
-            remedy=opening.money(pending.remedy if pending else (s.granted_remedy or s.proposal)),
-            required_authority=f"{pending.required_authority:g}" if pending else "",
-            proposed_by=pending.proposed_by if pending else "",
-        ) | extra
+        return (
+            dict(
+                id=s.id,
+                summary=s.request.summary,
+                category=s.request.category,
+                customer=s.request.customer.name,
+                severity=s.severity,
+                promise_at=s.promise_at.isoformat(timespec="minutes")
+                if s.promise_at
+                else "as soon as we can",
+                assignee=s.assignee_name,
+                outcome=s.outcome,
+                remedy=opening.money(
+                    pending.remedy if pending else (s.granted_remedy or s.proposal)
+                ),
+                required_authority=f"{pending.required_authority:g}" if pending else "",
+                proposed_by=pending.proposed_by if pending else "",
+            )
+            | extra
+        )
 
     def _customer_channels(self) -> Channels:
         c = self.wf.s.request.customer
         order = [c.contact.preferred_channel, *self.wf.policy.customer_channels_fallback]
-        address = {"email": c.contact.email, "sms": c.contact.phone, "phone": c.contact.phone,
-                   "chat": c.id, "social": c.id}
+        address = {
+            "email": c.contact.email,
+            "sms": c.contact.phone,
+            "phone": c.contact.phone,
+            "chat": c.id,
+            "social": c.id,
+        }
         seen: Channels = []
         for ch in order:
             if address.get(ch) and ch not in [x for x, _ in seen]:
                 seen.append((ch, address[ch]))  # type: ignore[arg-type]
         return seen
 
-    def _deliveries(self, event: str, name: str, channels: Channels,
-                    ctx: dict[str, Any]) -> list[Delivery]:
+    def _deliveries(
+        self, event: str, name: str, channels: Channels, ctx: dict[str, Any]
+    ) -> list[Delivery]:
         """The message on each of the recipient's channels, in order of preference."""
         s, p = self.wf.s, self.wf.policy
         body = render(p.templates[event], ctx)
         key = self.wf.outbox.key()
         return [
-            Delivery(escalation_id=s.id, event=event, channel=channel, address=address,
-                     recipient_name=name, subject=f"[{s.id}] {event.replace('_', ' ')}",
-                     body=body, urgent=s.severity in p.quiet_hours_except,
-                     idempotency_key=f"{key}:{channel}")
+            Delivery(
+                escalation_id=s.id,
+                event=event,
+                channel=channel,
+                address=address,
+                recipient_name=name,
+                subject=f"[{s.id}] {event.replace('_', ' ')}",
+                body=body,
+                urgent=s.severity in p.quiet_hours_except,
+                idempotency_key=f"{key}:{channel}",
+            )
             for channel, address in channels
         ]
 
     # --- how ----------------------------------------------------------------------------------
 
-    def _message(self, event: str, name: str, channels: Channels, ctx: dict[str, Any],
-                 staff: Person | None) -> None:
+    def _message(
+        self, event: str, name: str, channels: Channels, ctx: dict[str, Any], staff: Person | None
+    ) -> None:
         """Queued at once (it joins this workflow task's dispatch) unless the recipient is off
         duty; the outcome is handled in the background."""
         if self.wf.policy.templates.get(event) is None:
@@ -132,8 +151,11 @@ class Notifier:
             self.wf.spawn(self._after_quiet_hours(event, name, channels, ctx, staff))
             return
         deliveries = self._deliveries(event, name, channels, ctx)
-        queued = self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}") \
-            if deliveries else None
+        queued = (
+            self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
+            if deliveries
+            else None
+        )
         self.wf.spawn(self._delivered(event, name, deliveries, staff, queued))
 
     def _quiet_hours_until(self, staff: Person | None) -> datetime | None:
@@ -146,8 +168,9 @@ class Notifier:
                 return next_open(spec, workflow.now())
         return None
 
-    async def _after_quiet_hours(self, event: str, name: str, channels: Channels,
-                                 ctx: dict[str, Any], staff: Person | None) -> None:
+    async def _after_quiet_hours(
+        self, event: str, name: str, channels: Channels, ctx: dict[str, Any], staff: Person | None
+    ) -> None:
         wake = self._quiet_hours_until(staff)
         if wake is not None and staff is not None:
             try:
@@ -161,17 +184,27 @@ class Notifier:
                 if self.wf.closed:
                     self.wf.record_process(
                         "notification_dropped",
-                        f"{event} to {staff.name}: the case ended during their quiet hours")
+                        f"{event} to {staff.name}: the case ended during their quiet hours",
+                    )
                     return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         deliveries = self._deliveries(event, name, channels, ctx)
-        queued = self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}") \
-            if deliveries else None
+        queued = (
+            self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
+            if deliveries
+            else None
+        )
         await self._delivered(event, name, deliveries, staff, queued)
 
-    async def _delivered(self, event: str, name: str, deliveries: list[Delivery],
-                         staff: Person | None, queued: asyncio.Future[OutboxResult] | None) -> None:
+    async def _delivered(
+        self,
+        event: str,
+        name: str,
+        deliveries: list[Delivery],
+        staff: Person | None,
+        queued: asyncio.Future[OutboxResult] | None,
+    ) -> None:
         """Wait for a queued message's outcome; send alone (with retries, channel by channel)
         what the dispatch could not; record and escalate what nothing delivered."""
         failed: list[str] = []
@@ -180,32 +213,40 @@ class Notifier:
             failed = list(sent.failed_channels)
             if sent.status == "done":
                 if failed:
-                    self.wf.record_process("notification_fallback",
-                                           f"{event} to {name}: {', '.join(failed)} failed, "
-                                           f"sent by {sent.channel}")
+                    self.wf.record_process(
+                        "notification_fallback",
+                        f"{event} to {name}: {', '.join(failed)} failed, sent by {sent.channel}",
+                    )
                 return
             # failed: every channel refused for good; retry: on our own from the channel that
             # failed transiently, with the delivery retry policy
-            deliveries = [] if sent.status == "failed" else deliveries[sent.retry_from:]
+            deliveries = [] if sent.status == "failed" else deliveries[sent.retry_from :]
         for d in deliveries:
             try:
                 await calls.deliver(d, f"{event} to {name} by {d.channel}")
                 if failed:
-                    self.wf.record_process("notification_fallback",
-                                           f"{event} to {name}: {', '.join(failed)} failed, "
-                                           f"sent by {d.channel}")
+                    self.wf.record_process(
+                        "notification_fallback",
+                        f"{event} to {name}: {', '.join(failed)} failed, sent by {d.channel}",
+                    )
                 return
             except ActivityError:
                 failed.append(d.channel)
         self.wf.record_process(
             "notification_failed",
-            f"{event} to {name}: no channel delivered ({', '.join(failed) or 'no address'})")
+            f"{event} to {name}: no channel delivered ({', '.join(failed) or 'no address'})",
+        )
         if event != "notification_failed" and (
-                staff is None or staff.id != self.wf.policy.manager_id):
+            staff is None or staff.id != self.wf.policy.manager_id
+        ):
             self.manager("notification_failed", failed_event=event, recipient=name)
 
 
 def staff_channels(person: Person) -> Channels:
-    address = {"email": person.email, "chat": person.chat, "sms": person.phone,
-               "phone": person.phone}
+    address = {
+        "email": person.email,
+        "chat": person.chat,
+        "sms": person.phone,
+        "phone": person.phone,
+    }
     return [(ch, address[ch]) for ch in person.channels if address.get(ch)]  # type: ignore[misc]

@@ -18,7 +18,8 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.escalation import calls
-    from workflows.models import CrmEvent, Dispatch, EscalationState, OutboxItem, OutboxResult
+    from workflows.messages import CrmEvent, Dispatch, OutboxItem, OutboxResult
+    from workflows.models import EscalationState
 
 Spawn = Callable[[Awaitable[None]], None]
 Record = Callable[[str, str], None]
@@ -50,8 +51,10 @@ class Outbox:
         if not self._queue:
             return
         batch, self._queue = self._queue, []
-        handle = calls.start_dispatch(Dispatch(items=[item for item, _, _ in batch]),
-                                      ", ".join(label for _, _, label in batch))
+        handle = calls.start_dispatch(
+            Dispatch(items=[item for item, _, _ in batch]),
+            ", ".join(label for _, _, label in batch),
+        )
         self._spawn(self._dispatched(handle, [done for _, done, _ in batch]))
 
     async def _dispatched(self, handle: Awaitable, waiting: list[asyncio.Future]) -> None:
@@ -68,16 +71,23 @@ class Outbox:
             return
         self._crm_stage = s.stage
         event = CrmEvent(
-            escalation_id=s.id, external_ref=s.request.external_ref, event="stage_changed",
-            stage=s.stage, at=workflow.now(), severity=s.severity, assignee=s.assignee,
+            escalation_id=s.id,
+            external_ref=s.request.external_ref,
+            event="stage_changed",
+            stage=s.stage,
+            at=workflow.now(),
+            severity=s.severity,
+            assignee=s.assignee,
             idempotency_key=self.key(),
             detail=f"resolved at {s.resolved_at_tier}: {s.outcome}" if s.resolved_at_tier else "",
         )
-        self._spawn(self._crm_synced_or_retry(event, self.send(OutboxItem(crm=event),
-                                                               f"CRM {s.stage}")))
+        self._spawn(
+            self._crm_synced_or_retry(event, self.send(OutboxItem(crm=event), f"CRM {s.stage}"))
+        )
 
-    async def _crm_synced_or_retry(self, event: CrmEvent,
-                                   queued: asyncio.Future[OutboxResult]) -> None:
+    async def _crm_synced_or_retry(
+        self, event: CrmEvent, queued: asyncio.Future[OutboxResult]
+    ) -> None:
         """A failing CRM is retried and recorded; it never blocks the case."""
         sent = await queued
         if sent.status == "failed":

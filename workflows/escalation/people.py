@@ -12,7 +12,8 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.escalation import calls
-    from workflows.models import PeopleQuery, Person
+    from workflows.messages import PeopleQuery
+    from workflows.models import Person
 
 
 class People:
@@ -35,7 +36,8 @@ class People:
         if manager_id not in self.known:
             await self.find(PeopleQuery(roles=["manager"]))
         return self.known.get(manager_id) or Person(
-            id=manager_id, name="Escalations manager", role="manager")
+            id=manager_id, name="Escalations manager", role="manager"
+        )
 
     async def _look_up_together(
         self, batch: list[tuple[PeopleQuery, asyncio.Future[list[Person]]]]
@@ -43,11 +45,13 @@ class People:
         await asyncio.sleep(0)  # one step: the other lookups started with this one join it
         self._batch = None
         teams = {q.team for q, _ in batch}
-        people = await self._look_up(PeopleQuery(
-            roles=sorted({r for q, _ in batch for r in q.roles}),
-            min_authority=min(q.min_authority for q, _ in batch),
-            team=teams.pop() if len(teams) == 1 else None,
-        ))
+        people = await self._look_up(
+            PeopleQuery(
+                roles=sorted({r for q, _ in batch for r in q.roles}),
+                min_authority=min(q.min_authority for q, _ in batch),
+                team=teams.pop() if len(teams) == 1 else None,
+            )
+        )
         for q, found in batch:
             if not found.done():  # (its asker may have been cancelled)
                 found.set_result([p for p in people if q.selects(p)])

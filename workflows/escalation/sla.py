@@ -17,6 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
     from workflows import opening, rules
+    from workflows.escalation import actions
 
 if TYPE_CHECKING:
     from workflows.escalation.workflow import EscalationWorkflow
@@ -35,9 +36,9 @@ class SlaWatcher:
     def next_event(self) -> clk.ClockEvent | None:
         wf = self.wf
         events = [
-            e for c in wf.s.clocks
-            if (e := clk.next_event(c, wf.policy.calendar(c.calendar),
-                                    wf.policy.warning_fractions))
+            e
+            for c in wf.s.clocks
+            if (e := clk.next_event(c, wf.policy.calendar(c.calendar), wf.policy.warning_fractions))
         ]
         return min(events, key=lambda e: e.at) if events else None
 
@@ -60,12 +61,17 @@ class SlaWatcher:
                         timer_for = None
                         await self._fire_together(event)
                         continue
-                    timer = asyncio.ensure_future(workflow.sleep(
-                        delay, summary=f"SLA {event.clock} {event.kind}"
-                        + (f" {event.fraction:.0%}" if event.kind == "warning" else "")))
+                    timer = asyncio.ensure_future(
+                        workflow.sleep(
+                            delay,
+                            summary=f"SLA {event.clock} {event.kind}"
+                            + (f" {event.fraction:.0%}" if event.kind == "warning" else ""),
+                        )
+                    )
             rev = self.rev
             await workflow.wait_condition(
-                lambda: self.rev != rev or wf.finished or (timer is not None and timer.done()))
+                lambda: self.rev != rev or wf.finished or (timer is not None and timer.done())
+            )
             if timer is not None and timer.done() and not wf.finished:
                 fired, timer, timer_for = timer_for, None, None
                 assert fired is not None
@@ -97,7 +103,7 @@ class SlaWatcher:
     def _fire(self, event: clk.ClockEvent) -> None:
         wf = self.wf
         s = wf.s
-        c = wf.clock(event.clock)
+        c = opening.clock(s, event.clock)
         now = workflow.now()
         due = c.due_at.isoformat(timespec="minutes") if c.due_at else ""
         if event.kind == "warning":
@@ -112,16 +118,21 @@ class SlaWatcher:
         else:
             c.breached, c.breached_at = True, now
             s.authority_level += 1
-            wf.record_process("sla_breached", f"{c.name} was due "
-                              f"{c.due_at.isoformat() if c.due_at else '?'}")
+            wf.record_process(
+                "sla_breached", f"{c.name} was due {c.due_at.isoformat() if c.due_at else '?'}"
+            )
             wf.notify.manager("sla_breached", clock=c.name, due_at=due)
             if s.pending_approval is not None:
-                wf.raise_approval(f"{c.name} SLA breached")
+                actions.raise_approval(wf, f"{c.name} SLA breached")
             else:
-                wf.record_process("authority_raised",
-                                  f"{c.name} SLA breached: authority level {s.authority_level}")
+                wf.record_process(
+                    "authority_raised",
+                    f"{c.name} SLA breached: authority level {s.authority_level}",
+                )
                 lvl = rules.level(wf.policy, s.authority_level - 1)
-                wf.spawn(wf.notify.role(lvl.role, "authority_raised",
-                                        reason=f"{c.name} SLA breached"), lookup=True)
+                wf.spawn(
+                    wf.notify.role(lvl.role, "authority_raised", reason=f"{c.name} SLA breached"),
+                    lookup=True,
+                )
         self.changed()
         wf.mark_visibility()

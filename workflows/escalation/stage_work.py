@@ -8,7 +8,7 @@ remind, raise, check in). The transition table is in workflows/stages.py.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
@@ -17,8 +17,9 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
     from workflows import opening
-    from workflows.escalation import calls
-    from workflows.models import KbQuery, PeopleQuery
+    from workflows.business_hours import add_business_seconds
+    from workflows.escalation import actions, calls
+    from workflows.messages import KbQuery, PeopleQuery
     from workflows.policy import RouteRequest
     from workflows.stages import Stage, Wake
 
@@ -35,18 +36,20 @@ async def consult(wf: EscalationWorkflow) -> None:
         wf.notify.customer("opened")
         try:
             kb = await calls.search_knowledge_base(
-                KbQuery(category=s.request.category, text=s.request.summary))
+                KbQuery(category=s.request.category, text=s.request.summary)
+            )
             s.kb_matches = kb.matches
         except FailureError as e:
             workflow.logger.warning("knowledge base unavailable: %s", e)
-        wf.record_process("consult_requested",
-                          "KB: " + ("; ".join(m.title for m in s.kb_matches) or "no match"))
+        wf.record_process(
+            "consult_requested", "KB: " + ("; ".join(m.title for m in s.kb_matches) or "no match")
+        )
         for person in await wf.people.find(PeopleQuery(roles=["helpline"])):
-            wf.notify.staff(person, "consult_requested",
-                            consult_window_min=f"{p.consult_window_min:g}")
+            wf.notify.staff(
+                person, "consult_requested", consult_window_min=f"{p.consult_window_min:g}"
+            )
     if await wf.wait(epoch, s.consult_due_at, "help-line consult window") is Wake.TIMEOUT:
-        wf.record_process("consult_timed_out",
-                          f"no answer within {p.consult_window_min:g} minutes")
+        wf.record_process("consult_timed_out", f"no answer within {p.consult_window_min:g} minutes")
         wf.goto(Stage.SPECIALIST)
 
 
@@ -64,12 +67,16 @@ async def specialist(wf: EscalationWorkflow) -> None:
         if s.ack_due_at is None:
             team = next((t for t in wf.policy.teams if t.name == s.assigned_team), None)
             minutes = team.acknowledge_within_min if team else 30
-            s.ack_due_at = wf.business_deadline(
-                team.calendar if team else wf.policy.helpline_calendar, minutes * 60)
-            wf.notify.assignee("transferred",
-                               ack_due=s.ack_due_at.isoformat(timespec="minutes"))
-        woke = await wf.wait(epoch, s.ack_due_at, f"acknowledgement by {s.assignee_name}",
-                             extra=lambda: s.acknowledged)
+            s.ack_due_at = business_deadline(
+                wf, team.calendar if team else wf.policy.helpline_calendar, minutes * 60
+            )
+            wf.notify.assignee("transferred", ack_due=s.ack_due_at.isoformat(timespec="minutes"))
+        woke = await wf.wait(
+            epoch,
+            s.ack_due_at,
+            f"acknowledgement by {s.assignee_name}",
+            extra=lambda: s.acknowledged,
+        )
         if woke is Wake.TIMEOUT and not s.acknowledged:
             previous = s.assignee_name
             if s.assignee:
@@ -77,8 +84,9 @@ async def specialist(wf: EscalationWorkflow) -> None:
             s.assignee = s.assignee_name = None
             s.ack_due_at = None
             await route(wf)
-            wf.record_process("reassigned",
-                              f"{previous} did not acknowledge in time; now {s.assignee_name}")
+            wf.record_process(
+                "reassigned", f"{previous} did not acknowledge in time; now {s.assignee_name}"
+            )
             wf.notify.manager("reassigned", previous=previous, assignee=s.assignee_name)
         elif woke is Wake.CONTINUE_AS_NEW:
             return
@@ -90,10 +98,17 @@ async def route(wf: EscalationWorkflow) -> None:
     s, p = wf.s, wf.policy
     required = s.request.requested_remedy.amount if s.request.requested_remedy else 0
     try:
-        r = await calls.route_specialist(RouteRequest(
-            escalation_id=s.id, category=s.request.category, required_authority=required,
-            exclude=s.previous_assignees, teams=p.teams, calendars=p.calendars,
-            at=workflow.now()))
+        r = await calls.route_specialist(
+            RouteRequest(
+                escalation_id=s.id,
+                category=s.request.category,
+                required_authority=required,
+                exclude=s.previous_assignees,
+                teams=p.teams,
+                calendars=p.calendars,
+                at=workflow.now(),
+            )
+        )
         team, person = r.team, r.assignee
     except FailureError as e:
         person = await wf.people.manager(p.manager_id)
@@ -107,15 +122,22 @@ async def route(wf: EscalationWorkflow) -> None:
     new_calendar = opening.default_calendar(p, s)
     if new_calendar != old_calendar:
         for c in s.clocks:
-            clk.rebase(c, new_calendar, p.calendar(c.calendar), p.calendar(new_calendar),
-                       opening.target_s(p, s, c.name), workflow.now())
+            clk.rebase(
+                c,
+                new_calendar,
+                p.calendar(c.calendar),
+                p.calendar(new_calendar),
+                opening.target_s(p, s, c.name),
+                workflow.now(),
+            )
         wf.sla.changed()
     wf.record_process(
         "transferred",
         f"to {person.name} ({team}). Handover: {s.request.summary}; "
         f"details: {s.request.details or '-'}; "
         f"requested {opening.money(s.request.requested_remedy)}; "
-        f"help line: {s.consult_answer or 'no answer'}; notes: {len(s.notes)}")
+        f"help line: {s.consult_answer or 'no answer'}; notes: {len(s.notes)}",
+    )
     wf.mark_visibility()
 
 
@@ -128,19 +150,23 @@ async def signoff(wf: EscalationWorkflow) -> None:
     assert pending is not None  # entered only with a proposal pending (actions.propose)
     every = p.signoff.reminder_every_min * 60
     if pending.due_at is None:
-        pending.due_at = wf.business_deadline(p.helpline_calendar, every)
+        pending.due_at = business_deadline(wf, p.helpline_calendar, every)
         await wf.notify.approvers("approval_needed")
     while wf.epoch == epoch:
-        if await wf.wait(epoch, pending.due_at, f"sign-off by a {pending.level}") \
-                is not Wake.TIMEOUT:
+        if (
+            await wf.wait(epoch, pending.due_at, f"sign-off by a {pending.level}")
+            is not Wake.TIMEOUT
+        ):
             return
-        if pending.reminders_sent < p.signoff.reminders_before_raise \
-                or not wf.raise_approval("nobody decided in time"):
+        if pending.reminders_sent < p.signoff.reminders_before_raise or not actions.raise_approval(
+            wf, "nobody decided in time"
+        ):
             pending.reminders_sent += 1
-            wf.record_process("reminder_sent",
-                              f"to {pending.level}s (reminder {pending.reminders_sent})")
+            wf.record_process(
+                "reminder_sent", f"to {pending.level}s (reminder {pending.reminders_sent})"
+            )
             await wf.notify.approvers("reminder")
-        pending.due_at = wf.business_deadline(p.helpline_calendar, every)
+        pending.due_at = business_deadline(wf, p.helpline_calendar, every)
 
 
 async def resolved(wf: EscalationWorkflow) -> None:
@@ -162,6 +188,14 @@ async def follow_up(wf: EscalationWorkflow) -> None:
         wf.notify.customer("check_in")
     wf.record_process("closed", "last check-in done")
     wf.goto(Stage.CLOSED)
+
+
+def business_deadline(wf: EscalationWorkflow, calendar: str, seconds: float) -> datetime:
+    """A process deadline counted on business hours (wall clock for round-the-clock severities
+    such as P1), so nobody is chased or bypassed overnight."""
+    p = wf.policy
+    spec = p.calendar("24x7" if wf.s.severity in p.quiet_hours_except else calendar)
+    return add_business_seconds(spec, workflow.now(), seconds)
 
 
 STAGE_WORK: dict[Stage, Callable[[EscalationWorkflow], Awaitable[None]]] = {

@@ -18,7 +18,8 @@ class Visibility:
         self.dirty = True
         # what the starter set (the API sets them all) is not sent again
         self._sent: dict[str, Any] = {
-            p.key.name: p.value for p in workflow.info().typed_search_attributes}
+            p.key.name: p.value for p in workflow.info().typed_search_attributes
+        }
 
     def flush(self, s: EscalationState) -> None:
         if not self.dirty:
@@ -45,16 +46,26 @@ def details(s: EscalationState) -> str:
         Stage.SPECIALIST: f"{s.assignee_name or 'routing'}"
         + ("" if s.acknowledged else " to acknowledge"),
         Stage.EXECUTIVE_SIGNOFF: f"a {s.pending_approval.level} to sign off"
-        if s.pending_approval else "",
+        if s.pending_approval
+        else "",
         Stage.FOLLOW_UP: "the next customer check-in",
     }.get(s.stage, "")
     clocks = ", ".join(
         f"{c.name} "
-        + ("met" if c.stopped_at else "paused" if c.paused
-           else "due " + c.due_at.strftime("%Y-%m-%d %H:%M") if c.due_at else "running")
+        + (
+            "met"
+            if c.stopped_at
+            else "paused"
+            if c.paused
+            else "due " + c.due_at.strftime("%Y-%m-%d %H:%M")
+            if c.due_at
+            else "running"
+        )
         + (" BREACHED" if c.breached else "")
         for c in s.clocks
     )
-    return (f"**{s.id}** - {req.customer.name}: {req.summary}\n\n"
-            f"stage **{s.stage}**, {s.severity or '-'}; waiting on: {waiting or '-'}\n\n"
-            f"clocks: {clocks or '-'}")
+    return (
+        f"**{s.id}** - {req.customer.name}: {req.summary}\n\n"
+        f"stage **{s.stage}**, {s.severity or '-'}; waiting on: {waiting or '-'}\n\n"
+        f"clocks: {clocks or '-'}"
+    )

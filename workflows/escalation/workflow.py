@@ -25,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, rules
     from workflows.access import Action
-    from workflows.business_hours import add_business_seconds
     from workflows.escalation import actions
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
@@ -38,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         Acknowledge,
         Actor,
         AddNote,
-        Clock,
         ConsultAnswer,
         CustomerContact,
         Decision,
@@ -100,8 +98,10 @@ class EscalationWorkflow:
         if self._version != WORKFLOW_VERSION:
             raise ApplicationError(
                 f"behaviour version {self._version} is retired; this worker runs "
-                f"{WORKFLOW_VERSION} (docs/decisions/0002)", type="RetiredVersion",
-                non_retryable=True)
+                f"{WORKFLOW_VERSION} (docs/decisions/0002)",
+                type="RetiredVersion",
+                non_retryable=True,
+            )
         self.spawn(self.sla.run())
         while self.s.stage not in FINAL_STAGES:
             if self._should_continue_as_new():
@@ -109,13 +109,17 @@ class EscalationWorkflow:
             epoch = self.epoch
             work = STAGE_WORK.get(self.s.stage)
             if work is None:
-                raise ApplicationError(f"no work defined for stage {self.s.stage}",
-                                       type="IllegalTransition", non_retryable=True)
+                raise ApplicationError(
+                    f"no work defined for stage {self.s.stage}",
+                    type="IllegalTransition",
+                    non_retryable=True,
+                )
             await work(self)
             if self.epoch == epoch and self.s.stage not in FINAL_STAGES:
                 self.settle()
                 await workflow.wait_condition(
-                    lambda: self.epoch != epoch or self._should_continue_as_new())
+                    lambda: self.epoch != epoch or self._should_continue_as_new()
+                )
         self.finished = self.closed = True
         self.sla.changed()
         self.settle()
@@ -144,7 +148,8 @@ class EscalationWorkflow:
         actions.consult_answer(self, u)
         if not u.resolves:  # the answer comes once the case is routed: it names the assignee
             await workflow.wait_condition(
-                lambda: self.settled or self.finished or self._should_continue_as_new())
+                lambda: self.settled or self.finished or self._should_continue_as_new()
+            )
         return self.view()
 
     @consult_answer.validator
@@ -208,8 +213,11 @@ class EscalationWorkflow:
         if not self.s.acknowledged:
             raise conflict("acknowledge the escalation before proposing a remedy")
         if u.remedy.currency != self.policy.currency:
-            raise ApplicationError(f"remedy.currency: the policy's currency is "
-                                   f"{self.policy.currency}", type="Invalid", non_retryable=True)
+            raise ApplicationError(
+                f"remedy.currency: the policy's currency is {self.policy.currency}",
+                type="Invalid",
+                non_retryable=True,
+            )
 
     @workflow.update
     async def decide(self, u: Decision) -> EscalationView:
@@ -300,16 +308,21 @@ class EscalationWorkflow:
         self.sla.changed()
         self.moved()
 
-    def raise_approval(self, reason: str) -> bool:
-        """Move a pending approval one authority level up; False at the top already."""
-        return actions.raise_approval(self, reason)
-
-    async def wait(self, epoch: int, until: datetime | None, summary: str,
-                   extra: Callable[[], bool] | None = None) -> Wake:
+    async def wait(
+        self,
+        epoch: int,
+        until: datetime | None,
+        summary: str,
+        extra: Callable[[], bool] | None = None,
+    ) -> Wake:
         """Wait for a stage transition, `until` (a durable timer), `extra`, or continue-as-new."""
+
         def done() -> bool:
-            return (self.epoch != epoch or (extra is not None and extra())
-                    or self._should_continue_as_new())
+            return (
+                self.epoch != epoch
+                or (extra is not None and extra())
+                or self._should_continue_as_new()
+            )
 
         timeout = None
         if until is not None:
@@ -319,24 +332,13 @@ class EscalationWorkflow:
         self.settle()
         try:
             await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return Wake.TIMEOUT
         if self.epoch != epoch:
             return Wake.TRANSITION
         if extra is not None and extra():
             return Wake.CONDITION
         return Wake.CONTINUE_AS_NEW
-
-    def business_deadline(self, calendar: str, seconds: float) -> datetime:
-        """A process deadline counted on business hours (wall clock for round-the-clock
-        severities such as P1), so nobody is chased or bypassed overnight."""
-        severity = self.s.severity
-        spec = self.policy.calendar("24x7" if severity in self.policy.quiet_hours_except
-                                    else calendar)
-        return add_business_seconds(spec, workflow.now(), seconds)
-
-    def clock(self, name: str) -> Clock:
-        return next(c for c in self.s.clocks if c.name == name)
 
     # --- continue-as-new --------------------------------------------------------------------------
 
@@ -353,13 +355,21 @@ class EscalationWorkflow:
         self.settle()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         s = self.s
-        self.record_process("continued_as_new",
-                            f"history {workflow.info().get_current_history_length()} events")
-        workflow.continue_as_new(StartEscalation(
-            id=s.id, request=s.request, opened_by=s.opened_by, resume=s,
-            policy=self.policy.model_dump(mode="json"), opened_at=s.opened_at,
-            continue_as_new_after_events=self._can_after, version=self._version,
-        ))
+        self.record_process(
+            "continued_as_new", f"history {workflow.info().get_current_history_length()} events"
+        )
+        workflow.continue_as_new(
+            StartEscalation(
+                id=s.id,
+                request=s.request,
+                opened_by=s.opened_by,
+                resume=s,
+                policy=self.policy.model_dump(mode="json"),
+                opened_at=s.opened_at,
+                continue_as_new_after_events=self._can_after,
+                version=self._version,
+            )
+        )
 
     # --- bookkeeping ------------------------------------------------------------------------------
 

@@ -1,0 +1,111 @@
+"""The messages the escalation exchanges with its activities: one pydantic model per argument
+and result (fields can be added later without breaking running workflows). Pure data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from workflows.models import Channel, KbMatch, Model, Person, Role
+
+
+class KbQuery(Model):
+    category: str
+    text: str
+    limit: int = 3
+
+
+class KbResult(Model):
+    matches: list[KbMatch]
+
+
+class RouteResult(Model):
+    team: str
+    assignee: Person
+    open_load: int = Field(description="Open escalations already assigned to the assignee")
+
+
+class PeopleQuery(Model):
+    roles: list[Role]
+    min_authority: float = 0
+    team: str | None = None
+
+    def selects(self, p: Person) -> bool:
+        """Whom the query finds (the find_people activity; the workflow's share of a joint one)."""
+        return (
+            p.role in self.roles
+            and p.authority_limit >= self.min_authority
+            and (self.team is None or p.team == self.team)
+        )
+
+
+class PeopleResult(Model):
+    people: list[Person]
+
+
+class Delivery(Model):
+    """One message on one channel to one address."""
+
+    escalation_id: str
+    event: str
+    channel: Channel
+    address: str = Field(description="E-mail address, phone number or chat handle")
+    recipient_name: str
+    subject: str
+    body: str
+    urgent: bool = False
+    idempotency_key: str | None = Field(
+        None,
+        description="Set by the workflow: the same key however the message is sent "
+        "(batched or alone) and on every retry; without it the activity derives one",
+    )
+
+
+class DeliveryReceipt(Model):
+    channel: Channel
+    idempotency_key: str
+    detail: str = ""
+
+
+class CrmEvent(Model):
+    escalation_id: str
+    external_ref: str | None
+    event: str
+    stage: str
+    at: datetime
+    severity: str | None = None
+    assignee: str | None = None
+    detail: str = ""
+    idempotency_key: str | None = Field(
+        None, description="Set by the workflow (see Delivery); not part of the posted body"
+    )
+
+
+class OutboxItem(Model):
+    """One message (its deliveries: the recipient's channels in order of preference) or one CRM
+    event, sent with the other side effects of the same workflow task."""
+
+    deliveries: list[Delivery] = Field(default_factory=list)
+    crm: CrmEvent | None = None
+
+
+class OutboxResult(Model):
+    """done: sent (`channel`: by which, `failed_channels`: unusable ones tried first);
+    failed: refused for good on every channel; retry: a transient failure at
+    `deliveries[retry_from]`: the workflow sends it from there on its own, with retries."""
+
+    status: Literal["done", "failed", "retry"]
+    channel: str | None = None
+    failed_channels: list[str] = Field(default_factory=list)
+    retry_from: int = 0
+    detail: str = ""
+
+
+class Dispatch(Model):
+    items: list[OutboxItem]
+
+
+class DispatchResult(Model):
+    results: list[OutboxResult]
