@@ -20,6 +20,7 @@ from api.errors import add_exception_handlers, error_response
 from core.codec import PayloadKeyError, codec_from_settings
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
+from core.signing import ActionKeyError, signer_from_settings, signing_client
 from core.temporal import connect
 
 log = structlog.get_logger("api")
@@ -136,7 +137,10 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         app.state.settings = settings
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
         app.state.policy_file = PolicyFile(settings.policy_path)
-        app.state.temporal = client or await connect(settings, lazy=True)
+        # every update and start the API sends is signed; the workers refuse unsigned ones
+        app.state.temporal = signing_client(
+            client or await connect(settings, lazy=True), signer_from_settings(settings)
+        )
         log.info(
             "api_started",
             temporal=settings.temporal_address,
@@ -175,7 +179,8 @@ def main() -> None:
     try:
         load_people(settings)  # fail fast, in one line, before the server starts
         codec_from_settings(settings)
-    except (StartupRefused, PayloadKeyError) as e:
+        signer_from_settings(settings)
+    except (StartupRefused, PayloadKeyError, ActionKeyError) as e:
         log.error("api_refused_to_start", reason=str(e))
         raise SystemExit(f"escalations-api: {e}") from None
     uvicorn.run(

@@ -51,6 +51,19 @@ class Settings(BaseSettings):
             "may be left unset when ESCALATIONS_PAYLOAD_KEYS holds exactly one key."
         ),
     )
+    # Actions the API vouches for are signed; the workers verify them (core/signing.py).
+    action_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            "HMAC keys the API signs updates and starts with and the workers verify, key id -> "
+            "base64 of 32 random bytes (ESCALATIONS_ACTION_KEYS, JSON). The same on the API and "
+            "every worker; keep retired keys listed while cases may still receive their actions. "
+            "Required outside the demo."
+        ),
+    )
+    action_key_id: str | None = Field(
+        default=None, description="Id of the action key that signs (ESCALATIONS_ACTION_KEY_ID)"
+    )
     codec_cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"],
         description=(

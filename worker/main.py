@@ -29,6 +29,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from core.codec import PayloadKeyError, codec_from_settings
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
+from core.signing import ActionKeyError, VerifyingInterceptor, signer_from_settings
 from core.temporal import connect, ensure_search_attributes
 
 log = structlog.get_logger("worker")
@@ -63,6 +64,7 @@ def build_worker(
         activities=build_activities(settings, client, resources),
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_s),
         max_cached_workflows=settings.worker_max_cached_workflows,
+        interceptors=[VerifyingInterceptor(signer_from_settings(settings))],
     )
 
 
@@ -106,7 +108,8 @@ def main() -> None:
     setup_logging(settings.log_format, settings.log_level)
     try:
         codec_from_settings(settings)  # refuse in one line, before connecting
-    except PayloadKeyError as e:
+        signer_from_settings(settings)
+    except (PayloadKeyError, ActionKeyError) as e:
         raise SystemExit(f"escalations-worker: {e}") from None
     asyncio.run(run(settings))
     # The worker has shut down cleanly. Skip interpreter finalisation: the SDK's Rust runtime

@@ -265,6 +265,7 @@ class StartEscalation(Model):
     continue_as_new_after_events: int | None = Field(
         None, description="Force continue-as-new past this history length (tests, operations)"
     )
+    signature: str | None = Field(None, description="Set by the API's client; verified by workers")
     version: int = Field(
         WORKFLOW_VERSION,
         description="The workflow behaviour the starter asks for. Only "
@@ -273,54 +274,53 @@ class StartEscalation(Model):
     )
 
 
-class ConsultAnswer(Model):
+class ActionInput(Model):
+    """What every action carries: who acts, vouched for by the API's signature (core/signing.py:
+    the workers refuse an action the API did not sign for this case)."""
+
     actor: Actor
+    signature: str | None = Field(None, description="Set by the API's client; verified by workers")
+
+
+class ConsultAnswer(ActionInput):
     resolves: bool
     answer: str = Field(min_length=1, max_length=20_000)
 
 
-class Acknowledge(Model):
-    actor: Actor
+class Acknowledge(ActionInput):
+    pass
 
 
-class AddNote(Model):
-    actor: Actor
+class AddNote(ActionInput):
     text: str = Field(min_length=1, max_length=20_000)
 
 
-class InfoRequest(Model):
-    actor: Actor
+class InfoRequest(ActionInput):
     question: str = Field(min_length=1, max_length=5_000)
 
 
-class CustomerContact(Model):
-    actor: Actor
+class CustomerContact(ActionInput):
     message: str = Field(min_length=1, max_length=20_000)
     still_broken: bool = False
 
 
-class Proposal(Model):
-    actor: Actor
+class Proposal(ActionInput):
     remedy: Remedy
 
 
-class Decision(Model):
-    actor: Actor
+class Decision(ActionInput):
     decision: Literal["approve", "reject"]
     comment: str = Field("", max_length=5_000)
 
 
-class ResolveCase(Model):
-    actor: Actor
+class ResolveCase(ActionInput):
     outcome: str = Field(min_length=1, max_length=5_000)
 
 
-class SeverityChange(Model):
-    actor: Actor
+class SeverityChange(ActionInput):
     severity: Severity
     reason: str = Field("", max_length=5_000)
 
 
-class Reason(Model):
-    actor: Actor
+class Reason(ActionInput):
     reason: str = Field("", max_length=5_000)

@@ -378,7 +378,7 @@ class Processes:
                     client.workflow_service.get_system_info(GetSystemInfoRequest()),
                     5,
                 )
-                return p, client
+                return p, service_client(client)
             except Exception:  # noqa: BLE001 - not up yet
                 if time.monotonic() > deadline:
                     raise AssertionError(
@@ -445,9 +445,16 @@ def service_converter():
 
 
 def service_client(client: Client) -> Client:
-    """`client`'s connection, speaking the service's payload format."""
+    """`client`'s connection, speaking the service's payload format and signing its updates and
+    starts as the API does (the workers refuse unsigned ones)."""
+    from core.signing import SigningInterceptor, signer_from_settings
+
+    signer = signer_from_settings(Settings(_env_file=None, demo=True))
     return Client(
-        client.service_client, namespace=client.namespace, data_converter=service_converter()
+        client.service_client,
+        namespace=client.namespace,
+        data_converter=service_converter(),
+        interceptors=[SigningInterceptor(signer)],
     )
 
 

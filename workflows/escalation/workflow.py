@@ -87,9 +87,6 @@ class EscalationWorkflow:
             self.s = opening.open_case(self.policy, inp, inp.opened_at)
             self.sla.changed()
             self.epoch += 1
-        # The SDK holds the input for the whole run; the policy copy in it is parsed (and shared,
-        # see workflows/policy.pinned) and not read again, so a cached case does not keep it.
-        inp.policy = None
 
     # --- run ------------------------------------------------------------------------------------
 
@@ -102,6 +99,10 @@ class EscalationWorkflow:
                 type="RetiredVersion",
                 non_retryable=True,
             )
+        # The SDK holds the input for the whole run; the policy copy in it is parsed (and shared,
+        # see workflows/policy.pinned) and not read again, so a cached case does not keep it
+        # (dropped here, after the workers' interceptor has checked the input's signature).
+        inp.policy = None
         self.spawn(self.sla.run())
         while self.s.stage not in FINAL_STAGES:
             if self._should_continue_as_new():
