@@ -87,7 +87,9 @@ async def consult_answer(
     **_action_doc(
         Action.ACKNOWLEDGE,
         "Specialist takes ownership",
-        "Body `{}` or none. Stops the first-response clock.",
+        "Body `{}` or none. Stops the first-response clock. The assignee acknowledges; a "
+        "specialist of the assigned team may take the case over this way (recorded as "
+        "`ownership_taken`); a specialist of another team gets 403.",
     ),
 )
 async def acknowledge(
@@ -125,6 +127,7 @@ async def add_note(
     **_action_doc(
         Action.REQUEST_INFO,
         "Ask the customer for information",
+        "Only the case's assignee (403 for anyone else). "
         "The customer is asked on their preferred channel; the SLA clocks pause until "
         "`POST /escalations/{id}/customer-contact`.",
     ),
@@ -168,6 +171,7 @@ async def customer_contact(
     **_action_doc(
         Action.PROPOSE,
         "Propose a remedy",
+        "Only the case's assignee (403 for anyone else). "
         "Within the specialist's authority (and not on a sign-off trigger) the "
         "remedy is granted and the case resolved; otherwise it waits for sign-off in "
         "`executive_signoff`.",
@@ -191,6 +195,8 @@ async def propose(
     **_action_doc(
         Action.DECIDE,
         "Approve or reject a proposed remedy",
+        "The approval is decided at its `level` or above (a supervisor may not decide a "
+        "manager-level approval: 403). "
         "The caller's authority limit must cover the pending approval's "
         "`required_authority` (403 otherwise, and the escalation is unchanged). 409 "
         "when nothing awaits approval.",
@@ -216,6 +222,7 @@ async def decide(
     **_action_doc(
         Action.RESOLVE,
         "Resolve the case with an outcome",
+        "Only the case's assignee (403 for anyone else). "
         "The customer is told the outcome; follow-up check-ins start.",
     ),
 )

@@ -108,5 +108,9 @@ def access_doc(action: Action) -> str:
 
 def actor_of(person: DirectoryEntry) -> Actor:
     return Actor(
-        id=person.id, name=person.name, role=person.role, authority_limit=person.authority_limit
+        id=person.id,
+        name=person.name,
+        role=person.role,
+        authority_limit=person.authority_limit,
+        team=person.team,
     )

@@ -103,6 +103,40 @@ def stage_refusal(action: Action, stage: Stage) -> str | None:
     return f"not possible in stage {stage} (only in {', '.join(stages)})"
 
 
+# Actions only the case's owner may take (the assignee), once they have acknowledged it.
+OWNER_ACTIONS: tuple[Action, ...] = (Action.PROPOSE, Action.RESOLVE, Action.REQUEST_INFO)
+APPROVER_RANK: dict[str, int] = {role: i for i, role in enumerate(APPROVER_ROLES)}
+
+
+def ownership_refusal(
+    action: Action,
+    actor_id: str,
+    actor_team: str | None,
+    assignee: str | None,
+    assignee_name: str | None,
+    team: str | None,
+) -> str | None:
+    """Why this person may not act on another's case (None: they may). A specialist of the
+    assigned team may take the case over by acknowledging it (recorded on the timeline)."""
+    if assignee is None or actor_id == assignee:
+        return None
+    owner = assignee_name or assignee
+    if action is Action.ACKNOWLEDGE:
+        if team is not None and actor_team == team:
+            return None
+        return f"the case is assigned to {owner} ({team}); only their team may take it over"
+    if action in OWNER_ACTIONS:
+        return f"only the case's owner, {owner}, may do this"
+    return None
+
+
+def level_refusal(role: str, level: str) -> str | None:
+    """An approval asked of a level is decided at that level or above (None: may)."""
+    if APPROVER_RANK.get(role, -1) >= APPROVER_RANK.get(level, 0):
+        return None
+    return f"this approval is with the {level} level; a {role} may not decide it"
+
+
 def who(action: Action) -> str:
     """The roles, as the OpenAPI descriptions name them."""
     return ", ".join(ACCESS[action].roles)

@@ -63,6 +63,7 @@ class Actor(Model):
     name: str
     role: Role
     authority_limit: float = 0
+    team: str | None = Field(None, description="The specialist team the person belongs to")
 
 
 # --- the request that opens an escalation -------------------------------------------------------

@@ -36,6 +36,7 @@ from workflows.business_hours import add_business_seconds, business_seconds_betw
 from workflows.escalation import EscalationWorkflow
 from workflows.models import (
     Acknowledge,
+    Actor,
     ConsultAnswer,
     CustomerContact,
     Decision,
@@ -43,6 +44,7 @@ from workflows.models import (
     Proposal,
     Reason,
     Remedy,
+    ResolveCase,
     SeverityChange,
 )
 
@@ -210,6 +212,60 @@ async def test_signoff_refused_for_authority_then_approved(dev_env, world):
         await record_history(h, "signoff_approved")
         await wait_until(lambda: "approval_needed" in world.events("Morgan Manager"))
         await wait_until(lambda: "resolved" in world.events("Ada Lovelace"))
+
+
+async def test_only_the_owner_acts_their_team_may_take_over_and_approvals_keep_their_level(
+    dev_env, world
+):
+    """Any specialist could act on any case; now only the assignee may propose, resolve or ask
+    the customer, a colleague of the same team may take the case over (recorded), another team
+    may not; an approval asked of the manager level is not decided by a supervisor, whatever
+    their authority."""
+    env = dev_env
+    world.policy_edit = always_open
+    colleague = Actor(
+        id="p-specialist-2",
+        name="Sky Specialist",
+        role="specialist",
+        authority_limit=250,
+        team="billing-specialists",
+    )
+    other_team = Actor(
+        id="p-specialist-tech",
+        name="Tara Tech",
+        role="specialist",
+        authority_limit=250,
+        team="technical-specialists",
+    )
+    rich_supervisor = SUPERVISOR.model_copy(update={"authority_limit": 50_000})
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, policy_edit=world.policy_edit, req=request(600))
+        v = await to_specialist(h, acknowledge=False)
+        assert v.assignee == "p-specialist"
+
+        async def refused(update, arg) -> str:
+            with pytest.raises(WorkflowUpdateFailedError) as err:
+                await h.execute_update(update, arg)
+            assert err.value.cause.type == "Forbidden", err.value.cause
+            return str(err.value.cause)
+
+        assert "only their team" in await refused(W.acknowledge, Acknowledge(actor=other_team))
+        v = await h.execute_update(W.acknowledge, Acknowledge(actor=colleague))
+        assert v.assignee == "p-specialist-2"
+        assert "ownership_taken" in await actions(h)
+        remedy = Remedy(kind="refund", amount=600)
+        for update, arg in (
+            (W.propose, Proposal(actor=SPECIALIST, remedy=remedy)),
+            (W.request_info, InfoRequest(actor=SPECIALIST, question="Which card?")),
+            (W.resolve, ResolveCase(actor=other_team, outcome="done")),
+        ):
+            assert "only the case's owner, Sky Specialist" in await refused(update, arg)
+        v = await h.execute_update(W.propose, Proposal(actor=colleague, remedy=remedy))
+        assert v.pending_approval.level == "manager"
+        refusal = await refused(W.decide, Decision(actor=rich_supervisor, decision="approve"))
+        assert "with the manager level" in refusal
+        v = await h.execute_update(W.decide, Decision(actor=MANAGER, decision="approve"))
+        assert v.resolved_at_tier == "executive"
 
 
 async def test_rejection_returns_to_the_specialist(env, world):

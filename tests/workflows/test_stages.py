@@ -87,9 +87,9 @@ def test_every_validator_reads_the_access_table():
                 if (
                     isinstance(call, ast.Call)
                     and isinstance(call.func, ast.Attribute)
-                    and call.func.attr == "_allowed"
+                    and ast.unparse(call.func) == "guards.allowed"
                 ):
-                    checked[fn.name.removeprefix("_v_")] = ast.unparse(call.args[0])
+                    checked[fn.name.removeprefix("_v_")] = ast.unparse(call.args[1])
     assert checked == {a.value: f"Action.{a.name}" for a in CASE_ACTIONS}
 
 

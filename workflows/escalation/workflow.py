@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, rules
     from workflows.access import Action
-    from workflows.escalation import actions
+    from workflows.escalation import actions, guards
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
     from workflows.escalation.people import People
@@ -52,14 +52,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.policy import pinned
     from workflows.stages import FINAL_STAGES, IllegalTransition, Stage, Wake
-
-
-def conflict(detail: str) -> ApplicationError:
-    return ApplicationError(detail, type="Conflict", non_retryable=True)
-
-
-def forbidden(detail: str) -> ApplicationError:
-    return ApplicationError(detail, type="Forbidden", non_retryable=True)
 
 
 @workflow.defn
@@ -155,7 +147,7 @@ class EscalationWorkflow:
 
     @consult_answer.validator
     def _v_consult_answer(self, u: ConsultAnswer) -> None:
-        self._allowed(Action.CONSULT_ANSWER, u.actor)
+        guards.allowed(self.s, Action.CONSULT_ANSWER, u.actor)
 
     @workflow.update
     async def acknowledge(self, u: Acknowledge) -> EscalationView:
@@ -165,9 +157,10 @@ class EscalationWorkflow:
 
     @acknowledge.validator
     def _v_acknowledge(self, u: Acknowledge) -> None:
-        self._allowed(Action.ACKNOWLEDGE, u.actor)
+        guards.allowed(self.s, Action.ACKNOWLEDGE, u.actor)
+        guards.owner_only(self.s, Action.ACKNOWLEDGE, u.actor)
         if self.s.acknowledged and self.s.assignee == u.actor.id:
-            raise conflict("already acknowledged by you")
+            raise guards.conflict("already acknowledged by you")
 
     @workflow.update
     async def add_note(self, u: AddNote) -> EscalationView:
@@ -178,7 +171,7 @@ class EscalationWorkflow:
 
     @add_note.validator
     def _v_add_note(self, u: AddNote) -> None:
-        self._allowed(Action.ADD_NOTE, u.actor)
+        guards.allowed(self.s, Action.ADD_NOTE, u.actor)
 
     @workflow.update
     async def request_info(self, u: InfoRequest) -> EscalationView:
@@ -188,9 +181,10 @@ class EscalationWorkflow:
 
     @request_info.validator
     def _v_request_info(self, u: InfoRequest) -> None:
-        self._allowed(Action.REQUEST_INFO, u.actor)
+        guards.allowed(self.s, Action.REQUEST_INFO, u.actor)
+        guards.owner_only(self.s, Action.REQUEST_INFO, u.actor)
         if self.s.waiting_on_customer:
-            raise conflict("already waiting on the customer")
+            raise guards.conflict("already waiting on the customer")
 
     @workflow.update
     async def customer_contact(self, u: CustomerContact) -> EscalationView:
@@ -200,7 +194,7 @@ class EscalationWorkflow:
 
     @customer_contact.validator
     def _v_customer_contact(self, u: CustomerContact) -> None:
-        self._allowed(Action.CUSTOMER_CONTACT, u.actor)
+        guards.allowed(self.s, Action.CUSTOMER_CONTACT, u.actor)
 
     @workflow.update
     async def propose(self, u: Proposal) -> EscalationView:
@@ -210,9 +204,10 @@ class EscalationWorkflow:
 
     @propose.validator
     def _v_propose(self, u: Proposal) -> None:
-        self._allowed(Action.PROPOSE, u.actor)
+        guards.allowed(self.s, Action.PROPOSE, u.actor)
+        guards.owner_only(self.s, Action.PROPOSE, u.actor)
         if not self.s.acknowledged:
-            raise conflict("acknowledge the escalation before proposing a remedy")
+            raise guards.conflict("acknowledge the escalation before proposing a remedy")
         if u.remedy.currency != self.policy.currency:
             raise ApplicationError(
                 f"remedy.currency: the policy's currency is {self.policy.currency}",
@@ -228,13 +223,15 @@ class EscalationWorkflow:
 
     @decide.validator
     def _v_decide(self, u: Decision) -> None:
-        self._allowed(Action.DECIDE, u.actor)
+        guards.allowed(self.s, Action.DECIDE, u.actor)
         pending = self.s.pending_approval
         if pending is None:
-            raise conflict("nothing awaits approval")
-        refusal = rules.approval_refusal(u.actor, pending.required_authority)
+            raise guards.conflict("nothing awaits approval")
+        refusal = rules.approval_refusal(u.actor, pending.required_authority) or (
+            access.level_refusal(u.actor.role, pending.level)
+        )
         if refusal:
-            raise forbidden(refusal)
+            raise guards.forbidden(refusal)
 
     @workflow.update
     async def resolve(self, u: ResolveCase) -> EscalationView:
@@ -244,7 +241,8 @@ class EscalationWorkflow:
 
     @resolve.validator
     def _v_resolve(self, u: ResolveCase) -> None:
-        self._allowed(Action.RESOLVE, u.actor)
+        guards.allowed(self.s, Action.RESOLVE, u.actor)
+        guards.owner_only(self.s, Action.RESOLVE, u.actor)
 
     @workflow.update
     async def reopen(self, u: Reason) -> EscalationView:
@@ -254,7 +252,7 @@ class EscalationWorkflow:
 
     @reopen.validator
     def _v_reopen(self, u: Reason) -> None:
-        self._allowed(Action.REOPEN, u.actor)
+        guards.allowed(self.s, Action.REOPEN, u.actor)
 
     @workflow.update
     async def cancel(self, u: Reason) -> EscalationView:
@@ -264,7 +262,7 @@ class EscalationWorkflow:
 
     @cancel.validator
     def _v_cancel(self, u: Reason) -> None:
-        self._allowed(Action.CANCEL, u.actor)
+        guards.allowed(self.s, Action.CANCEL, u.actor)
 
     @workflow.update
     async def change_severity(self, u: SeverityChange) -> EscalationView:
@@ -274,18 +272,9 @@ class EscalationWorkflow:
 
     @change_severity.validator
     def _v_change_severity(self, u: SeverityChange) -> None:
-        self._allowed(Action.CHANGE_SEVERITY, u.actor)
+        guards.allowed(self.s, Action.CHANGE_SEVERITY, u.actor)
         if u.severity == self.s.severity:
-            raise conflict(f"severity is already {u.severity}")
-
-    def _allowed(self, action: Action, actor: Actor) -> None:
-        """The access table: the caller's role (403), then the case's stage (409)."""
-        refusal = access.role_refusal(action, actor.role)
-        if refusal:
-            raise forbidden(refusal)
-        refusal = access.stage_refusal(action, Stage(self.s.stage))
-        if refusal:
-            raise conflict(refusal)
+            raise guards.conflict(f"severity is already {u.severity}")
 
     # --- moving the case --------------------------------------------------------------------------
 
