@@ -42,7 +42,15 @@ async def policy_with_json(policy_file: PolicyFile) -> tuple[Policy, dict]:
     """The policy new cases open under (re-read when the file changed), or 503."""
     try:
         return await asyncio.to_thread(policy_file.get_with_json)
-    except (OSError, ValidationError, ValueError) as e:
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "policy"
+        log.error("policy_invalid", path=str(policy_file.path), error=str(e)[:500])
+        raise Unavailable(
+            f"The policy in force is invalid ({where}: {first['msg']}); an operator has to fix "
+            "it. No case was started."
+        ) from e
+    except (OSError, ValueError) as e:
         log.error("policy_unreadable", path=str(policy_file.path), error=str(e)[:500])
         raise Unavailable(
             "The policy file cannot be read right now; an operator has to fix it."

@@ -8,6 +8,7 @@ carries is self-contained and deterministic.
 from __future__ import annotations
 
 import json
+import string
 import threading
 from collections import OrderedDict
 from datetime import date, datetime, time
@@ -18,6 +19,53 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from workflows.models import Channel, CustomerTier, RemedyKind, Severity, Trigger, Urgency
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# The fields a message template may use: every message has the case's own, each event adds its
+# own (workflows/escalation/notifier.py fills them). A template with any other placeholder, or a
+# format spec the text values cannot take, is refused when the policy loads, not when a case
+# pinned to it sends its first message.
+CASE_FIELDS = frozenset({
+    "id", "summary", "category", "customer", "severity", "promise_at", "assignee", "outcome",
+    "remedy", "required_authority", "proposed_by",
+})  # fmt: skip
+EVENT_FIELDS: dict[str, frozenset[str]] = {
+    "opened": frozenset(),
+    "tier1_granted": frozenset(),
+    "consult_requested": frozenset({"consult_window_min"}),
+    "transferred": frozenset({"ack_due"}),
+    "acknowledged": frozenset(),
+    "info_requested": frozenset({"question"}),
+    "approval_needed": frozenset(),
+    "reminder": frozenset(),
+    "authority_raised": frozenset({"reason"}),
+    "sla_warning": frozenset({"clock", "fraction", "due_at"}),
+    "sla_breached": frozenset({"clock", "due_at"}),
+    "reassigned": frozenset({"previous"}),
+    "notification_failed": frozenset({"failed_event", "recipient"}),
+    "resolved": frozenset(),
+    "check_in": frozenset(),
+    "reopened": frozenset(),
+    "cancelled": frozenset({"reason"}),
+}
+
+
+def template_problem(event: str, template: str) -> str | None:
+    """What is wrong with a message template (None: nothing)."""
+    if event not in EVENT_FIELDS:
+        return f"unknown message event; known: {', '.join(EVENT_FIELDS)}"
+    allowed = CASE_FIELDS | EVENT_FIELDS[event]
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as e:
+        return f"not a valid template ({e})"
+    for field in fields:
+        if field not in allowed:
+            return f"unknown placeholder {{{field}}}; it may use {', '.join(sorted(allowed))}"
+    try:
+        template.format(**{name: "text" for name in allowed})
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        return f"a placeholder's format does not fit a text value ({e})"
+    return None
 
 
 class PolicyModel(BaseModel):
@@ -151,6 +199,15 @@ class Policy(PolicyModel):
     templates: dict[str, str] = Field(
         description="Message per event; {placeholders} from the escalation"
     )
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(cls, v: dict[str, str]) -> dict[str, str]:
+        for event, template in v.items():
+            problem = template_problem(event, template)
+            if problem:
+                raise ValueError(f"templates.{event}: {problem}")
+        return v
 
     @field_validator("warning_fractions")
     @classmethod

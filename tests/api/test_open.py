@@ -4,13 +4,15 @@ answer is the state the workflow then holds, and it does not wait for a worker."
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
 
 from activities import build_activities
+from api.gateway import escalation_id_for
 from api.main import create_app
-from core.settings import Settings
+from core.settings import CONFIG_DIR, Settings
 from tests.api.conftest import auth, request_body, unique
 from tests.conftest import run_worker
 from workflows.escalation import EscalationWorkflow
@@ -138,3 +140,40 @@ async def test_unreadable_policy_is_503_and_starts_nothing(stack, tmp_path):
     assert r.status_code == 503 and r.json()["error"] == "unavailable", r.text
     ok = await stack.open(external_ref=ref)  # the retry, once the policy is readable
     assert ok["stage"] == "helpline_consult"
+
+
+@pytest.mark.parametrize(
+    ("template", "named"),
+    [
+        ('"We will call you by {promse_at}."', "unknown placeholder {promse_at}"),
+        ('"Refund {remedy:d} issued."', "format does not fit"),
+        ('"Broken {brace"', "not a valid template"),
+    ],
+)
+async def test_a_policy_with_a_bad_template_is_503_naming_it_and_starts_nothing(
+    stack, tmp_path, template, named
+):
+    """Accepted before, such a policy failed every case pinned to it at its first message."""
+    text = (CONFIG_DIR / "policy.toml").read_text()
+    text, n = re.subn(r"(?m)^opened = .*$", f"opened = {template}", text)
+    assert n == 1
+    bad = tmp_path / "policy.toml"
+    bad.write_text(text)
+    settings = Settings(demo=True, task_queue=stack.settings.task_queue, policy_path=bad)
+    app = create_app(settings, client=stack.client)
+    ref = unique("CRM-")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api", timeout=30
+        ) as http,
+    ):
+        r = await http.post(
+            "/escalations", json=request_body(external_ref=ref), headers=auth("agent")
+        )
+    assert r.status_code == 503, r.text
+    assert "templates.opened" in r.json()["detail"] and named in r.json()["detail"], r.text
+    listed = await stack.client.count_workflows(
+        f"WorkflowId = 'escalation-{escalation_id_for(ref)}'"
+    )
+    assert listed.count == 0
