@@ -178,7 +178,9 @@ class EscalationState(Model):
     waiting_on_customer: bool = False
     consult_answer: str | None = None
     kb_matches: list[KbMatch] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="The latest notes, whole")
+    notes_count: int = Field(0, description="Notes added in all")
+    timeline_elided: int = Field(0, description="Timeline entries dropped from the middle")
     check_ins_done: int = 0
     reopen_count: int = 0
     resolved_at: datetime | None = None
@@ -241,6 +243,11 @@ class EscalationView(BaseModel):
 
 class Timeline(BaseModel):
     items: list[TimelineEntry]
+    elided: int = Field(
+        0,
+        description="Entries left out between the opening and the latest (a case keeps "
+        "its first and its latest entries)",
+    )
 
 
 # --- workflow input, updates --------------------------------------------------------------------

@@ -42,6 +42,15 @@ def money(r: Remedy | None) -> str:
     return f"{r.kind.replace('_', ' ')} {r.amount:g} {r.currency}" if r else "nothing"
 
 
+# What one case holds is bounded, whatever is sent to it: the state travels in every
+# continue-as-new input (2 MB at most in Temporal) and in every state query. The timeline keeps its
+# first entries (the opening) and its latest; notes are counted, the latest kept whole.
+TIMELINE_KEPT = 400
+TIMELINE_HEAD = 10
+NOTES_KEPT = 20
+DETAIL_CHARS = 2000
+
+
 def record(s: EscalationState, actor: Actor, action: str, detail: str, now: datetime) -> None:
     s.timeline.append(
         TimelineEntry(
@@ -50,10 +59,20 @@ def record(s: EscalationState, actor: Actor, action: str, detail: str, now: date
             role=actor.role,
             action=action,
             stage=s.stage,
-            detail=detail[:2000],
+            detail=detail[:DETAIL_CHARS],
         )
     )
+    if len(s.timeline) > TIMELINE_KEPT:
+        del s.timeline[TIMELINE_HEAD]
+        s.timeline_elided += 1
     s.updated_at = now
+
+
+def add_note(s: EscalationState, actor: Actor, text: str, now: datetime) -> None:
+    s.notes.append(text)
+    del s.notes[:-NOTES_KEPT]
+    s.notes_count += 1
+    record(s, actor, "note_added", text, now)
 
 
 def move(s: EscalationState, target: Stage, now: datetime) -> None:

@@ -136,7 +136,7 @@ async def route(wf: EscalationWorkflow) -> None:
         f"to {person.name} ({team}). Handover: {s.request.summary}; "
         f"details: {s.request.details or '-'}; "
         f"requested {opening.money(s.request.requested_remedy)}; "
-        f"help line: {s.consult_answer or 'no answer'}; notes: {len(s.notes)}",
+        f"help line: {s.consult_answer or 'no answer'}; notes: {max(s.notes_count, len(s.notes))}",
     )
     wf.mark_visibility()
 

@@ -128,7 +128,7 @@ class EscalationWorkflow:
 
     @workflow.query
     def timeline(self) -> Timeline:
-        return Timeline(items=list(self.s.timeline))
+        return Timeline(items=list(self.s.timeline), elided=self.s.timeline_elided)
 
     # --- updates --------------------------------------------------------------------------------
     # Each handler runs its validator again first: several updates accepted in one workflow task
@@ -165,8 +165,7 @@ class EscalationWorkflow:
     @workflow.update
     async def add_note(self, u: AddNote) -> EscalationView:
         self._v_add_note(u)
-        self.s.notes.append(u.text)
-        self.record(u.actor, "note_added", u.text)
+        opening.add_note(self.s, u.actor, u.text, workflow.now())
         return self.view()
 
     @add_note.validator
