@@ -181,6 +181,11 @@ class EscalationState(Model):
     notes: list[str] = Field(default_factory=list, description="The latest notes, whole")
     notes_count: int = Field(0, description="Notes added in all")
     timeline_elided: int = Field(0, description="Timeline entries dropped from the middle")
+    carried: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Messages and CRM events still being retried when the case continued as "
+        "new (outbox items): the next run sends them on, with the same idempotency keys",
+    )
     check_ins_done: int = 0
     reopen_count: int = 0
     resolved_at: datetime | None = None

@@ -196,6 +196,13 @@ class Policy(PolicyModel):
         default=["email", "sms"],
         description="Channels tried after the customer's preferred one",
     )
+    message_retry_h: float = Field(
+        24,
+        gt=0,
+        le=168,
+        description="How long a message that no channel takes (relay or gateway down) is tried "
+        "again, with backoff, before it is recorded as failed and raised to the manager",
+    )
     templates: dict[str, str] = Field(
         description="Message per event; {placeholders} from the escalation"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -40,6 +41,13 @@ class World:
     routed: list[RouteRequest] = field(default_factory=list)
     routing_down: bool = False
     kb_delay_s: float = 0  # a slow knowledge base holds up the opening's workflow task
+    # channel (or "crm") -> until when its relay or gateway is down (a transient failure), by
+    # the server's clock (the time-skipping server's own)
+    down_until: dict[str, datetime] = field(default_factory=dict)
+
+    def _down(self, what: str) -> bool:
+        until = self.down_until.get(what)
+        return until is not None and activity.info().current_attempt_scheduled_time < until
 
     def activities(self) -> list:
         directory = load_directory(CONFIG_DIR / "people.demo.toml")
@@ -81,6 +89,8 @@ class World:
                 raise ApplicationError(
                     f"{d.channel} down", type="ChannelUnavailable", non_retryable=True
                 )
+            if world._down(d.channel):
+                raise ApplicationError(f"{d.channel} relay unreachable", type="RelayDown")
             world.deliveries.append(d)
             info = activity.info()
             return DeliveryReceipt(
@@ -89,6 +99,8 @@ class World:
 
         @activity.defn(name="sync_crm")
         async def sync_crm(e: CrmEvent) -> None:
+            if world._down("crm"):
+                raise ApplicationError("CRM unreachable", type="CrmDown")
             world.crm.append(e)
 
         return [

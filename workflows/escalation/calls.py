@@ -97,6 +97,17 @@ async def deliver(d: Delivery, summary: str) -> DeliveryReceipt:
     )
 
 
+async def deliver_once(d: Delivery, summary: str) -> DeliveryReceipt:
+    """One try, while a relay or gateway is down: the caller waits on a durable timer between."""
+    return await workflow.execute_activity_method(
+        NotifyActivities.deliver,
+        d,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(maximum_attempts=1),
+        summary=summary,
+    )
+
+
 async def sync_crm(event: CrmEvent) -> None:
     # A regular (not local) activity: a slow or failing CRM must not hold up the workflow task.
     await workflow.execute_activity_method(

@@ -10,11 +10,11 @@ what no channel takes is recorded and raised to the escalated-accounts manager.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import opening
@@ -221,6 +221,7 @@ class Notifier:
             # failed: every channel refused for good; retry: on our own from the channel that
             # failed transiently, with the delivery retry policy
             deliveries = [] if sent.status == "failed" else deliveries[sent.retry_from :]
+        down: list[Delivery] = []  # channels that failed for now, not for good
         for d in deliveries:
             try:
                 await calls.deliver(d, f"{event} to {name} by {d.channel}")
@@ -230,8 +231,13 @@ class Notifier:
                         f"{event} to {name}: {', '.join(failed)} failed, sent by {d.channel}",
                     )
                 return
-            except ActivityError:
+            except ActivityError as e:
                 failed.append(d.channel)
+                if _for_now(e):
+                    down.append(d)
+        outlasted = down and workflow.patched("messages-outlast-outages")
+        if outlasted and await self._outlast(event, name, down):
+            return
         self.wf.record_process(
             "notification_failed",
             f"{event} to {name}: no channel delivered ({', '.join(failed) or 'no address'})",
@@ -240,6 +246,52 @@ class Notifier:
             staff is None or staff.id != self.wf.policy.manager_id
         ):
             self.manager("notification_failed", failed_event=event, recipient=name)
+
+    async def _outlast(self, event: str, name: str, down: list[Delivery]) -> bool:
+        """A relay or gateway is down: try its channels again, with backoff on durable timers,
+        for the policy's `message_retry_h`. True once one of them took the message."""
+        until = workflow.now() + timedelta(hours=self.wf.policy.message_retry_h)
+        channels = ", ".join(d.channel for d in down)
+        self.wf.record_process(
+            "notification_retrying",
+            f"{event} to {name}: {channels} unreachable; trying again until "
+            f"{until.isoformat(timespec='minutes')}",
+        )
+        wait = RETRY_FIRST_S
+        async with self.wf.outbox.retry(OutboxItem(deliveries=down)):
+            while (left := (until - workflow.now()).total_seconds()) > 0:
+                await workflow.sleep(min(wait, left), summary=f"{event} to {name}: retry")
+                wait = min(wait * 2, RETRY_MAX_S)
+                for d in down:
+                    try:
+                        await calls.deliver_once(d, f"{event} to {name} by {d.channel} (retry)")
+                    except ActivityError:
+                        continue
+                    self.wf.record_process(
+                        "notification_delivered", f"{event} to {name} by {d.channel}, late"
+                    )
+                    return True
+        return False
+
+    def resume(self, carried: OutboxItem) -> None:
+        """A message the previous run was still trying to send."""
+        first = carried.deliveries[0]
+        queued = self.wf.outbox.send(carried, f"{first.event} to {first.recipient_name}")
+        self.wf.spawn(
+            self._delivered(first.event, first.recipient_name, carried.deliveries, None, queued)
+        )
+
+
+RETRY_FIRST_S = 60.0
+RETRY_MAX_S = 1800.0
+
+
+def _for_now(e: ActivityError) -> bool:
+    """A delivery that failed for now (relay down, timeout), not for good (bad address)."""
+    cause = e.cause
+    if isinstance(cause, ApplicationError):
+        return not cause.non_retryable and cause.type not in ("ChannelUnavailable", "Rejected")
+    return True
 
 
 def staff_channels(person: Person) -> Channels:

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import CrmEvent, Dispatch, OutboxItem, OutboxResult
     from workflows.models import EscalationState
 
-Spawn = Callable[[Awaitable[None]], None]
+Spawn = Callable[[Awaitable[None]], object]
 Record = Callable[[str, str], None]
 
 
@@ -33,6 +33,11 @@ class Outbox:
         self._queue: list[tuple[OutboxItem, asyncio.Future[OutboxResult], str]] = []
         self._seq = 0
         self._crm_stage: str | None = None  # the stage the CRM was last told
+        # coroutines retrying one item for a long time (a failing CRM, a relay that is down):
+        # on continue-as-new they are cancelled and their item carried to the next run
+        self.retrying: set[asyncio.Task] = set()
+        self.carried: list[OutboxItem] = []
+        self.handing_over = False
 
     def key(self) -> str:
         """An idempotency key for one message or CRM event of this run (deterministic)."""
@@ -94,7 +99,38 @@ class Outbox:
             self._record("crm_sync_failed", f"{event.stage}: {sent.detail}")
         if sent.status != "retry":
             return
-        try:
-            await calls.sync_crm(event)
-        except ActivityError as e:
-            self._record("crm_sync_failed", f"{event.stage}: {e.cause or e}")
+        async with self.retry(OutboxItem(crm=event)):
+            try:
+                await calls.sync_crm(event)
+            except ActivityError as e:
+                self._record("crm_sync_failed", f"{event.stage}: {e.cause or e}")
+
+    def retry(self, item: OutboxItem) -> _Retrying:
+        """Around a long retry of `item`: cancelled at a continue-as-new, it is carried over."""
+        return _Retrying(self, item)
+
+    def resume(self, carried: OutboxItem, deliver: Callable[[OutboxItem], None]) -> None:
+        """An item the previous run was still retrying: sent again (same idempotency keys)."""
+        if carried.crm is not None:
+            crm = carried.crm
+            self._spawn(self._crm_synced_or_retry(crm, self.send(carried, f"CRM {crm.stage}")))
+        elif carried.deliveries:
+            deliver(carried)
+
+
+class _Retrying:
+    def __init__(self, outbox: Outbox, item: OutboxItem) -> None:
+        self.outbox, self.item = outbox, item
+        self.task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> None:
+        self.task = asyncio.current_task()
+        if self.task is not None:
+            self.outbox.retrying.add(self.task)
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> bool:
+        if self.task is not None:
+            self.outbox.retrying.discard(self.task)
+        if kind is asyncio.CancelledError and self.outbox.handing_over:
+            self.outbox.carried.append(self.item)
+        return False

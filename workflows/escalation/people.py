@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 class People:
-    def __init__(self, spawn: Callable[[Awaitable[None]], None]) -> None:
+    def __init__(self, spawn: Callable[[Awaitable[None]], object]) -> None:
         self._spawn = spawn
         self.known: dict[str, Person] = {}
         self._batch: list[tuple[PeopleQuery, asyncio.Future[list[Person]]]] | None = None

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation.sla import SlaWatcher
     from workflows.escalation.stage_work import STAGE_WORK
     from workflows.escalation.visibility import Visibility
+    from workflows.messages import OutboxItem
     from workflows.models import (
         WORKFLOW_VERSION,
         Acknowledge,
@@ -95,7 +96,10 @@ class EscalationWorkflow:
         # see workflows/policy.pinned) and not read again, so a cached case does not keep it
         # (dropped here, after the workers' interceptor has checked the input's signature).
         inp.policy = None
-        self.spawn(self.sla.run())
+        self._watcher = self.spawn(self.sla.run())
+        carried, self.s.carried = self.s.carried, []
+        for item in carried:
+            self.outbox.resume(OutboxItem.model_validate(item), self.notify.resume)
         while self.s.stage not in FINAL_STAGES:
             if self._should_continue_as_new():
                 await self._continue_as_new()
@@ -339,11 +343,29 @@ class EscalationWorkflow:
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self.finished = self.handing_over = True
-        self.sla.changed()
-        self.settle()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         s = self.s
+        if workflow.patched("carry-on-continue-as-new"):
+            # The SLA watcher keeps watching while the hand-over waits for what finishes soon
+            # (dispatches, lookups); what is retried for long (a failing CRM, a relay that is
+            # down) is cancelled and carried to the next run, never waited for.
+            self.handing_over = self.outbox.handing_over = True
+            self.settle()
+            await workflow.wait_condition(
+                lambda: all(
+                    t.done() or t is self._watcher or t in self.outbox.retrying for t in self._tasks
+                )
+            )
+            for task in list(self.outbox.retrying):
+                task.cancel()
+            self.finished = True
+            self.sla.changed()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            s.carried = [item.model_dump(mode="json") for item in self.outbox.carried]
+        else:
+            self.finished = self.handing_over = True
+            self.sla.changed()
+            self.settle()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self.record_process(
             "continued_as_new", f"history {workflow.info().get_current_history_length()} events"
         )
@@ -376,7 +398,7 @@ class EscalationWorkflow:
         if self.settled:
             self.visibility.flush(self.s)
 
-    def spawn(self, coro: Awaitable[None], lookup: bool = False) -> None:
+    def spawn(self, coro: Awaitable[None], lookup: bool = False) -> asyncio.Task[None]:
         """Run `coro` in the background. A `lookup` finds recipients, then queues messages (it
         does not wait for them to go out): an SLA firing waits for its lookups (sla.py)."""
         self._tasks = [t for t in self._tasks if not t.done()]
@@ -384,6 +406,7 @@ class EscalationWorkflow:
         self._tasks.append(task)
         if lookup and self.collecting is not None:
             self.collecting.append(task)
+        return task
 
     def record(self, actor: Actor, action: str, detail: str = "") -> None:
         opening.record(self.s, actor, action, detail, workflow.now())
