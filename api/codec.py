@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payloads
 
 from api.auth import access_doc, bearer, current_person, get_directory, refuse_unless_allowed
-from api.errors import DomainError, Invalid, error_response
+from api.errors import DomainError, Forbidden, Invalid, error_response
 from api.schemas import error_responses
 from core.codec import EncryptionCodec, PayloadDecryptError, codec_from_settings
 from core.directory import DirectoryEntry
@@ -169,11 +169,19 @@ async def decode(body: CodecPayloads, request: Request, person: Operator) -> Res
 @router.post(
     "/encode",
     summary="Encrypt Temporal payloads",
-    description=DESCRIPTION + " Encrypts with the active payload key.",
+    description=DESCRIPTION + " Encrypts with the active payload key. **Only in the demo**: "
+    "outside it every answer is 403. Nothing an operator types into the Temporal UI or CLI is an "
+    "action the service takes (actions go through this API, which signs them; the workers refuse "
+    "unsigned ones), and an encryption oracle would only help someone forge one "
+    "(docs/decisions/0003-signed-actions-and-the-codec.md).",
     response_model=CodecPayloads,
     responses=error_responses(401, 403, 422),
 )
 async def encode(body: CodecPayloads, request: Request, _: Operator) -> Response:
+    if not request.app.state.settings.demo:
+        raise Forbidden(
+            "Encoding is refused outside the demo: actions go through the API, which signs them."
+        )
     payloads = _parse(body)
     return _answer(await get_codec(request).encode(payloads.payloads))
 

@@ -10,8 +10,9 @@ key ids and rotation:
 - several keys can be configured at once; the active one encrypts, any configured one decrypts,
   so a key is rotated by adding a new key, making it active, and keeping the old one for as long
   as histories encrypted with it must stay readable;
-- payloads without the encrypted encoding pass through unchanged (histories written before
-  encryption was switched on stay readable).
+- outside the demo a payload in the clear is refused (every payload the service reads was
+  encrypted by it; a plain one was typed in by someone with namespace access); in the demo it
+  passes through unchanged.
 
 The wire format (12-byte random nonce followed by the AES-GCM ciphertext and tag, over the
 serialised inner `Payload`) is the one of the samples, so codec servers written in other SDKs
@@ -42,6 +43,12 @@ KEY_BYTES = 32
 # Anything encrypted with it is readable by anyone who has this source code.
 DEMO_PAYLOAD_KEY_ID = "demo-public-key"
 DEMO_PAYLOAD_KEY = b"demo-key-not-secret-do-not-use!!"
+
+
+REFUSED_PLAINTEXT = Payload(
+    metadata={"encoding": b"json/plain"},
+    data=b'{"refused": "a payload in the clear is refused outside the demo"}',
+)
 
 
 class PayloadKeyError(ValueError):
@@ -77,8 +84,11 @@ def parse_key(key_id: str, encoded: str) -> bytes:
 class EncryptionCodec(PayloadCodec):
     """AES-256-GCM over whole payloads, with the key id in the metadata and key rotation."""
 
-    def __init__(self, keys: Mapping[str, bytes], active_key_id: str) -> None:
+    def __init__(
+        self, keys: Mapping[str, bytes], active_key_id: str, refuse_plaintext: bool = False
+    ) -> None:
         super().__init__()
+        self.refuse_plaintext = refuse_plaintext
         if not keys:
             raise PayloadKeyError("no payload keys given")
         if active_key_id not in keys:
@@ -116,7 +126,13 @@ class EncryptionCodec(PayloadCodec):
 
     def decrypt(self, p: Payload) -> Payload:
         if p.metadata.get("encoding", b"") != ENCODING:
-            return p  # not ours (e.g. written before encryption): unchanged
+            if self.refuse_plaintext:
+                # Outside the demo every payload the service reads was encrypted by it; a plain
+                # one was typed in by someone with namespace access (`temporal ... --input`).
+                # It reads as a refusal that fits no model: the update or start carrying it is
+                # rejected. (Raising here would fail the whole workflow task, again and again.)
+                return REFUSED_PLAINTEXT
+            return p  # the demo: histories written before encryption stay readable
         key_id = p.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
@@ -179,4 +195,4 @@ def codec_from_settings(settings: Settings) -> EncryptionCodec:
             f"ESCALATIONS_PAYLOAD_KEY_ID={active!r} is not a key id of ESCALATIONS_PAYLOAD_KEYS "
             f"({', '.join(sorted(keys)) or 'none'})"
         )
-    return EncryptionCodec(keys, active)
+    return EncryptionCodec(keys, active, refuse_plaintext=not settings.demo)

@@ -153,3 +153,77 @@ async def test_a_start_the_api_did_not_sign_fails_at_once(stack):
     with pytest.raises(WorkflowFailureError) as failed:
         await handle.result()
     assert "continue an earlier run" in str(failed.value.cause)
+
+
+async def test_outside_the_demo_a_payload_in_the_clear_is_refused_and_the_case_lives_on(dev_env):
+    """`temporal workflow update execute --input '{...}'` sends JSON in the clear. Outside the
+    demo the workers' codec reads it as a refusal that fits no model: the update is rejected
+    (raising in the codec instead would fail the workflow task again and again), the case still
+    answers and takes signed actions."""
+    import base64
+    import os
+
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from api.gateway import start_case
+    from worker.main import build_worker
+    from workflows.models import AddNote, EscalationRequest
+
+    task_queue = f"clear-{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        _env_file=None,
+        demo=False,
+        task_queue=task_queue,
+        log_level="ERROR",
+        payload_keys={"k1": base64.b64encode(os.urandom(32)).decode()},
+        action_keys={"a1": base64.b64encode(os.urandom(32)).decode()},
+    )
+    service = Client(
+        dev_env.client.service_client,
+        namespace=dev_env.client.namespace,
+        data_converter=data_converter(settings),
+    )
+    from core.signing import signing_client
+
+    api = signing_client(service, signer_from_settings(settings))
+    plain = Client(
+        dev_env.client.service_client,
+        namespace=dev_env.client.namespace,
+        data_converter=pydantic_data_converter,
+    )
+    now = datetime.now(UTC)
+    policy = read_policy(CONFIG_DIR / "policy.toml", today=now.date())
+    eid = f"E-{uuid.uuid4().hex[:12].upper()}"
+    agent = Actor(id="p-agent", name="Alex Agent", role="agent", authority_limit=50)
+    case = new_case(
+        policy,
+        policy.model_dump(mode="json"),
+        eid,
+        EscalationRequest.model_validate(request_body()),
+        agent,
+        now,
+    )
+    helpline = Actor(id="p-helpline", name="Harper Helpline", role="helpline")
+    async with build_worker(service, settings):
+        handle, created = await start_case(api, task_queue, case)
+        assert created
+        with pytest.raises(WorkflowUpdateFailedError):
+            await plain.get_workflow_handle(handle.id).execute_update(
+                "add_note", AddNote(actor=helpline, text="typed in the clear")
+            )
+        view = await api.get_workflow_handle(handle.id).query("state")
+        assert view["stage"] == "helpline_consult"
+        await api.get_workflow_handle(handle.id).execute_update(
+            "add_note", AddNote(actor=helpline, text="through the API's client")
+        )
+        notes = [
+            e
+            for e in (await api.get_workflow_handle(handle.id).query("timeline"))["items"]
+            if e["action"] == "note_added"
+        ]
+        assert [n["detail"] for n in notes] == ["through the API's client"]
+        history = await plain.get_workflow_handle(handle.id).fetch_history()
+        failed = [
+            e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+        ]
+        assert not failed

@@ -255,3 +255,16 @@ async def test_browser_session_for_a_ui_without_login(http: httpx.AsyncClient) -
         r = await http.post("/codec/session/end")
     assert r.status_code == 200
     assert (await http.post("/codec/decode", json=body)).status_code == 401
+
+
+async def test_outside_the_demo_encode_is_refused(dev_env) -> None:
+    """An encryption oracle only helps forge an input: actions go through the API, signed."""
+    app = create_app(Settings(demo=True, _env_file=None), client=dev_env.client)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        app.state.settings = app.state.settings.model_copy(update={"demo": False})
+        r = await client.post("/codec/encode", json=as_json(SECRET), headers=auth("operator"))
+        assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
+        assert "signs them" in r.json()["detail"]
