@@ -67,7 +67,7 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
     ("POST", f"/escalations/{ID}/info-requests"): (
         frozenset({"specialist"}),
         {"question": "Which card was charged?"},
-        "specialist",
+        "acknowledged",  # only the owner asks: the demo specialist, once they acknowledged
     ),
     ("POST", f"/escalations/{ID}/customer-contact"): (
         frozenset({"system", "agent"}),
@@ -87,7 +87,7 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
     ("POST", f"/escalations/{ID}/resolve"): (
         frozenset({"specialist"}),
         {"outcome": "fixed"},
-        "specialist",
+        "acknowledged",
     ),
     ("POST", f"/escalations/{ID}/reopen"): (
         frozenset({"system", "agent", "manager"}),

@@ -63,7 +63,14 @@ OPERATOR = Actor(id="p-operator", name="Olu Operator", role="operator")
 
 
 def specialist(person_id: str = "p-specialist") -> Actor:
-    return Actor(id=person_id, name=person_id, role="specialist", authority_limit=250)
+    """A billing specialist (the demo team billing cases are routed to)."""
+    return Actor(
+        id=person_id,
+        name=person_id,
+        role="specialist",
+        authority_limit=250,
+        team="billing-specialists",
+    )
 
 
 # --- the test policy ----------------------------------------------------------------------------
