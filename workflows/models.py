@@ -174,7 +174,12 @@ class EscalationState(Model):
     promise_at: datetime | None = None
     resolved_at_tier: Tier | None = None
     outcome: str | None = None
-    authority_level: int = Field(0, description="Raised by breaches and approval time-outs")
+    authority_level: int = Field(
+        0,
+        description="The lowest sign-off level a proposal goes to (index into the policy's "
+        "levels): raised one step by each SLA breach, and to the level an unanswered approval "
+        "was moved to",
+    )
     waiting_on_customer: bool = False
     consult_answer: str | None = None
     kb_matches: list[KbMatch] = Field(default_factory=list)

@@ -183,6 +183,8 @@ def raise_approval(wf: EscalationWorkflow, reason: str) -> bool:
         return False
     pending.level = roles[idx + 1]
     pending.reminders_sent = 0
+    s = wf.s  # a later proposal on the case starts at this level too
+    s.authority_level = max(s.authority_level, idx + 1)
     wf.record_process("authority_raised", f"approval moved to {pending.level}: {reason}")
     wf.spawn(wf.notify.approvers("authority_raised", reason=reason), lookup=True)
     return True

@@ -125,11 +125,16 @@ class SlaWatcher:
             if s.pending_approval is not None:
                 actions.raise_approval(wf, f"{c.name} SLA breached")
             else:
+                # The level told is the one the next proposal goes to (actions.propose); the
+                # code before told the level below it.
+                told = s.authority_level
+                if not workflow.patched("breach-tells-the-level-it-raises-to"):
+                    told -= 1
+                lvl = rules.level(wf.policy, told)
                 wf.record_process(
                     "authority_raised",
-                    f"{c.name} SLA breached: authority level {s.authority_level}",
+                    f"{c.name} SLA breached: sign-off now at the {lvl.role} level at least",
                 )
-                lvl = rules.level(wf.policy, s.authority_level - 1)
                 wf.spawn(
                     wf.notify.role(lvl.role, "authority_raised", reason=f"{c.name} SLA breached"),
                     lookup=True,
