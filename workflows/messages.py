@@ -61,6 +61,13 @@ class Delivery(Model):
         description="Set by the workflow: the same key however the message is sent "
         "(batched or alone) and on every retry; without it the activity derives one",
     )
+    audience: Literal["customer", "staff"] | None = Field(
+        None,
+        description="Whom the message is for, set by the workflow: a customer's chat goes to "
+        "the customer chat platform, staff chat to the staff chat tool, never the other way "
+        "round. None only on deliveries scheduled before the field existed (routed by the old "
+        "`@` handle rule)",
+    )
 
 
 class DeliveryReceipt(Model):
