@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # which is where such a call would be caught; the production worker runs the same code
     # unsandboxed by default, for less worker CPU per lifecycle (bench/README.md).
     worker_sandbox: bool = False
+    # How often at most an activity's heartbeat reaches the server (the SDK keeps the latest
+    # details meanwhile). The dispatch activity records each finished item of its batch this way:
+    # shorter means fewer items sent twice after a worker dies mid-batch, longer means fewer
+    # heartbeat calls; only batches of several items heartbeat at all (docs/decisions/0030).
+    worker_heartbeat_throttle_s: float = Field(default=0.2, gt=0, le=30)
 
     # Policy, people, knowledge base
     demo: bool = False

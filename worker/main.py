@@ -63,6 +63,7 @@ def build_worker(
         activities=build_activities(settings, client, resources),
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_s),
         max_cached_workflows=settings.worker_max_cached_workflows,
+        default_heartbeat_throttle_interval=timedelta(seconds=settings.worker_heartbeat_throttle_s),
     )
 
 

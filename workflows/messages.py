@@ -116,3 +116,10 @@ class Dispatch(Model):
 
 class DispatchResult(Model):
     results: list[OutboxResult]
+
+
+class DispatchProgress(Model):
+    """The `dispatch` activity's heartbeat details: the items of its batch already finished
+    (index in the batch, result), so a batch cut short by a crash re-sends only the others."""
+
+    finished: list[tuple[int, OutboxResult]] = Field(default_factory=list)

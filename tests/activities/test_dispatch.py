@@ -10,7 +10,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.dispatch import make_dispatch
-from workflows.messages import CrmEvent, Delivery, DeliveryReceipt, Dispatch, OutboxItem
+from workflows.messages import (
+    CrmEvent,
+    Delivery,
+    DeliveryReceipt,
+    Dispatch,
+    DispatchProgress,
+    OutboxItem,
+)
 
 
 def msg(*channels: str, key: str = "k") -> OutboxItem:
@@ -96,3 +103,30 @@ async def test_crm_failures_are_told_apart():
             make_dispatch(deliver, sync), Dispatch(items=[OutboxItem(crm=CRM)])
         )
         assert res.results[0].status == status
+
+
+async def test_finished_items_are_recorded_in_heartbeats_while_others_are_pending():
+    release = asyncio.Event()
+
+    async def deliver(d: Delivery) -> DeliveryReceipt:
+        if d.idempotency_key == "slow:email":
+            await release.wait()
+        return DeliveryReceipt(channel=d.channel, idempotency_key=d.idempotency_key or "")
+
+    async def sync_crm(e: CrmEvent) -> None:
+        return None
+
+    env = ActivityEnvironment()
+    beats: list = []
+    env.on_heartbeat = lambda *details: beats.append(details[0])
+    batch = Dispatch(items=[msg("email", key="a"), msg("email", key="slow"), msg("sms", key="b")])
+    run = asyncio.create_task(env.run(make_dispatch(deliver, sync_crm), batch))
+    while len(beats) < 2:
+        await asyncio.sleep(0.01)
+    # items 0 and 2 are done and recorded; item 1 is still going: a crash now re-sends only it
+    last = DispatchProgress.model_validate(beats[-1])
+    assert sorted(i for i, _ in last.finished) == [0, 2]
+    assert all(r.status == "done" for _, r in last.finished)
+    release.set()
+    await run
+    assert len(beats) == 2  # no heartbeat for the last item: the completion follows
