@@ -113,24 +113,28 @@ class NotifyActivities:
         smtp: SmtpSender | None = None,
     ) -> None:
         self.settings = settings
-        self.poster = poster or WebhookPoster(
-            settings.webhook_secret.get_secret_value(), settings.http_timeout_s
-        )
+        self.poster = poster or WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
         self.smtp = smtp or SmtpSender(settings)
+
+    def gateway(self, d: Delivery) -> str:
+        """Which gateway a non-email delivery goes to (its signing secret is that gateway's)."""
+        if d.channel != "chat":
+            return d.channel
+        if d.audience is None:  # scheduled before deliveries carried their audience
+            legacy_staff = d.address.startswith("@") and self.settings.webhook_staff_url
+            return "staff" if legacy_staff else "chat"
+        return "staff" if d.audience == "staff" else "chat"
 
     def webhook_url(self, d: Delivery) -> str | None:
         """The gateway URL for a non-email delivery (None: channel not configured)."""
         s = self.settings
-        if d.channel == "chat":
-            if d.audience is None:  # scheduled before deliveries carried their audience
-                legacy_staff = d.address.startswith("@") and s.webhook_staff_url
-                return s.webhook_staff_url if legacy_staff else s.webhook_chat_url
-            return s.webhook_staff_url if d.audience == "staff" else s.webhook_chat_url
         return {
             "sms": s.webhook_sms_url,
             "phone": s.webhook_phone_url,
             "social": s.webhook_social_url,
-        }.get(d.channel)
+            "chat": s.webhook_chat_url,
+            "staff": s.webhook_staff_url,
+        }.get(self.gateway(d))
 
     @activity.defn(name="deliver")
     async def deliver(self, d: Delivery) -> DeliveryReceipt:
@@ -224,5 +228,6 @@ class NotifyActivities:
             escalation_id=d.escalation_id,
             event=d.event,
             what=f"{d.channel} gateway",
+            gateway=self.gateway(d),
         )
         return f"{d.channel} gateway {safe_host(url)} answered {status}"

@@ -11,11 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
+DEMO_WEBHOOK_SECRET = "demo-webhook-secret"
+GATEWAYS = ("sms", "chat", "social", "phone", "staff", "crm")
 
 
 class Settings(BaseSettings):
@@ -91,15 +93,28 @@ class Settings(BaseSettings):
     # Outbound integrations (activities)
     smtp_host: str = "localhost"
     smtp_port: int = 1025
-    smtp_starttls: bool = False
-    smtp_use_tls: bool = False
+    # STARTTLS on the relay connection: "required" (refuse to send without it), "opportunistic"
+    # (when the relay offers it; the certificate is still verified), "off" (plain SMTP).
+    # true/false are read as required/off.
+    smtp_starttls: Literal["required", "opportunistic", "off"] = "opportunistic"
+    smtp_use_tls: bool = False  # implicit TLS from the first byte (port 465), instead
+    smtp_tls_ca: Path | None = None  # CA bundle of a relay with a private certificate
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "escalations@example.invalid"
     # Idle SMTP connections kept open for the next message (activities/smtp.py); 0: a new
     # connection per message.
     smtp_keepalive_connections: int = Field(default=8, ge=0, le=100)
-    webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
+    # Webhook signing (activities/http.py): one secret per gateway, each falling back to the
+    # shared ESCALATIONS_WEBHOOK_SECRET when unset. The public demo secret is refused outside
+    # the demo (check_webhook_secrets).
+    webhook_secret: SecretStr = SecretStr(DEMO_WEBHOOK_SECRET)
+    webhook_secret_sms: SecretStr | None = None
+    webhook_secret_chat: SecretStr | None = None
+    webhook_secret_social: SecretStr | None = None
+    webhook_secret_phone: SecretStr | None = None
+    webhook_secret_staff: SecretStr | None = None
+    webhook_secret_crm: SecretStr | None = None
     webhook_sms_url: str | None = None
     webhook_chat_url: str | None = None
     webhook_social_url: str | None = None
@@ -108,6 +123,13 @@ class Settings(BaseSettings):
     crm_webhook_url: str | None = None
     http_timeout_s: float = 10.0
 
+    @field_validator("smtp_starttls", mode="before")
+    @classmethod
+    def _starttls_booleans(cls, v: object) -> object:
+        if isinstance(v, bool) or str(v).lower() in ("true", "false", "1", "0", "yes", "no"):
+            return "required" if str(v).lower() in ("true", "1", "yes") else "off"
+        return v
+
     @model_validator(mode="after")
     def _tls_pairs(self) -> Settings:
         if bool(self.temporal_tls_client_cert) != bool(self.temporal_tls_client_key):
@@ -115,6 +137,28 @@ class Settings(BaseSettings):
                 "temporal_tls_client_cert and temporal_tls_client_key must be set together"
             )
         return self
+
+    def webhook_secrets(self) -> dict[str, str]:
+        """The signing secret of each gateway (its own, else the shared one)."""
+        out = {}
+        for gateway in GATEWAYS:
+            own: SecretStr | None = getattr(self, f"webhook_secret_{gateway}")
+            out[gateway] = (own or self.webhook_secret).get_secret_value()
+        return out
+
+    def check_webhook_secrets(self) -> None:
+        """ValueError (one line) when a gateway would be signed with the public demo secret
+        outside the demo."""
+        if self.demo:
+            return
+        demo = [g for g, secret in self.webhook_secrets().items() if secret == DEMO_WEBHOOK_SECRET]
+        if demo:
+            raise ValueError(
+                "refusing to start: the webhooks of "
+                + ", ".join(demo)
+                + " would be signed with the public demo secret and ESCALATIONS_DEMO is not "
+                "true; set ESCALATIONS_WEBHOOK_SECRET (or ESCALATIONS_WEBHOOK_SECRET_<GATEWAY>)"
+            )
 
     @property
     def uses_tls(self) -> bool:

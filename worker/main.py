@@ -107,7 +107,8 @@ def main() -> None:
     setup_logging(settings.log_format, settings.log_level)
     try:
         codec_from_settings(settings)  # refuse in one line, before connecting
-    except PayloadKeyError as e:
+        settings.check_webhook_secrets()
+    except (PayloadKeyError, ValueError) as e:
         raise SystemExit(f"escalations-worker: {e}") from None
     asyncio.run(run(settings))
     # The worker has shut down cleanly. Skip interpreter finalisation: the SDK's Rust runtime

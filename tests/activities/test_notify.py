@@ -178,7 +178,9 @@ async def test_webhook_is_signed_and_keyed(dev_env, webhooks, tmp_path):
     assert isinstance(receipt, DeliveryReceipt)
     [req] = webhooks.requests
     assert req.signature_ok
-    assert req.headers["x-signature"] == sign(req.body, SECRET)
+    t = int(req.headers["x-signature"].split(",")[0].removeprefix("t="))
+    assert abs(t - time.time()) < 60
+    assert req.headers["x-signature"] == sign(req.body, SECRET, t)
     assert req.path == "/sms"
     assert req.headers["idempotency-key"] == receipt.idempotency_key == f"{handle.result_run_id}:1"
     assert req.headers["x-escalation-id"] == "E-1"
