@@ -85,6 +85,15 @@ class Settings(BaseSettings):
 
     # Policy, people, knowledge base
     demo: bool = False
+    # Tokens are stored as HMAC-SHA256 under this pepper (core/directory.py). Required outside
+    # the demo; the demo uses a public demo pepper, refused outside it.
+    token_pepper: SecretStr | None = None
+    # How often at most each process looks whether the directory file changed (SIGHUP: at once).
+    directory_reload_s: float = Field(default=5.0, gt=0, le=60)
+    # Requests per second per person and API process (a token bucket); generous by default, a
+    # guard against a runaway client rather than a quota. rate_limit_per_s = 0 turns it off.
+    rate_limit_per_s: float = Field(default=1000.0, ge=0)
+    rate_limit_burst: int = Field(default=2000, ge=1)
     policy_path: Path = CONFIG_DIR / "policy.toml"
     directory_path: Path = CONFIG_DIR / "people.demo.toml"
     kb_dir: Path = CONFIG_DIR / "kb"
@@ -137,6 +146,23 @@ class Settings(BaseSettings):
                 "temporal_tls_client_cert and temporal_tls_client_key must be set together"
             )
         return self
+
+    def token_pepper_value(self) -> str:
+        """The pepper tokens are hashed with; ValueError (one line) when it is missing or the
+        public demo pepper outside the demo."""
+        from core.directory import DEMO_TOKEN_PEPPER
+
+        pepper = self.token_pepper.get_secret_value() if self.token_pepper else None
+        if self.demo:
+            return pepper or DEMO_TOKEN_PEPPER
+        if not pepper or pepper == DEMO_TOKEN_PEPPER:
+            raise ValueError(
+                "refusing to start: "
+                + ("no token pepper" if not pepper else "the public demo token pepper")
+                + " and ESCALATIONS_DEMO is not true; set ESCALATIONS_TOKEN_PEPPER to a secret "
+                "(and hash the directory's tokens with `python -m core.directory hash-token`)"
+            )
+        return pepper
 
     def webhook_secrets(self) -> dict[str, str]:
         """The signing secret of each gateway (its own, else the shared one)."""

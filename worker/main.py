@@ -27,6 +27,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.codec import PayloadKeyError, codec_from_settings
+from core.directory import reload_on_sighup
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect, ensure_search_attributes
@@ -90,6 +91,7 @@ async def _serve(worker: Worker, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    reload_on_sighup()  # the directory (routing, find_people) is re-read at once
     log.info(
         "worker_started",
         address=settings.temporal_address,
