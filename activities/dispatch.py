@@ -10,8 +10,9 @@ holds up, or re-sends, the others. Idempotency keys come with the items (set by 
 a message sent here and then again by the single-item activity (after a worker crash, say)
 carries the same key both times and the receiver drops the duplicate.
 
-Progress: while other items of the batch are still going, each finished item is recorded in the
-activity's heartbeat details (:class:`DispatchProgress`). If the worker dies mid-batch, the
+Progress: while other items of the batch are still going, each e-mail accepted by the relay is
+recorded, with every item finished so far, in the activity's heartbeat details
+(:class:`DispatchProgress`). If the worker dies mid-batch, the
 activity times out and the workflow reads those details from the timeout failure: it takes the
 recorded results as they are and sends only the other items again. Heartbeats are throttled by
 the worker (``ESCALATIONS_WORKER_HEARTBEAT_THROTTLE_S``), so what an item accepted in the last
@@ -99,9 +100,11 @@ class Dispatcher:
             result = await self._one(item)
             pending -= 1
             progress.finished.append((index, result))
-            # No heartbeat for the last item: the activity's own completion follows at once,
-            # and a one-item batch (the common case) costs no extra call.
-            if pending:
+            # Only an e-mail needs it: webhook and CRM receivers drop a repeat by its key, SMTP
+            # cannot. Each heartbeat is a write on the server, so none for the other items,
+            # none for the last item (the completion follows at once), none for one-item
+            # batches. The details hold every item finished so far, e-mail or not.
+            if pending and result.status == "done" and result.channel == "email":
                 activity.heartbeat(progress.model_copy(deep=True))
             return result
 
