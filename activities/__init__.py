@@ -34,7 +34,7 @@ def build_activities(
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
 
-    poster = WebhookPoster(settings.webhook_secret.get_secret_value(), settings.http_timeout_s)
+    poster = WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
     smtp = SmtpSender(settings)
     if resources is not None:
         resources.push_async_callback(poster.aclose)

@@ -21,9 +21,7 @@ from workflows.messages import CrmEvent
 class CrmActivities:
     def __init__(self, settings: Settings, poster: WebhookPoster | None = None) -> None:
         self.settings = settings
-        self.poster = poster or WebhookPoster(
-            settings.webhook_secret.get_secret_value(), settings.http_timeout_s
-        )
+        self.poster = poster or WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
 
     @activity.defn(name="sync_crm")
     async def sync_crm(self, event: CrmEvent) -> None:
@@ -39,5 +37,6 @@ class CrmActivities:
                 escalation_id=event.escalation_id,
                 event=event.event,
                 what="crm",
+                gateway="crm",
             )
             log.info("crm_synced", host=safe_host(url), status=status)

@@ -10,6 +10,14 @@ holds up, or re-sends, the others. Idempotency keys come with the items (set by 
 a message sent here and then again by the single-item activity (after a worker crash, say)
 carries the same key both times and the receiver drops the duplicate.
 
+Progress: while other items of the batch are still going, each e-mail accepted by the relay is
+recorded, with every item finished so far, in the activity's heartbeat details
+(:class:`DispatchProgress`). If the worker dies mid-batch, the
+activity times out and the workflow reads those details from the timeout failure: it takes the
+recorded results as they are and sends only the other items again. Heartbeats are throttled by
+the worker (``ESCALATIONS_WORKER_HEARTBEAT_THROTTLE_S``), so what an item accepted in the last
+moment before a kill may still be sent twice; never the whole batch.
+
 Why: each activity costs three history events, a workflow task to take its result, and a billed
 action on Temporal Cloud, and one workflow task often has several things to send (bench/README.md).
 """
@@ -28,6 +36,7 @@ from workflows.messages import (
     Delivery,
     DeliveryReceipt,
     Dispatch,
+    DispatchProgress,
     DispatchResult,
     OutboxItem,
     OutboxResult,
@@ -83,7 +92,23 @@ class Dispatcher:
 
     @activity.defn(name="dispatch")
     async def dispatch(self, batch: Dispatch) -> DispatchResult:
-        results = await asyncio.gather(*(self._one(i) for i in batch.items))
+        progress = DispatchProgress()
+        pending = len(batch.items)
+
+        async def one(index: int, item: OutboxItem) -> OutboxResult:
+            nonlocal pending
+            result = await self._one(item)
+            pending -= 1
+            progress.finished.append((index, result))
+            # Only an e-mail needs it: webhook and CRM receivers drop a repeat by its key, SMTP
+            # cannot. Each heartbeat is a write on the server, so none for the other items,
+            # none for the last item (the completion follows at once), none for one-item
+            # batches. The details hold every item finished so far, e-mail or not.
+            if pending and result.status == "done" and result.channel == "email":
+                activity.heartbeat(progress.model_copy(deep=True))
+            return result
+
+        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(batch.items)))
         return DispatchResult(results=list(results))
 
 

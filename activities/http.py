@@ -2,8 +2,11 @@
 
 Every request carries:
 
-- ``X-Signature: sha256=<hex>``: HMAC-SHA256 of the exact body bytes with
-  ``settings.webhook_secret`` (receivers verify it with a constant-time compare).
+- ``X-Signature: t=<unix seconds>,v1=<hex>``: HMAC-SHA256 of ``"<t>.<body>"`` (the exact body
+  bytes) with the gateway's secret (``settings.webhook_secret_<gateway>``, else the shared
+  ``settings.webhook_secret``). Receivers check it with :func:`verify`: a constant-time compare,
+  and a timestamp within :data:`TOLERANCE_S` of their clock, so a captured request cannot be
+  replayed later. A retry is signed anew, with its own timestamp.
 - ``Idempotency-Key: <workflow run id>:<activity id>``: the same on every retry attempt of the
   same activity execution, so a receiver can drop a duplicate after a crash or a timed-out reply.
 - ``X-Escalation-Id`` and ``X-Escalation-Event``.
@@ -27,7 +30,9 @@ import functools
 import hashlib
 import hmac
 import json
+import time
 import urllib.request
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,17 +44,37 @@ from temporalio.exceptions import ApplicationError
 from activities.logging import log, safe_host
 
 MAX_RETRY_AFTER_S = 300
+TOLERANCE_S = 300  # how far a signature's timestamp may be from the receiver's clock
 RETRYABLE_STATUS = frozenset({408, 429})
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The ``X-Signature`` header value for `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, t: int | None = None) -> str:
+    """The ``X-Signature`` header value for `body`, signed at `t` (unix seconds; default now)."""
+    t = int(time.time()) if t is None else t
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
 
 
-def verify(body: bytes, secret: str, signature: str | None) -> bool:
-    """Receiver side of :func:`sign` (constant-time)."""
-    return bool(signature) and hmac.compare_digest(sign(body, secret), signature or "")
+def verify(
+    body: bytes,
+    secret: str,
+    signature: str | None,
+    *,
+    now: float | None = None,
+    tolerance_s: float = TOLERANCE_S,
+) -> bool:
+    """Receiver side of :func:`sign`: the MAC matches (constant time) and the timestamp is
+    within `tolerance_s` of `now`."""
+    fields = dict(
+        part.strip().split("=", 1) for part in (signature or "").split(",") if "=" in part
+    )
+    t, mac = fields.get("t", ""), fields.get("v1", "")
+    if not t.isdigit() or not mac:
+        return False
+    now = time.time() if now is None else now
+    if abs(now - int(t)) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(body, secret, int(t)), f"t={t},v1={mac}")
 
 
 def idempotency_key() -> str:
@@ -89,8 +114,9 @@ class WebhookPoster:
     (:func:`proxy_for`); aiohttp's own ``trust_env`` would look them and ``~/.netrc`` up again,
     in a thread, for every request."""
 
-    def __init__(self, secret: str, timeout_s: float = 10.0) -> None:
-        self._secret = secret
+    def __init__(self, secrets: Mapping[str, str] | str, timeout_s: float = 10.0) -> None:
+        # gateway -> signing secret (settings.webhook_secrets()); one string: every gateway's
+        self._secrets = secrets
         self._timeout_s = timeout_s
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -118,12 +144,15 @@ class WebhookPoster:
         escalation_id: str,
         event: str,
         what: str,
+        gateway: str,
     ) -> int:
-        """POST `payload` as signed JSON; returns the 2xx status or raises (see module doc)."""
+        """POST `payload` as JSON signed with `gateway`'s secret; returns the 2xx status or
+        raises (see module doc)."""
         body = encode(payload)
+        secret = self._secrets if isinstance(self._secrets, str) else self._secrets[gateway]
         headers = {
             "Content-Type": "application/json",
-            "X-Signature": sign(body, self._secret),
+            "X-Signature": sign(body, secret),
             "Idempotency-Key": key,
             "X-Escalation-Id": escalation_id,
             "X-Escalation-Event": event,

@@ -10,9 +10,11 @@ Channel rules (the workflow picks the channel and falls back to the next one its
   Message-ID, which mail stores and clients use to drop the duplicate.
 - ``sms``, ``phone``, ``social`` -> signed JSON POST to ``webhook_sms_url``, ``webhook_phone_url``,
   ``webhook_social_url``.
-- ``chat`` -> if the address is a staff handle (starts with ``@``) and ``webhook_staff_url`` is set,
-  that URL (the internal staff chat tool); otherwise ``webhook_chat_url`` (the customer chat
-  platform). A staff handle with no staff URL goes to ``webhook_chat_url`` too.
+- ``chat`` -> by the delivery's ``audience`` (set by the workflow): staff messages to
+  ``webhook_staff_url`` (the internal staff chat tool), customer messages to ``webhook_chat_url``
+  (the customer chat platform), whatever the address looks like; one whose gateway is not
+  configured is ``ChannelUnavailable`` (never the other audience's gateway). A delivery without
+  an audience (scheduled before the field existed) keeps the old rule: an ``@`` handle is staff.
 
 The webhook JSON body is ``{"escalation_id", "event", "channel", "to", "recipient_name",
 "subject", "body", "urgent"}``, signed and keyed as described in :mod:`activities.http`.
@@ -111,23 +113,28 @@ class NotifyActivities:
         smtp: SmtpSender | None = None,
     ) -> None:
         self.settings = settings
-        self.poster = poster or WebhookPoster(
-            settings.webhook_secret.get_secret_value(), settings.http_timeout_s
-        )
+        self.poster = poster or WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
         self.smtp = smtp or SmtpSender(settings)
+
+    def gateway(self, d: Delivery) -> str:
+        """Which gateway a non-email delivery goes to (its signing secret is that gateway's)."""
+        if d.channel != "chat":
+            return d.channel
+        if d.audience is None:  # scheduled before deliveries carried their audience
+            legacy_staff = d.address.startswith("@") and self.settings.webhook_staff_url
+            return "staff" if legacy_staff else "chat"
+        return "staff" if d.audience == "staff" else "chat"
 
     def webhook_url(self, d: Delivery) -> str | None:
         """The gateway URL for a non-email delivery (None: channel not configured)."""
         s = self.settings
-        if d.channel == "chat":
-            if d.address.startswith("@") and s.webhook_staff_url:
-                return s.webhook_staff_url
-            return s.webhook_chat_url
         return {
             "sms": s.webhook_sms_url,
             "phone": s.webhook_phone_url,
             "social": s.webhook_social_url,
-        }.get(d.channel)
+            "chat": s.webhook_chat_url,
+            "staff": s.webhook_staff_url,
+        }.get(self.gateway(d))
 
     @activity.defn(name="deliver")
     async def deliver(self, d: Delivery) -> DeliveryReceipt:
@@ -221,5 +228,6 @@ class NotifyActivities:
             escalation_id=d.escalation_id,
             event=d.event,
             what=f"{d.channel} gateway",
+            gateway=self.gateway(d),
         )
         return f"{d.channel} gateway {safe_host(url)} answered {status}"

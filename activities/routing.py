@@ -40,7 +40,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.logging import activity_context
-from core.directory import Directory, DirectoryEntry, load_directory
+from core.directory import Directory, DirectoryEntry, LiveDirectory
 from core.settings import Settings
 from workflows.business_hours import is_open
 from workflows.messages import PeopleQuery, PeopleResult, RouteResult
@@ -59,7 +59,7 @@ class _Load:
 
 def to_person(entry: DirectoryEntry) -> Person:
     """The directory entry without its token hash (which must never reach workflow history)."""
-    return Person.model_validate(entry.model_dump(exclude={"token_sha256"}))
+    return Person.model_validate(entry.model_dump(exclude={"token_hmac"}))
 
 
 def rank_teams(teams: list[Team], category: str, required_authority: float) -> list[Team]:
@@ -90,19 +90,23 @@ class RoutingActivities:
         self.settings = settings
         self.client = client
         self._directory = directory
+        self._live: LiveDirectory | None = None
         self._loads: dict[str, _Load] = {}
 
     @property
     def directory(self) -> Directory:
-        """Loaded once per instance, on first use."""
-        if self._directory is None:
+        """The directory file as it is now (loaded on first use, re-read when it changes or on
+        SIGHUP), unless one was given."""
+        if self._directory is not None:
+            return self._directory
+        if self._live is None:
             path = Path(self.settings.directory_path)
             try:
-                self._directory = load_directory(path)
+                self._live = LiveDirectory(path, None, self.settings.directory_reload_s)
             except FileNotFoundError as e:
                 # retryable: an operator can put the file back without losing the case
                 raise ApplicationError(f"directory file not found: {path}") from e
-        return self._directory
+        return self._live.current()
 
     async def open_load(self, person_id: str) -> int:
         """Visibility's count if this worker's is older than LOAD_TTL_S, else the count it has

@@ -1,7 +1,8 @@
 """SMTP delivery with connection reuse, for the ``deliver`` activity's e-mail channel.
 
 A message goes out on an idle connection left open by an earlier one when there is one, or on
-a new connection (connect, STARTTLS or TLS, login, as configured). After a successful send the
+a new connection (connect, STARTTLS or TLS, login, as configured: ``smtp_starttls`` is
+``required``, ``opportunistic``, when the relay offers it, or ``off``). After a successful send the
 connection is kept for the next message, up to ``settings.smtp_keepalive_connections`` idle
 connections (0: a new connection per message, closed after it); it is closed instead after
 :data:`MAX_MESSAGES_PER_CONNECTION` messages, or when it has been idle for
@@ -34,6 +35,7 @@ from core.settings import Settings
 
 IDLE_S = 10.0
 MAX_MESSAGES_PER_CONNECTION = 100
+STARTTLS = {"required": True, "opportunistic": None, "off": False}
 QUIT_TIMEOUT_S = 2.0  # a polite QUIT, never a long wait (a stopping worker closes them all)
 
 
@@ -94,7 +96,9 @@ class SmtpSender:
             username=s.smtp_username,
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
             use_tls=s.smtp_use_tls,
-            start_tls=s.smtp_starttls,
+            # aiosmtplib: True upgrades or fails, None upgrades when the relay offers it
+            start_tls=None if s.smtp_use_tls else STARTTLS[s.smtp_starttls],
+            cert_bundle=str(s.smtp_tls_ca) if s.smtp_tls_ca else None,
             timeout=s.http_timeout_s,
         )
         await smtp.connect()

@@ -1,12 +1,16 @@
 """Who is calling: `Authorization: Bearer <token>` -> a person of the directory.
 
-Tokens are compared as SHA-256 hashes in constant time (core.directory) and are never logged.
-`CurrentPerson` is any known caller; `require(action)` narrows a route to the roles the access
-table (workflows/access.py) allows for that action (403).
+Tokens are compared as HMAC-SHA256 hashes under the server's pepper, in constant time
+(core.directory), against the directory as it is now (re-read when its file changes), and are
+never logged. Each person has a request budget per API process (a token bucket, 429 with
+Retry-After when spent). `CurrentPerson` is any known caller; `require(action)` narrows a route
+to the roles the access table (workflows/access.py) allows for that action (403).
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Coroutine
 from functools import cache
 from pathlib import Path
@@ -15,8 +19,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import Forbidden, Unauthorized
-from core.directory import Directory, DirectoryEntry, load_directory
+from api.errors import Forbidden, TooManyRequests, Unauthorized
+from core.directory import Directory, DirectoryEntry, LiveDirectory
 from core.settings import Settings
 from workflows.access import ACCESS, ROLES, Action, role_refusal, stages_text, who
 from workflows.models import Actor
@@ -35,29 +39,56 @@ class StartupRefused(RuntimeError):
     """The API will not serve with this configuration (the message says why and what to do)."""
 
 
-def load_people(settings: Settings) -> Directory:
-    """Load the people directory; refuse demo tokens outside the demo."""
+def load_people(settings: Settings) -> LiveDirectory:
+    """Load the people directory (kept up to date with its file); refuse a missing pepper, the
+    demo pepper or demo tokens outside the demo."""
     path = Path(settings.directory_path)
     try:
-        directory = load_directory(path)
+        pepper = settings.token_pepper_value()
+    except ValueError as e:
+        raise StartupRefused(str(e)) from None
+    try:
+        live = LiveDirectory(path, pepper, settings.directory_reload_s)
     except FileNotFoundError as e:
         raise StartupRefused(
             f"people directory {path} does not exist; set ESCALATIONS_DIRECTORY_PATH"
         ) from e
     except Exception as e:  # noqa: BLE001 - TOML or validation error: say which file
         raise StartupRefused(f"people directory {path} is invalid: {e}") from e
-    if not settings.demo and directory.has_demo_tokens():
+    if not settings.demo and live.current().has_demo_tokens():
         raise StartupRefused(
             f"refusing to start: the people directory {path} still holds the public demo "
             "tokens (demo-<role>) and ESCALATIONS_DEMO is not true. Point "
             "ESCALATIONS_DIRECTORY_PATH at a production directory (token hashes only), or set "
             "ESCALATIONS_DEMO=true for a demo run."
         )
-    return directory
+    return live
 
 
 def get_directory(request: Request) -> Directory:
-    return request.app.state.directory
+    return request.app.state.directory.current()
+
+
+class RateLimiter:
+    """A token bucket per person, in this process: `rate` requests a second on average, bursts
+    of up to `burst`. rate 0: no limit."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # person -> (tokens, at)
+
+    def take(self, person_id: str) -> float:
+        """0 when the request may go ahead, else the seconds until it may."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        tokens, at = self._buckets.get(person_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        if tokens < 1:
+            self._buckets[person_id] = (tokens, now)
+            return (1 - tokens) / self.rate
+        self._buckets[person_id] = (tokens - 1, now)
+        return 0.0
 
 
 async def current_person(
@@ -71,6 +102,12 @@ async def current_person(
     person = get_directory(request).authenticate(credentials.credentials)
     if person is None:
         raise Unauthorized("The token is not known.")
+    wait = request.app.state.rate_limiter.take(person.id)
+    if wait > 0:
+        raise TooManyRequests(
+            "Too many requests with this token; slow down and retry after the given time.",
+            retry_after=max(1, math.ceil(wait)),
+        )
     return person
 
 

@@ -20,10 +20,14 @@ class ErrorBody(BaseModel):
 class DomainError(Exception):
     status_code = 400
     kind = "bad_request"
+    # Seconds a client should wait before retrying (the Retry-After header), where it helps.
+    retry_after: int | None = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class Unauthorized(DomainError):
@@ -50,8 +54,14 @@ class Invalid(DomainError):
     status_code, kind = 422, "invalid"
 
 
+class TooManyRequests(DomainError):
+    status_code, kind = 429, "too_many_requests"
+    retry_after = 1
+
+
 class Unavailable(DomainError):
     status_code, kind = 503, "unavailable"
+    retry_after = 5
 
 
 def error_response(
@@ -70,7 +80,9 @@ def _field(loc: tuple) -> str:
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return error_response(exc.status_code, exc.kind, exc.detail, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -42,12 +42,16 @@ SafeValue = Annotated[str | None, Query(pattern=gateway.SAFE_VALUE)]
         f"{access_doc(Action.OPEN)}\n\n"
         "Triages the case, starts its workflow and returns its state after triage.\n\n"
         "**Idempotency.** With an `Idempotency-Key` header (or, without one, the body's "
-        "`external_ref`) the escalation id is derived from the key: `E-` followed by the first 16 "
-        "hex digits (upper case) of its SHA-256. The first request answers **201** (with a "
-        "`Location` header); every retry with the same key answers **200** with the same "
-        "escalation, and never starts a second workflow (also for concurrent retries, and also "
-        "after the case is closed). Re-using an `Idempotency-Key` with a *different* body is "
-        "**409**. Without a key the id is random.\n\n"
+        "`external_ref`) the escalation id is derived from the key *and the caller*: `E-` "
+        "followed by the first 16 hex digits (upper case) of the SHA-256 of "
+        "`<caller's person id>\\0<key>`, so keys are scoped to the caller (another caller "
+        "using the same key opens its own case, and cannot pre-empt yours). The first request "
+        "answers **201** (with a `Location` header); every retry by the same caller with the "
+        "same key answers **200** with the same escalation, and never starts a second workflow "
+        "(also for concurrent retries, and also after the case is closed). Re-using a key "
+        "(header or `external_ref`) with a *different* body is **409**. Without a key the id "
+        "is random. A retry whose case state cannot be read at that moment is **503** with "
+        "`Retry-After` (the case exists; retry).\n\n"
         "**Triage happens here**, with the policy in force (the copy the workflow is started "
         "with): the answer already shows the severity, the SLA clocks, `promise_at` and the "
         "tier-1 decision (stage `helpline_consult`, or `resolved` when tier 1 granted the "
@@ -72,7 +76,7 @@ async def open_escalation(
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationView:
     key = idempotency_key or body.external_ref
-    escalation_id = gateway.escalation_id_for(key)
+    escalation_id = gateway.escalation_id_for(key, person.id)
     policy, policy_json = await policy_with_json(policy_file)
     now = datetime.now(UTC)
     case = opening.new_case(policy, policy_json, escalation_id, body, actor_of(person), now)
@@ -80,7 +84,7 @@ async def open_escalation(
         case, "header" if idempotency_key else ("external_ref" if key else "none")
     )
     _, created = await gateway.start_case(
-        client, settings.task_queue, case, memo, refuse_other_request=bool(idempotency_key)
+        client, settings.task_queue, case, memo, refuse_other_request=key is not None
     )
     log.info(
         "escalation_opened" if created else "escalation_open_repeated",
@@ -91,42 +95,9 @@ async def open_escalation(
     response.headers["Location"] = f"/escalations/{escalation_id}"
     if created:
         return opening.view(case.state, policy, now)  # what the workflow holds from its start
-    try:  # an older case: its state is there, the worker only has to answer
-        return await gateway.query_state(client, escalation_id)
-    except Exception as e:  # noqa: BLE001 - the case exists; answer with what we know
-        log.warning("state_not_ready", escalation_id=escalation_id, error=type(e).__name__)
-        return _provisional_view(escalation_id, body, now)
-
-
-def _provisional_view(
-    escalation_id: str, req: EscalationRequest, opened_at: datetime
-) -> EscalationView:
-    """A repeated open whose state cannot be read right now (worker busy or down)."""
-    return EscalationView(
-        id=escalation_id,
-        stage=Stage.TRIAGE,
-        severity=None,
-        urgency=None,
-        customer=req.customer,
-        channel=req.channel,
-        category=req.category,
-        summary=req.summary,
-        trigger=req.trigger,
-        avoidable=None,
-        requested_remedy=req.requested_remedy,
-        granted_remedy=None,
-        assigned_team=None,
-        assignee=None,
-        pending_approval=None,
-        clocks=[],
-        next_deadline=None,
-        promise_at=None,
-        resolved_at_tier=None,
-        external_ref=req.external_ref,
-        policy_version=None,
-        opened_at=opened_at,
-        updated_at=opened_at,
-    )
+    # An older case: answer its live state, or 503 (Retry-After) when it cannot be read now;
+    # never a state made up from the request.
+    return await gateway.query_state(client, escalation_id)
 
 
 # --- read ---------------------------------------------------------------------------------------

@@ -73,11 +73,13 @@ def checked_id(escalation_id: str) -> str:
     return escalation_id
 
 
-def escalation_id_for(key: str | None) -> str:
-    """Deterministic for an idempotency key (E- + 16 upper-case hex of its SHA-256), else random."""
+def escalation_id_for(key: str | None, caller: str) -> str:
+    """Deterministic for a caller's idempotency key (E- + 16 upper-case hex of the SHA-256 of
+    `<caller person id>` NUL `<key>`), else random. The caller is part of it so nobody can
+    pre-create a case under the key another caller (a CRM) will use."""
     if key is None:
         return "E-" + secrets.token_hex(8).upper()
-    return "E-" + hashlib.sha256(key.encode()).hexdigest()[:16].upper()
+    return "E-" + hashlib.sha256(f"{caller}\x00{key}".encode()).hexdigest()[:16].upper()
 
 
 def handle_for(client: Client, escalation_id: str) -> WorkflowHandle[Any, Any]:
@@ -114,7 +116,8 @@ async def start_case(
     its id was started before (a retry; never a second workflow, even after the case closed).
 
     `memo` defaults to `opening_memo(case)`. With `refuse_other_request`, an existing case whose
-    memo holds another request's hash is a Conflict (an idempotency key re-used for a new case).
+    memo holds another request's hash is a Conflict (an idempotency key or `external_ref`
+    re-used for a new case).
     """
     escalation_id = case.start.id
     memo = memo if memo is not None else opening_memo(case)
@@ -146,8 +149,9 @@ async def start_case(
                 first = (await desc.memo()).get("request_sha256")
                 if first not in (None, memo.get("request_sha256")):
                     raise Conflict(
-                        "This Idempotency-Key was already used to open a different escalation "
-                        f"({escalation_id}); use a new key for a new escalation."
+                        "This Idempotency-Key (or external_ref) was already used to open a "
+                        f"different escalation ({escalation_id}); use a new key for a new "
+                        "escalation."
                     ) from None
             return handle, False
 

@@ -15,9 +15,10 @@ from prometheus_client import Counter, Histogram
 
 from activities.policy import PolicyFile
 from api import health
-from api.auth import StartupRefused, load_people
+from api.auth import RateLimiter, StartupRefused, load_people
 from api.errors import add_exception_handlers, error_response
 from core.codec import PayloadKeyError, codec_from_settings
+from core.directory import reload_on_sighup
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
 from core.signing import ActionKeyError, signer_from_settings, signing_client
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         setup_logging(settings.log_format, settings.log_level)
         app.state.settings = settings
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        reload_on_sighup()
         app.state.policy_file = PolicyFile(settings.policy_path)
         # every update and start the API sends is signed; the workers refuse unsigned ones
         app.state.temporal = signing_client(
@@ -145,7 +148,7 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
             "api_started",
             temporal=settings.temporal_address,
             demo=settings.demo,
-            people=len(app.state.directory.people),
+            people=len(app.state.directory.current().people),
         )
         yield
 

@@ -11,11 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
+DEMO_WEBHOOK_SECRET = "demo-webhook-secret"
+GATEWAYS = ("sms", "chat", "social", "phone", "staff", "crm")
 
 
 class Settings(BaseSettings):
@@ -88,9 +90,23 @@ class Settings(BaseSettings):
     # which is where such a call would be caught; the production worker runs the same code
     # unsandboxed by default, for less worker CPU per lifecycle (bench/README.md).
     worker_sandbox: bool = False
+    # How often at most an activity's heartbeat reaches the server (the SDK keeps the latest
+    # details meanwhile). The dispatch activity records each finished item of its batch this way:
+    # shorter means fewer items sent twice after a worker dies mid-batch, longer means fewer
+    # heartbeat calls; only batches of several items heartbeat at all (docs/decisions/0030).
+    worker_heartbeat_throttle_s: float = Field(default=0.2, gt=0, le=30)
 
     # Policy, people, knowledge base
     demo: bool = False
+    # Tokens are stored as HMAC-SHA256 under this pepper (core/directory.py). Required outside
+    # the demo; the demo uses a public demo pepper, refused outside it.
+    token_pepper: SecretStr | None = None
+    # How often at most each process looks whether the directory file changed (SIGHUP: at once).
+    directory_reload_s: float = Field(default=5.0, gt=0, le=60)
+    # Requests per second per person and API process (a token bucket); generous by default, a
+    # guard against a runaway client rather than a quota. rate_limit_per_s = 0 turns it off.
+    rate_limit_per_s: float = Field(default=1000.0, ge=0)
+    rate_limit_burst: int = Field(default=2000, ge=1)
     policy_path: Path = CONFIG_DIR / "policy.toml"
     directory_path: Path = CONFIG_DIR / "people.demo.toml"
     kb_dir: Path = CONFIG_DIR / "kb"
@@ -99,15 +115,28 @@ class Settings(BaseSettings):
     # Outbound integrations (activities)
     smtp_host: str = "localhost"
     smtp_port: int = 1025
-    smtp_starttls: bool = False
-    smtp_use_tls: bool = False
+    # STARTTLS on the relay connection: "required" (refuse to send without it), "opportunistic"
+    # (when the relay offers it; the certificate is still verified), "off" (plain SMTP).
+    # true/false are read as required/off.
+    smtp_starttls: Literal["required", "opportunistic", "off"] = "opportunistic"
+    smtp_use_tls: bool = False  # implicit TLS from the first byte (port 465), instead
+    smtp_tls_ca: Path | None = None  # CA bundle of a relay with a private certificate
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "escalations@example.invalid"
     # Idle SMTP connections kept open for the next message (activities/smtp.py); 0: a new
     # connection per message.
     smtp_keepalive_connections: int = Field(default=8, ge=0, le=100)
-    webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
+    # Webhook signing (activities/http.py): one secret per gateway, each falling back to the
+    # shared ESCALATIONS_WEBHOOK_SECRET when unset. The public demo secret is refused outside
+    # the demo (check_webhook_secrets).
+    webhook_secret: SecretStr = SecretStr(DEMO_WEBHOOK_SECRET)
+    webhook_secret_sms: SecretStr | None = None
+    webhook_secret_chat: SecretStr | None = None
+    webhook_secret_social: SecretStr | None = None
+    webhook_secret_phone: SecretStr | None = None
+    webhook_secret_staff: SecretStr | None = None
+    webhook_secret_crm: SecretStr | None = None
     webhook_sms_url: str | None = None
     webhook_chat_url: str | None = None
     webhook_social_url: str | None = None
@@ -116,6 +145,13 @@ class Settings(BaseSettings):
     crm_webhook_url: str | None = None
     http_timeout_s: float = 10.0
 
+    @field_validator("smtp_starttls", mode="before")
+    @classmethod
+    def _starttls_booleans(cls, v: object) -> object:
+        if isinstance(v, bool) or str(v).lower() in ("true", "false", "1", "0", "yes", "no"):
+            return "required" if str(v).lower() in ("true", "1", "yes") else "off"
+        return v
+
     @model_validator(mode="after")
     def _tls_pairs(self) -> Settings:
         if bool(self.temporal_tls_client_cert) != bool(self.temporal_tls_client_key):
@@ -123,6 +159,45 @@ class Settings(BaseSettings):
                 "temporal_tls_client_cert and temporal_tls_client_key must be set together"
             )
         return self
+
+    def token_pepper_value(self) -> str:
+        """The pepper tokens are hashed with; ValueError (one line) when it is missing or the
+        public demo pepper outside the demo."""
+        from core.directory import DEMO_TOKEN_PEPPER
+
+        pepper = self.token_pepper.get_secret_value() if self.token_pepper else None
+        if self.demo:
+            return pepper or DEMO_TOKEN_PEPPER
+        if not pepper or pepper == DEMO_TOKEN_PEPPER:
+            raise ValueError(
+                "refusing to start: "
+                + ("no token pepper" if not pepper else "the public demo token pepper")
+                + " and ESCALATIONS_DEMO is not true; set ESCALATIONS_TOKEN_PEPPER to a secret "
+                "(and hash the directory's tokens with `python -m core.directory hash-token`)"
+            )
+        return pepper
+
+    def webhook_secrets(self) -> dict[str, str]:
+        """The signing secret of each gateway (its own, else the shared one)."""
+        out = {}
+        for gateway in GATEWAYS:
+            own: SecretStr | None = getattr(self, f"webhook_secret_{gateway}")
+            out[gateway] = (own or self.webhook_secret).get_secret_value()
+        return out
+
+    def check_webhook_secrets(self) -> None:
+        """ValueError (one line) when a gateway would be signed with the public demo secret
+        outside the demo."""
+        if self.demo:
+            return
+        demo = [g for g, secret in self.webhook_secrets().items() if secret == DEMO_WEBHOOK_SECRET]
+        if demo:
+            raise ValueError(
+                "refusing to start: the webhooks of "
+                + ", ".join(demo)
+                + " would be signed with the public demo secret and ESCALATIONS_DEMO is not "
+                "true; set ESCALATIONS_WEBHOOK_SECRET (or ESCALATIONS_WEBHOOK_SECRET_<GATEWAY>)"
+            )
 
     @property
     def uses_tls(self) -> bool:

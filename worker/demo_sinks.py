@@ -62,9 +62,9 @@ class MailboxHandler:
 
 
 class WebhookGateway:
-    def __init__(self, out: Path, secret: str) -> None:
+    def __init__(self, out: Path, secrets: dict[str, str]) -> None:
         self.out = out
-        self.secret = secret
+        self.secrets = secrets  # gateway -> signing secret (settings.webhook_secrets())
         self.seen: set[str] = set()
         if out.exists():  # keep idempotency across restarts of the demo
             for line in out.read_text().splitlines():
@@ -89,7 +89,7 @@ class WebhookGateway:
             channel = path.strip("/").split("/")[0]
             if method != "POST" or channel not in CHANNEL_PATHS:
                 return await self._answer(writer, 404, "unknown gateway path")
-            if not verify(body, self.secret, headers.get("x-signature")):
+            if not verify(body, self.secrets[channel], headers.get("x-signature")):
                 log.warning("webhook_bad_signature", channel=channel)
                 return await self._answer(writer, 401, "bad signature")
             key = headers.get("idempotency-key", "")
@@ -132,12 +132,12 @@ class WebhookGateway:
 
 async def run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
-    secret = get_settings().webhook_secret.get_secret_value()
+    secrets = get_settings().webhook_secrets()
     smtp = Controller(
         MailboxHandler(args.out / "mail.mbox"), hostname=args.host, port=args.smtp_port
     )
     smtp.start()
-    gateway = WebhookGateway(args.out / "webhooks.jsonl", secret)
+    gateway = WebhookGateway(args.out / "webhooks.jsonl", secrets)
     server = await asyncio.start_server(gateway.handle, args.host, args.webhook_port)
     log.info(
         "demo_sinks_ready",

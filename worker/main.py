@@ -27,6 +27,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.codec import PayloadKeyError, codec_from_settings
+from core.directory import reload_on_sighup
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
 from core.signing import ActionKeyError, VerifyingInterceptor, signer_from_settings
@@ -65,6 +66,7 @@ def build_worker(
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_s),
         max_cached_workflows=settings.worker_max_cached_workflows,
         interceptors=[VerifyingInterceptor(signer_from_settings(settings))],
+        default_heartbeat_throttle_interval=timedelta(seconds=settings.worker_heartbeat_throttle_s),
     )
 
 
@@ -91,6 +93,7 @@ async def _serve(worker: Worker, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    reload_on_sighup()  # the directory (routing, find_people) is re-read at once
     log.info(
         "worker_started",
         address=settings.temporal_address,
@@ -109,7 +112,8 @@ def main() -> None:
     try:
         codec_from_settings(settings)  # refuse in one line, before connecting
         signer_from_settings(settings)
-    except (PayloadKeyError, ActionKeyError) as e:
+        settings.check_webhook_secrets()
+    except (PayloadKeyError, ActionKeyError, ValueError) as e:
         raise SystemExit(f"escalations-worker: {e}") from None
     asyncio.run(run(settings))
     # The worker has shut down cleanly. Skip interpreter finalisation: the SDK's Rust runtime

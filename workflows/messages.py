@@ -61,6 +61,13 @@ class Delivery(Model):
         description="Set by the workflow: the same key however the message is sent "
         "(batched or alone) and on every retry; without it the activity derives one",
     )
+    audience: Literal["customer", "staff"] | None = Field(
+        None,
+        description="Whom the message is for, set by the workflow: a customer's chat goes to "
+        "the customer chat platform, staff chat to the staff chat tool, never the other way "
+        "round. None only on deliveries scheduled before the field existed (routed by the old "
+        "`@` handle rule)",
+    )
 
 
 class DeliveryReceipt(Model):
@@ -109,3 +116,10 @@ class Dispatch(Model):
 
 class DispatchResult(Model):
     results: list[OutboxResult]
+
+
+class DispatchProgress(Model):
+    """The `dispatch` activity's heartbeat details: the items of its batch already finished
+    (index in the batch, result), so a batch cut short by a crash re-sends only the others."""
+
+    finished: list[tuple[int, OutboxResult]] = Field(default_factory=list)

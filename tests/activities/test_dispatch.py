@@ -10,7 +10,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.dispatch import make_dispatch
-from workflows.messages import CrmEvent, Delivery, DeliveryReceipt, Dispatch, OutboxItem
+from workflows.messages import (
+    CrmEvent,
+    Delivery,
+    DeliveryReceipt,
+    Dispatch,
+    DispatchProgress,
+    OutboxItem,
+)
 
 
 def msg(*channels: str, key: str = "k") -> OutboxItem:
@@ -96,3 +103,40 @@ async def test_crm_failures_are_told_apart():
             make_dispatch(deliver, sync), Dispatch(items=[OutboxItem(crm=CRM)])
         )
         assert res.results[0].status == status
+
+
+async def test_finished_items_are_recorded_in_heartbeats_while_others_are_pending():
+    release = asyncio.Event()
+
+    async def deliver(d: Delivery) -> DeliveryReceipt:
+        if d.idempotency_key == "slow:email":
+            await release.wait()
+        return DeliveryReceipt(channel=d.channel, idempotency_key=d.idempotency_key or "")
+
+    async def sync_crm(e: CrmEvent) -> None:
+        return None
+
+    env = ActivityEnvironment()
+    beats: list = []
+    env.on_heartbeat = lambda *details: beats.append(details[0])
+    batch = Dispatch(
+        items=[
+            msg("sms", key="b"),
+            msg("email", key="slow"),
+            OutboxItem(crm=CRM),
+            msg("email", key="a"),
+        ]
+    )
+    run = asyncio.create_task(env.run(make_dispatch(deliver, sync_crm), batch))
+    while not beats:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    # the e-mail of item 3 went out while item 1 is still going: recorded, with the sms and the
+    # CRM event finished before it; a crash now re-sends only item 1
+    [beat] = beats  # webhooks and the CRM (deduplicated by their receivers) do not heartbeat
+    last = DispatchProgress.model_validate(beat)
+    assert sorted(i for i, _ in last.finished) == [0, 2, 3]
+    assert all(r.status == "done" for _, r in last.finished)
+    release.set()
+    await run
+    assert len(beats) == 1  # no heartbeat for the last item: the completion follows

@@ -178,7 +178,9 @@ async def test_webhook_is_signed_and_keyed(dev_env, webhooks, tmp_path):
     assert isinstance(receipt, DeliveryReceipt)
     [req] = webhooks.requests
     assert req.signature_ok
-    assert req.headers["x-signature"] == sign(req.body, SECRET)
+    t = int(req.headers["x-signature"].split(",")[0].removeprefix("t="))
+    assert abs(t - time.time()) < 60
+    assert req.headers["x-signature"] == sign(req.body, SECRET, t)
     assert req.path == "/sms"
     assert req.headers["idempotency-key"] == receipt.idempotency_key == f"{handle.result_run_id}:1"
     assert req.headers["x-escalation-id"] == "E-1"
@@ -299,16 +301,38 @@ async def test_no_address_is_channel_unavailable(tmp_path):
 STAFF = "http://staff.invalid/s"
 
 
-def test_chat_rule_staff_handles_use_the_staff_gateway(tmp_path):
+def test_chat_goes_to_the_gateway_of_its_audience_whatever_the_address(tmp_path):
     both = NotifyActivities(
         make_settings(tmp_path, webhook_chat_url="http://chat.invalid/c", webhook_staff_url=STAFF)
     )
-    assert both.webhook_url(delivery("chat", "@p-agent")) == "http://staff.invalid/s"
-    assert both.webhook_url(delivery("chat", "cust-77")) == "http://chat.invalid/c"
+    # a customer whose id looks like a staff handle stays on the customer platform
+    assert both.webhook_url(delivery("chat", "@cust-77", audience="customer")) == (
+        "http://chat.invalid/c"
+    )
+    assert both.webhook_url(delivery("chat", "p-agent", audience="staff")) == STAFF
+    # a missing gateway is a missing channel, never the other audience's gateway
     chat_only = NotifyActivities(make_settings(tmp_path, webhook_chat_url="http://chat.invalid/c"))
-    assert chat_only.webhook_url(delivery("chat", "@p-agent")) == "http://chat.invalid/c"
+    assert chat_only.webhook_url(delivery("chat", "@p-agent", audience="staff")) is None
     staff_only = NotifyActivities(make_settings(tmp_path, webhook_staff_url=STAFF))
-    assert staff_only.webhook_url(delivery("chat", "cust-77")) is None
+    assert staff_only.webhook_url(delivery("chat", "@cust-77", audience="customer")) is None
+    # deliveries scheduled before they carried an audience keep the old handle rule
+    assert both.webhook_url(delivery("chat", "@p-agent")) == STAFF
+    assert both.webhook_url(delivery("chat", "cust-77")) == "http://chat.invalid/c"
+
+
+async def test_a_customer_chat_to_an_at_handle_reaches_the_customer_gateway(webhooks, tmp_path):
+    notify = NotifyActivities(
+        make_settings(
+            tmp_path,
+            webhook_chat_url=webhooks.url("/customer-chat"),
+            webhook_staff_url=webhooks.url("/staff-chat"),
+        )
+    )
+    await ActivityEnvironment().run(
+        notify.deliver, delivery("chat", "@cust-77", audience="customer")
+    )
+    [req] = webhooks.requests
+    assert req.path.endswith("/customer-chat") and req.signature_ok
 
 
 async def test_logs_carry_activity_identity_and_no_body_or_address(webhooks, tmp_path):

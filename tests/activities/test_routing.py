@@ -264,7 +264,7 @@ async def test_find_people_by_role_and_authority(tmp_path):
     )
     assert [p.id for p in result.people] == ["p-specialist", "p-specialist-2"]
     assert all(p.role == "specialist" for p in result.people)
-    assert "token_sha256" not in result.model_dump_json()
+    assert "token_hmac" not in result.model_dump_json()
     result = await env.run(routing.find_people, PeopleQuery(roles=["helpline"], min_authority=1))
     assert result.people == []
 

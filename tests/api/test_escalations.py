@@ -19,7 +19,9 @@ async def test_open_is_idempotent_by_header(stack):
     first = await stack.http.post("/escalations", json=request_body(), headers=headers)
     assert first.status_code == 201, first.text
     view = first.json()
-    assert view["id"] == "E-" + hashlib.sha256(key.encode()).hexdigest()[:16].upper()
+    assert (
+        view["id"] == "E-" + hashlib.sha256(f"p-agent\x00{key}".encode()).hexdigest()[:16].upper()
+    )
     assert first.headers["Location"] == f"/escalations/{view['id']}"
     assert view["customer"]["name"] == "Ada Lovelace"
     again = await stack.http.post("/escalations", json=request_body(), headers=headers)

@@ -225,8 +225,8 @@ async def test_openapi_is_the_manual(stack):
 
 def test_refuses_demo_tokens_outside_the_demo():
     with pytest.raises(StartupRefused, match="demo tokens"):
-        load_people(Settings(demo=False))
-    assert load_people(Settings(demo=True)).people
+        load_people(Settings(demo=False, token_pepper="a-real-secret-pepper"))
+    assert load_people(Settings(demo=True)).current().people
 
 
 async def test_lifespan_refuses_demo_tokens_outside_the_demo(dev_env):

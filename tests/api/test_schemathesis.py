@@ -198,7 +198,7 @@ async def test_generated_requests_never_break_the_contract(stack):
 
 async def _never_started(stack, key: str) -> None:
     """The escalation an Idempotency-Key would have opened does not exist."""
-    eid = "E-" + hashlib.sha256(key.encode()).hexdigest()[:16].upper()
+    eid = "E-" + hashlib.sha256(f"p-agent\x00{key}".encode()).hexdigest()[:16].upper()
     with pytest.raises(RPCError) as info:
         await stack.client.get_workflow_handle(f"escalation-{eid}").describe()
     assert info.value.status == RPCStatusCode.NOT_FOUND

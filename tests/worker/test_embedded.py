@@ -205,7 +205,7 @@ async def test_missing_binary_is_reported_in_one_line(tmp_path: Path, ports: dic
     "module,expected",
     [
         ("worker", "escalations-worker: refusing to start: no payload encryption keys"),
-        ("api", "escalations-api: refusing to start: the people directory"),
+        ("api", "escalations-api: refusing to start: no token pepper"),
     ],
 )
 async def test_outside_the_demo_unsafe_defaults_are_refused_in_one_line(module, expected):

@@ -63,7 +63,7 @@ class World:
         @activity.defn(name="find_people")
         async def find_people(q: PeopleQuery) -> PeopleResult:
             people = [
-                Person.model_validate(p.model_dump(exclude={"token_sha256"}))
+                Person.model_validate(p.model_dump(exclude={"token_hmac"}))
                 for p in directory.people
                 if p.role in q.roles and p.authority_limit >= q.min_authority
             ]
@@ -79,7 +79,7 @@ class World:
             p = directory.by_id(member)
             return RouteResult(
                 team=team.name,
-                assignee=Person.model_validate(p.model_dump(exclude={"token_sha256"})),
+                assignee=Person.model_validate(p.model_dump(exclude={"token_hmac"})),
                 open_load=0,
             )
 

@@ -117,9 +117,10 @@ class Notifier:
         return seen
 
     def _deliveries(
-        self, event: str, name: str, channels: Channels, ctx: dict[str, Any]
+        self, event: str, name: str, channels: Channels, ctx: dict[str, Any], staff: Person | None
     ) -> list[Delivery]:
-        """The message on each of the recipient's channels, in order of preference."""
+        """The message on each of the recipient's channels, in order of preference, addressed
+        to the customer's or the staff's gateways (`staff` None: the customer)."""
         s, p = self.wf.s, self.wf.policy
         body = render(p.templates[event], ctx)
         key = self.wf.outbox.key()
@@ -134,6 +135,7 @@ class Notifier:
                 body=body,
                 urgent=s.severity in p.quiet_hours_except,
                 idempotency_key=f"{key}:{channel}",
+                audience="customer" if staff is None else "staff",
             )
             for channel, address in channels
         ]
@@ -150,7 +152,7 @@ class Notifier:
         if self._quiet_hours_until(staff) is not None:
             self.wf.spawn(self._after_quiet_hours(event, name, channels, ctx, staff))
             return
-        deliveries = self._deliveries(event, name, channels, ctx)
+        deliveries = self._deliveries(event, name, channels, ctx, staff)
         queued = (
             self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
             if deliveries
@@ -189,7 +191,7 @@ class Notifier:
                     return
             except TimeoutError:
                 pass
-        deliveries = self._deliveries(event, name, channels, ctx)
+        deliveries = self._deliveries(event, name, channels, ctx, staff)
         queued = (
             self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
             if deliveries

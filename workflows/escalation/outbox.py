@@ -14,11 +14,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.escalation import calls
-    from workflows.messages import CrmEvent, Dispatch, OutboxItem, OutboxResult
+    from workflows.messages import (
+        CrmEvent,
+        Dispatch,
+        DispatchProgress,
+        OutboxItem,
+        OutboxResult,
+    )
     from workflows.models import EscalationState
 
 Spawn = Callable[[Awaitable[None]], object]
@@ -65,8 +71,11 @@ class Outbox:
     async def _dispatched(self, handle: Awaitable, waiting: list[asyncio.Future]) -> None:
         try:
             results = (await handle).results
-        except ActivityError as e:  # crashed or timed out: each item goes on alone
+        except ActivityError as e:  # crashed or timed out: each unfinished item goes on alone
             results = [OutboxResult(status="retry", detail=str(e.cause or e))] * len(waiting)
+            finished = _finished_before(e)
+            if finished and workflow.patched("dispatch-progress"):
+                results = [finished.get(i, r) for i, r in enumerate(results)]
         for done, r in zip(waiting, results, strict=True):
             done.set_result(r)
 
@@ -134,3 +143,12 @@ class _Retrying:
         if kind is asyncio.CancelledError and self.outbox.handing_over:
             self.outbox.carried.append(self.item)
         return False
+
+
+def _finished_before(e: ActivityError) -> dict[int, OutboxResult]:
+    """The items a timed-out dispatch recorded as finished in its heartbeats (index -> result)."""
+    cause = e.cause
+    if not isinstance(cause, TimeoutError) or not cause.last_heartbeat_details:
+        return {}
+    progress = DispatchProgress.model_validate(cause.last_heartbeat_details[0])
+    return dict(progress.finished)
