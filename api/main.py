@@ -16,6 +16,8 @@ from prometheus_client import Counter, Histogram
 from activities.policy import PolicyFile
 from api import health
 from api.auth import StartupRefused, load_people
+from api.console import mount as mount_console
+from api.console.session import session_secret_refusal
 from api.errors import add_exception_handlers, error_response
 from core.codec import PayloadKeyError, codec_from_settings
 from core.logging import setup_logging
@@ -135,6 +137,8 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         setup_logging(settings.log_format, settings.log_level)
         app.state.settings = settings
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
+        if (why := session_secret_refusal(settings)) is not None:
+            raise StartupRefused(why)
         app.state.policy_file = PolicyFile(settings.policy_path)
         app.state.temporal = client or await connect(settings, lazy=True)
         log.info(
@@ -164,6 +168,7 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
     from api.routes import include_routers
 
     include_routers(app)
+    mount_console(app)
     return app
 
 
@@ -174,6 +179,8 @@ def main() -> None:
     setup_logging(settings.log_format, settings.log_level)
     try:
         load_people(settings)  # fail fast, in one line, before the server starts
+        if (why := session_secret_refusal(settings)) is not None:
+            raise StartupRefused(why)
         codec_from_settings(settings)
     except (StartupRefused, PayloadKeyError) as e:
         log.error("api_refused_to_start", reason=str(e))

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerContact,
         Decision,
         EscalationView,
+        Handover,
         InfoRequest,
         Proposal,
         Reason,
@@ -136,6 +137,10 @@ class EscalationWorkflow:
     @workflow.query
     def timeline(self) -> Timeline:
         return Timeline(items=list(self.s.timeline))
+
+    @workflow.query
+    def handover(self) -> Handover:
+        return opening.handover(self.s, self.policy)
 
     # --- updates --------------------------------------------------------------------------------
     # Each handler runs its validator again first: several updates accepted in one workflow task

@@ -1,0 +1,120 @@
+""" "My work": what each role has to do next, due first, read through the gateway.
+
+Lists come from the visibility store (search attributes); only approvers' items need the live
+state (the pending amount and level are not search attributes), so the cases in
+`executive_signoff` are queried, at most `APPROVAL_QUERIES` of them, concurrently
+(docs/decisions/0020-console-approvals-by-query.md says why not new search attributes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio.client import Client
+
+from api import gateway
+from api.errors import DomainError
+from api.schemas import EscalationSummary
+from core.directory import DirectoryEntry
+from workflows.access import APPROVER_ROLES
+from workflows.models import EscalationView
+
+LIST_SIZE = 50
+APPROVAL_QUERIES = 50
+
+
+@dataclass
+class WorkItem:
+    case: EscalationSummary
+    due_at: datetime | None
+    why: str  # what is asked of the reader, in words
+    decidable: bool | None = None  # approvals only: may the reader decide it?
+    view: EscalationView | None = None
+
+
+@dataclass
+class WorkSection:
+    title: str
+    items: list[WorkItem]
+    empty: str
+
+
+def _due_first(items: list[WorkItem]) -> list[WorkItem]:
+    far = datetime.max.replace(tzinfo=None)
+    return sorted(items, key=lambda i: i.due_at.replace(tzinfo=None) if i.due_at else far)
+
+
+async def _list(client: Client, **filters) -> list[EscalationSummary]:
+    clauses = gateway.filter_clauses(status="open", **filters)
+    return (await gateway.list_cases(client, clauses, LIST_SIZE, None)).items
+
+
+async def _approvals(client: Client, person: DirectoryEntry) -> list[WorkItem]:
+    cases = (await _list(client, stage="executive_signoff"))[:APPROVAL_QUERIES]
+
+    async def one(case: EscalationSummary) -> WorkItem | None:
+        try:
+            view = await gateway.query_state(client, case.id)
+        except DomainError:  # closed or moved on since the list was read
+            return None
+        pending = view.pending_approval
+        if pending is None:
+            return None
+        decidable = person.authority_limit >= pending.required_authority
+        amount = f"{pending.remedy.amount:g} {pending.remedy.currency}"
+        why = (
+            f"Approve or reject {amount} ({pending.level} level)"
+            if decidable
+            else f"{amount} needs authority {pending.required_authority:g}; yours is "
+            f"{person.authority_limit:g}: you can see it but not decide it"
+        )
+        return WorkItem(case, pending.due_at, why, decidable, view)
+
+    found = await asyncio.gather(*(one(c) for c in cases))
+    return [i for i in found if i is not None]
+
+
+async def my_work(client: Client, person: DirectoryEntry) -> list[WorkSection]:
+    role = person.role
+    sections: list[WorkSection] = []
+    if role == "helpline":
+        items = [
+            WorkItem(c, c.sla_due_at, "Answer the consult")
+            for c in await _list(client, stage="helpline_consult")
+        ]
+        sections.append(WorkSection("Consults waiting for an answer", items, "No consults."))
+    if role == "specialist":
+        items = [
+            WorkItem(c, c.sla_due_at, "Acknowledge, then propose or resolve")
+            for c in await _list(client, assignee=person.id)
+        ]
+        sections.append(WorkSection("Cases assigned to you", items, "Nothing assigned to you."))
+    if role in APPROVER_ROLES:
+        approvals = await _approvals(client, person)
+        sections.append(
+            WorkSection(
+                "Approvals you may decide",
+                [i for i in approvals if i.decidable],
+                "No approvals within your authority.",
+            )
+        )
+        sections.append(
+            WorkSection(
+                "Approvals you can see but not decide",
+                [i for i in approvals if not i.decidable],
+                "None.",
+            )
+        )
+    if role == "manager":
+        items = [
+            WorkItem(c, c.sla_due_at, "SLA breached") for c in await _list(client, breached=True)
+        ]
+        sections.append(WorkSection("Breached cases", items, "No open case has breached."))
+    if not sections:
+        items = [WorkItem(c, c.sla_due_at, c.stage or "") for c in await _list(client)]
+        sections.append(WorkSection("Open cases", items, "No open cases."))
+    for s in sections:
+        s.items = _due_first(s.items)
+    return sections
