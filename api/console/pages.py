@@ -257,7 +257,9 @@ async def case_page(
         ctx = await _case(client, r, escalation_id)
     except DomainError as e:
         return page(request, "error.html", e.status_code, person=r.person, csrf=r.csrf, error=e)
-    return page(request, "case.html", **ctx)
+    done = request.query_params.get("done", "")
+    form = FORMS.get(Action(done)) if done in Action.__members__.values() else None
+    return page(request, "case.html", done=form.title.lower() if form else "", **ctx)
 
 
 @router.get("/cases/{escalation_id}/live")

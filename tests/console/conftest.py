@@ -87,7 +87,9 @@ class Console:
 
     async def signed_in(self, role: str) -> Page:
         """A fresh browser context (its own cookies) signed in through the sign-in form."""
-        context = await self.browser.new_context(viewport={"width": 1100, "height": 900})
+        context = await self.browser.new_context(
+            viewport={"width": 1100, "height": 900}, timezone_id="Europe/London", locale="en-GB"
+        )
         page = await context.new_page()
         page.on(
             "console",

@@ -3,12 +3,13 @@ real stack (tests/console/conftest.py); refusals, CSRF and session expiry; the m
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
 
 import httpx
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from api.console import session
 from api.main import create_app
@@ -17,6 +18,13 @@ from tests.api.conftest import auth, request_body
 from tests.console.conftest import Console, axe_violations
 
 LIVE_S = 5  # the issue: pages follow a change within 5 s
+# CONSOLE_SCREENSHOTS=docs/screenshots: the walk-through also saves the README's screenshots
+SHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
+
+
+async def shoot(page: Page, name: str) -> None:
+    if SHOTS:
+        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 async def test_walk_through_by_clicking(console: Console):
@@ -42,7 +50,7 @@ async def test_walk_through_by_clicking(console: Console):
     await specialist.get_by_label("Customer or escalation id").fill(eid)
     await specialist.get_by_role("button", name="Find").click()
     await specialist.get_by_role("button", name="Acknowledge").click()
-    await expect(specialist.get_by_role("status")).to_contain_text("acknowledge")
+    await expect(specialist.get_by_role("status")).to_contain_text("take ownership")
     await specialist.get_by_label("Amount", exact=True).fill("600")
     await specialist.get_by_label("Description", exact=True).fill("Refund both charges")
     await specialist.get_by_role("button", name="Propose").click()
@@ -63,6 +71,8 @@ async def test_walk_through_by_clicking(console: Console):
     link = decidable.locator(f"a[href='/console/cases/{eid}']")
     await expect(link).to_be_visible(timeout=LIVE_S * 1000)
     assert await axe_violations(executive) == []
+    await shoot(executive, "inbox-executive")
+    await shoot(supervisor, "case-supervisor-view-only")
     await link.click()
     assert await axe_violations(executive) == []
     await executive.get_by_label("Decision", exact=True).select_option("approve")
@@ -72,6 +82,12 @@ async def test_walk_through_by_clicking(console: Console):
     timeline = executive.locator(".timeline")
     await expect(timeline).to_contain_text("approval granted")
     await expect(timeline).to_contain_text("Loyal customer")
+    # times in the reader's zone (the browser's: Europe/London, GMT in December)
+    await expect(executive.locator("footer")).to_contain_text("Europe/London")
+    assert "UTC" not in await executive.locator("time[data-local]").first.inner_text()
+    await shoot(executive, "case-resolved")
+    await executive.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await shoot(executive, "case-phone")
 
     # the specialist's open page follows the change without a reload
     await expect(specialist.locator("[data-stage]")).to_have_text(
