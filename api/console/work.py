@@ -1,8 +1,9 @@
 """ "My work": what each role has to do next, due first, read through the gateway.
 
-Lists come from the visibility store (search attributes); only approvers' items need the live
-state (the pending amount and level are not search attributes), so the cases in
-`executive_signoff` are queried, at most `APPROVAL_QUERIES` of them, concurrently
+Lists come from the visibility store (search attributes). Approvers' items need the live state
+(the pending amount and level are not search attributes), so the cases in `executive_signoff`
+are queried, at most `APPROVAL_QUERIES` of them, concurrently; a specialist's own cases (at most
+`LIST_SIZE`) are queried for whether they acknowledged them
 (docs/decisions/0020-console-approvals-by-query.md says why not new search attributes).
 """
 
@@ -76,6 +77,14 @@ async def _approvals(client: Client, person: DirectoryEntry) -> list[WorkItem]:
     return [i for i in found if i is not None]
 
 
+async def _acknowledged(client: Client, escalation_id: str) -> bool | None:
+    """Whether the owner has acknowledged (a handover query; None if it cannot be read now)."""
+    try:
+        return (await gateway.query_handover(client, escalation_id)).acknowledged
+    except DomainError:
+        return None
+
+
 async def my_work(client: Client, person: DirectoryEntry) -> list[WorkSection]:
     role = person.role
     sections: list[WorkSection] = []
@@ -86,11 +95,24 @@ async def my_work(client: Client, person: DirectoryEntry) -> list[WorkSection]:
         ]
         sections.append(WorkSection("Consults waiting for an answer", items, "No consults."))
     if role == "specialist":
-        items = [
-            WorkItem(c, c.sla_due_at, "Acknowledge, then propose or resolve")
-            for c in await _list(client, assignee=person.id)
-        ]
-        sections.append(WorkSection("Cases assigned to you", items, "Nothing assigned to you."))
+        mine = await _list(client, assignee=person.id)
+        acknowledged = await asyncio.gather(*(_acknowledged(client, c.id) for c in mine))
+        to_ack = [c for c, ack in zip(mine, acknowledged, strict=True) if not ack]
+        owned = [c for c, ack in zip(mine, acknowledged, strict=True) if ack]
+        sections.append(
+            WorkSection(
+                "Cases to acknowledge",
+                [WorkItem(c, c.sla_due_at, "Acknowledge: take ownership") for c in to_ack],
+                "Nothing waits for your acknowledgement.",
+            )
+        )
+        sections.append(
+            WorkSection(
+                "Cases you own",
+                [WorkItem(c, c.sla_due_at, "Propose a remedy or resolve") for c in owned],
+                "You own no open case.",
+            )
+        )
     if role in APPROVER_ROLES:
         approvals = await _approvals(client, person)
         sections.append(
