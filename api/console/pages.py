@@ -203,7 +203,10 @@ async def cases_page(request: Request, r: SignedIn, client: TemporalClient) -> R
         if q:
             filters["customer_id"] = q
         clauses = gateway.filter_clauses(**filters)
-        result = await gateway.list_cases(client, clauses, 25, params.get("page_token"))
+        size = params.get("page_size", "25")
+        if not size.isdigit() or not 1 <= int(size) <= 100:
+            raise Invalid("page_size: a number from 1 to 100")
+        result = await gateway.list_cases(client, clauses, int(size), params.get("page_token"))
         items, next_token = result.items, result.next_page_token
     except DomainError as e:
         error = e.detail

@@ -199,3 +199,38 @@ async def test_the_managers_board_lists_a_breached_case(console: Console, tmp_pa
     await expect(board.locator(f"a[href='/console/cases/{eid}']")).to_be_visible(timeout=20_000)
     assert await axe_violations(manager) == []
     assert console.console_errors == []
+
+
+async def test_lists_filter_search_and_page(console: Console):
+    customer = f"C-{time.time_ns()}"
+    customer_body = {**request_body()["customer"], "id": customer}
+    ids = {(await console.open(customer=customer_body))["id"] for _ in range(3)}
+    page = await console.signed_in("operator")
+    await page.get_by_label("Customer or escalation id").fill(customer)
+    await page.get_by_role("button", name="Find").click()
+    rows = page.locator("table.cases tbody tr")
+    await expect(rows).to_have_count(3, timeout=10_000)  # visibility may lag a moment
+
+    # the API's filters and paging: two a page, then the rest
+    await page.goto(f"{console.base}/console/cases?q={customer}&status=open&page_size=2")
+    await expect(rows).to_have_count(2)
+    first = set(await page.locator("table.cases tbody a").all_inner_texts())
+    await page.get_by_role("link", name="Next page").click()
+    await expect(rows).to_have_count(1)
+    second = set(await page.locator("table.cases tbody a").all_inner_texts())
+    assert first | second == ids
+
+    await page.get_by_label("Stage").select_option("closed")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator("table.cases")).to_contain_text("No cases match")
+
+    # an escalation id goes straight to its case
+    eid = sorted(ids)[0]
+    await page.get_by_label("Customer or escalation id").fill(eid.lower())
+    await page.get_by_role("button", name="Find").click()
+    await expect(
+        page.get_by_role("link", name="Open the workflow in the Temporal UI")
+    ).to_be_visible()
+    await expect(page.locator("[data-stage]")).to_be_visible()
+    assert await axe_violations(page) == []
+    assert console.console_errors == []
