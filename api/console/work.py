@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
@@ -23,6 +23,9 @@ from workflows.access import APPROVER_ROLES
 from workflows.models import EscalationView
 
 LIST_SIZE = 50
+# "At risk" on the manager's board: a running clock due within this many hours (wall clock).
+# Visibility holds the next due time, not the share of a clock used (docs/decisions/0020).
+AT_RISK_H = 2
 APPROVAL_QUERIES = 50
 
 
@@ -49,6 +52,13 @@ def _due_first(items: list[WorkItem]) -> list[WorkItem]:
 
 async def _list(client: Client, **filters) -> list[EscalationSummary]:
     clauses = gateway.filter_clauses(status="open", **filters)
+    return (await gateway.list_cases(client, clauses, LIST_SIZE, None)).items
+
+
+async def _at_risk(client: Client) -> list[EscalationSummary]:
+    until = (datetime.now(UTC) + timedelta(hours=AT_RISK_H)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    clauses = gateway.filter_clauses(status="open", breached=False)
+    clauses.append(f"`SlaDueAt` <= '{until}'")
     return (await gateway.list_cases(client, clauses, LIST_SIZE, None)).items
 
 
@@ -134,6 +144,13 @@ async def my_work(client: Client, person: DirectoryEntry) -> list[WorkSection]:
             WorkItem(c, c.sla_due_at, "SLA breached") for c in await _list(client, breached=True)
         ]
         sections.append(WorkSection("Breached cases", items, "No open case has breached."))
+        sections.append(
+            WorkSection(
+                f"Due within {AT_RISK_H} hours",
+                [WorkItem(c, c.sla_due_at, "At risk of breaching") for c in await _at_risk(client)],
+                "No running clock is due that soon.",
+            )
+        )
     if not sections:
         items = [WorkItem(c, c.sla_due_at, c.stage or "") for c in await _list(client)]
         sections.append(WorkSection("Open cases", items, "No open cases."))

@@ -197,6 +197,14 @@ async def test_the_managers_board_lists_a_breached_case(console: Console, tmp_pa
     eid = r.json()["id"]
     board = manager.locator("section", has_text="Breached cases")
     await expect(board.locator(f"a[href='/console/cases/{eid}']")).to_be_visible(timeout=20_000)
+
+    # a P1 case under the demo policy: first response due within the hour, not breached
+    at_risk = (await console.open(trigger="legal_threat", summary="Due soon"))["id"]
+    due_soon = manager.locator("section", has_text="Due within")
+    await expect(due_soon.locator(f"a[href='/console/cases/{at_risk}']")).to_be_visible(
+        timeout=LIVE_S * 1000
+    )
+    await expect(due_soon.locator(f"a[href='/console/cases/{eid}']")).to_have_count(0)
     assert await axe_violations(manager) == []
     assert console.console_errors == []
 
