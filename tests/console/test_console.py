@@ -202,7 +202,7 @@ async def test_the_managers_board_lists_a_breached_case(console: Console, tmp_pa
     at_risk = (await console.open(trigger="legal_threat", summary="Due soon"))["id"]
     due_soon = manager.locator("section", has_text="Due within")
     await expect(due_soon.locator(f"a[href='/console/cases/{at_risk}']")).to_be_visible(
-        timeout=LIVE_S * 1000
+        timeout=15_000  # the 5 s promise is the executive's test; this one runs under load too
     )
     await expect(due_soon.locator(f"a[href='/console/cases/{eid}']")).to_have_count(0)
     assert await axe_violations(manager) == []
