@@ -9,55 +9,55 @@ from the browser, so the routes answer CORS preflights (no token) for the origin
 
 The token comes as `Authorization: Bearer <token>` (the CLI's `--codec-auth`, a UI behind a
 login with "pass access token"), or, for a Web UI without a login such as the dev server's, from
-a browser session: the operator signs in once at `/codec/session` (an operator token, checked
-like any other) and the UI's "include cross-origin credentials" sends the HttpOnly, SameSite=Strict
-cookie with each codec call. The UI must then call the API under the same host name it is served
-from (http://localhost:8233 -> http://localhost:8000/codec).
+the console's browser session: the operator signs in once in the console and the UI's
+"include cross-origin credentials" sends its HttpOnly, SameSite=Lax cookie with each codec call.
+The UI must then be on the same site as the API (same host name, any port: http://localhost:8233
+-> http://localhost:8000/codec), since the browser sends a Lax cookie to the same site only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 import structlog
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf import json_format
 from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payloads
 
-from api.auth import access_doc, bearer, current_person, get_directory, refuse_unless_allowed
+from api.auth import access_doc, bearer, current_person, refuse_unless_allowed
+from api.console import session as console_session
 from api.errors import DomainError, Forbidden, Invalid, error_response
 from api.schemas import error_responses
 from core.codec import EncryptionCodec, PayloadDecryptError, codec_from_settings
 from core.directory import DirectoryEntry
 from core.settings import Settings
-from workflows.access import Action, role_refusal
+from workflows.access import Action
 
 log = structlog.get_logger("api")
 
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
-SESSION_COOKIE = "escalations_codec"
-SESSION_MAX_AGE_S = 8 * 3600
 
 
 async def operator(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> DirectoryEntry:
-    """The operator calling: Bearer token, or else the browser session cookie of /codec/session."""
+    """The operator calling: a Bearer token, or else the console's session cookie (a signed
+    session id and person id, never the token; the person is re-read from the directory)."""
     header = request.headers.get("authorization")
-    if not header and (token := request.cookies.get(SESSION_COOKIE)):
-        header = f"Bearer {token}"
-    credentials = None
     if header:
         scheme, _, token = header.partition(" ")
         credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
-    person = await current_person(request, credentials)
+        person = await current_person(request, credentials)
+    elif (found := console_session.current(request)) is not None:
+        person = found[1]
+    else:
+        person = await current_person(request, None)  # 401, in the one error shape
     refuse_unless_allowed(Action.DECODE_PAYLOADS, person)
     return person
 
@@ -192,54 +192,10 @@ async def preflight(request: Request) -> Response:
     return Response(status_code=204)
 
 
-# --- a browser session for a Web UI without a login (the dev server's) ------------------------
-
-SESSION_PAGE = """<!doctype html><html><head><meta charset="utf-8">
-<title>Codec session</title></head><body style="font-family:sans-serif;max-width:36em">
-<h1>Decode payloads in the Temporal Web UI</h1><p>{message}</p>
-<form method="post" action="/codec/session">
-<label>Operator token <input type="password" name="token" autocomplete="off"></label>
-<button type="submit">Sign in</button></form>
-<form method="post" action="/codec/session/end"><button type="submit">Sign out</button></form>
-<p>Then, in the Web UI's codec server settings, set the endpoint to this API's
-<code>/codec</code> under the same host name as the UI (e.g. http://localhost:8000/codec)
-and tick <em>Include cross-origin credentials</em>.</p></body></html>"""
+# --- a Web UI without a login (the dev server's) ----------------------------------------------
 
 
 @router.get("/session", include_in_schema=False)
-async def session_page() -> HTMLResponse:
-    return HTMLResponse(SESSION_PAGE.format(message="Sign in with an operator token."))
-
-
-@router.post("/session", include_in_schema=False)
-async def start_session(request: Request) -> HTMLResponse:
-    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
-    token = (form.get("token") or [""])[0].strip()
-    person = get_directory(request).authenticate(token) if token else None
-    if person is None:
-        return HTMLResponse(SESSION_PAGE.format(message="The token is not known."), status_code=401)
-    if (why := role_refusal(Action.DECODE_PAYLOADS, person.role)) is not None:
-        return HTMLResponse(SESSION_PAGE.format(message=why), status_code=403)
-    response = HTMLResponse(
-        SESSION_PAGE.format(
-            message=f"Signed in as {person.name} for {SESSION_MAX_AGE_S // 3600} hours."
-        )
-    )
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=SESSION_MAX_AGE_S,
-        path="/codec",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    log.info("codec_session_started", operator=person.id)
-    return response
-
-
-@router.post("/session/end", include_in_schema=False)
-async def end_session() -> HTMLResponse:
-    response = HTMLResponse(SESSION_PAGE.format(message="Signed out."))
-    response.delete_cookie(SESSION_COOKIE, path="/codec")
-    return response
+async def session_page() -> RedirectResponse:
+    """The operator signs in once, in the console; its session cookie is what the UI sends."""
+    return RedirectResponse("/console/sign-in?next=/console", status_code=303)

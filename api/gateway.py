@@ -31,7 +31,7 @@ from api.schemas import EscalationPage, EscalationSummary
 from api.temporal_errors import temporal_errors
 from workflows import search_attributes as sa
 from workflows.access import Action
-from workflows.models import EscalationView, Timeline
+from workflows.models import EscalationView, Handover, Timeline
 from workflows.opening import NewCase
 
 log = structlog.get_logger("api")
@@ -39,6 +39,7 @@ log = structlog.get_logger("api")
 WORKFLOW_TYPE = "EscalationWorkflow"
 STATE_QUERY = "state"
 TIMELINE_QUERY = "timeline"
+HANDOVER_QUERY = "handover"
 QUERY_TIMEOUT_S = 10.0
 UPDATE_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 10.0
@@ -176,6 +177,17 @@ async def query_timeline(client: Client, escalation_id: str) -> Timeline:
         return await _bounded(
             handle.query(
                 TIMELINE_QUERY, result_type=Timeline, rpc_timeout=_timeout(QUERY_TIMEOUT_S)
+            ),
+            QUERY_TIMEOUT_S,
+        )
+
+
+async def query_handover(client: Client, escalation_id: str) -> Handover:
+    handle = handle_for(client, escalation_id)
+    async with temporal_errors(escalation_id):
+        return await _bounded(
+            handle.query(
+                HANDOVER_QUERY, result_type=Handover, rpc_timeout=_timeout(QUERY_TIMEOUT_S)
             ),
             QUERY_TIMEOUT_S,
         )

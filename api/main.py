@@ -16,6 +16,8 @@ from prometheus_client import Counter, Histogram
 from activities.policy import PolicyFile
 from api import health
 from api.auth import RateLimiter, StartupRefused, load_people
+from api.console import mount as mount_console
+from api.console.session import session_secret_refusal
 from api.errors import add_exception_handlers, error_response
 from core.codec import PayloadKeyError, codec_from_settings
 from core.directory import reload_on_sighup
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         reload_on_sighup()
+        if (why := session_secret_refusal(settings)) is not None:
+            raise StartupRefused(why)
         app.state.policy_file = PolicyFile(settings.policy_path)
         # every update and start the API sends is signed; the workers refuse unsigned ones
         app.state.temporal = signing_client(
@@ -171,6 +175,7 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
     from api.routes import include_routers
 
     include_routers(app)
+    mount_console(app)
     return app
 
 
@@ -181,6 +186,8 @@ def main() -> None:
     setup_logging(settings.log_format, settings.log_level)
     try:
         load_people(settings)  # fail fast, in one line, before the server starts
+        if (why := session_secret_refusal(settings)) is not None:
+            raise StartupRefused(why)
         codec_from_settings(settings)
         signer_from_settings(settings)
     except (StartupRefused, PayloadKeyError, ActionKeyError) as e:

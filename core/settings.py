@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 DEMO_WEBHOOK_SECRET = "demo-webhook-secret"
 GATEWAYS = ("sms", "chat", "social", "phone", "staff", "crm")
+# Public, so refused outside the demo (api/console/session.py)
+DEMO_SESSION_SECRET = "demo-session-secret"
 
 
 class Settings(BaseSettings):
@@ -73,6 +75,25 @@ class Settings(BaseSettings):
             "/codec/decode and /codec/encode. From the environment as JSON: "
             "ESCALATIONS_CODEC_CORS_ORIGINS='[\"https://temporal.example.com\"]'."
         ),
+    )
+
+    # The console (api/console/): browser sessions and links
+    session_secret: SecretStr = Field(
+        default=SecretStr(DEMO_SESSION_SECRET),
+        description=(
+            "Signs the console's session cookies and CSRF tokens (ESCALATIONS_SESSION_SECRET). "
+            "Required outside the demo; the same value on every API process."
+        ),
+    )
+    session_hours: float = Field(8.0, gt=0, le=24 * 7, description="Console session lifetime")
+    trust_forwarded_proto: bool = Field(
+        False,
+        description="Behind a TLS-terminating proxy that sets X-Forwarded-Proto: believe it "
+        "(the session cookie is then Secure when the browser used https).",
+    )
+    temporal_ui_url: str | None = Field(
+        "http://localhost:8233",
+        description="The Temporal Web UI, linked from the console's case page for operators",
     )
 
     # Process behaviour

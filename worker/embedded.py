@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -85,6 +86,10 @@ class Stack:
             ESCALATIONS_DATA_DIR=str(a.data_dir),
         )
         env.setdefault("ESCALATIONS_DEMO", "true")
+        env.setdefault(  # the UI's origin, wherever --ui-port put it (the codec's CORS)
+            "ESCALATIONS_CODEC_CORS_ORIGINS",
+            json.dumps([f"http://localhost:{a.ui_port}", f"http://127.0.0.1:{a.ui_port}"]),
+        )
         if a.workers > 1:  # each process has its own sticky cache: share the default out
             env["ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS"] = str(
                 cached_workflows_per_worker(a.workers, env)

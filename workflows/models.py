@@ -260,6 +260,27 @@ class Timeline(BaseModel):
     )
 
 
+class ClockCalendar(BaseModel):
+    clock: str
+    calendar: str = Field(description="The policy's calendar name the clock counts on")
+    timezone: str | None = None
+    target_s: float = Field(description="Business seconds allowed")
+
+
+class Handover(BaseModel):
+    """What a person taking the case over needs beyond the live state (the "handover" query):
+    what the frontline captured, the help line's answer, knowledge-base matches, notes, and the
+    business hours each clock counts on."""
+
+    details: str
+    consult_answer: str | None
+    kb_matches: list[KbMatch]
+    notes: list[str]
+    assignee_name: str | None
+    acknowledged: bool
+    calendars: list[ClockCalendar]
+
+
 # --- workflow input, updates --------------------------------------------------------------------
 
 

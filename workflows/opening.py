@@ -21,10 +21,12 @@ from workflows import search_attributes as sa
 from workflows.models import (
     Actor,
     Clock,
+    ClockCalendar,
     ClockView,
     EscalationRequest,
     EscalationState,
     EscalationView,
+    Handover,
     PendingApprovalView,
     Remedy,
     Severity,
@@ -239,6 +241,29 @@ def search_attributes(s: EscalationState) -> dict[SearchAttributeKey, Any]:
         sa.RESOLVED_AT: s.resolved_at,
         sa.RESOLVED_WITHIN_SLA: (not resolution.breached) if s.resolved_at and resolution else None,
     }
+
+
+def handover(s: EscalationState, p: Policy | None) -> Handover:
+    calendars = []
+    for c in s.clocks:
+        spec = p.calendar(c.calendar) if p else None
+        calendars.append(
+            ClockCalendar(
+                clock=c.name,
+                calendar=c.calendar,
+                timezone=spec.timezone if spec else None,
+                target_s=c.target_s,
+            )
+        )
+    return Handover(
+        details=s.request.details,
+        consult_answer=s.consult_answer,
+        kb_matches=list(s.kb_matches),
+        notes=list(s.notes),
+        assignee_name=s.assignee_name,
+        acknowledged=s.acknowledged,
+        calendars=calendars,
+    )
 
 
 def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import socket
 import uuid
@@ -233,28 +234,45 @@ async def test_temporal_cli_decodes_a_history_through_the_codec_endpoint(dev_env
         await handle.terminate("test finished")
 
 
-async def test_browser_session_for_a_ui_without_login(http: httpx.AsyncClient) -> None:
+async def console_sign_in(http: httpx.AsyncClient, token: str) -> httpx.Response:
+    """Sign in through the console's form (its pre-session cookie and CSRF token)."""
+    form = (await http.get("/console/sign-in")).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf, form
+    return await http.post(
+        "/console/sign-in",
+        content=f"token={token}&csrf={csrf.group(1)}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+async def test_console_session_for_a_ui_without_login(dev_env) -> None:
     """The dev server's UI sends no Authorization header; with "include cross-origin
-    credentials" it sends the session cookie an operator got at /codec/session."""
+    credentials" it sends the console's session cookie, which holds no token and decodes only
+    for an operator."""
+    app = create_app(Settings(demo=True, _env_file=None), client=dev_env.client)
     body = as_json(*await encrypted(SECRET))
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
-    assert (await http.get("/codec/session")).status_code == 200
-    r = await http.post("/codec/session", content="token=demo-agent", headers=form)
-    assert r.status_code == 403 and "set-cookie" not in r.headers
-    r = await http.post("/codec/session", content="token=nope", headers=form)
-    assert r.status_code == 401 and "set-cookie" not in r.headers
-    r = await http.post("/codec/session", content="token=demo-operator", headers=form)
-    assert r.status_code == 200
-    cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/codec" in cookie
-    try:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
+    ):
+        r = await http.get("/codec/session")
+        assert r.status_code == 303 and r.headers["location"].startswith("/console/sign-in")
+        assert (await console_sign_in(http, "demo-agent")).status_code == 303
+        assert (
+            await http.post("/codec/decode", json=body, headers={"Origin": UI})
+        ).status_code == 403
+        http.cookies.clear()
+        r = await console_sign_in(http, "demo-operator")
+        assert r.status_code == 303
+        cookie = r.headers["set-cookie"]
+        assert "demo-operator" not in cookie
+        assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
         r = await http.post("/codec/decode", json=body, headers={"Origin": UI})
         assert r.status_code == 200 and from_json(r.json()) == [SECRET]
         assert r.headers["access-control-allow-credentials"] == "true"
-    finally:
-        r = await http.post("/codec/session/end")
-    assert r.status_code == 200
-    assert (await http.post("/codec/decode", json=body)).status_code == 401
+        http.cookies.clear()
+        assert (await http.post("/codec/decode", json=body)).status_code == 401
 
 
 async def test_outside_the_demo_encode_is_refused(dev_env) -> None:

@@ -174,6 +174,6 @@ async def test_a_policy_with_a_bad_template_is_503_naming_it_and_starts_nothing(
     assert r.status_code == 503, r.text
     assert "templates.opened" in r.json()["detail"] and named in r.json()["detail"], r.text
     listed = await stack.client.count_workflows(
-        f"WorkflowId = 'escalation-{escalation_id_for(ref)}'"
+        f"WorkflowId = 'escalation-{escalation_id_for(ref, 'p-agent')}'"
     )
     assert listed.count == 0

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerContact,
         Decision,
         EscalationView,
+        Handover,
         InfoRequest,
         Proposal,
         Reason,
@@ -133,6 +134,10 @@ class EscalationWorkflow:
     @workflow.query
     def timeline(self) -> Timeline:
         return Timeline(items=list(self.s.timeline), elided=self.s.timeline_elided)
+
+    @workflow.query
+    def handover(self) -> Handover:
+        return opening.handover(self.s, self.policy)
 
     # --- updates --------------------------------------------------------------------------------
     # Each handler runs its validator again first: several updates accepted in one workflow task

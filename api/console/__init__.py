@@ -1,0 +1,27 @@
+"""The console: web pages for the people in the loop, served by the API process (same origin).
+
+`mount(app)` adds the pages (/console), their static files (/console/static) and a redirect
+from / to the console.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.console import filters, pages
+
+
+def mount(app: FastAPI) -> None:
+    filters.install(pages.templates.env)
+    pages.add_sign_in_handler(app)
+    app.include_router(pages.router)
+    static = Path(__file__).parent / "static"
+    app.mount("/console/static", StaticFiles(directory=static), name="console-static")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/console", status_code=307)

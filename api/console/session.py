@@ -1,0 +1,164 @@
+"""The console's browser session: a signed cookie, never the token itself.
+
+The cookie holds `<base64url(JSON {sid, pid, exp})>.<HMAC-SHA256>` keyed by
+`ESCALATIONS_SESSION_SECRET`: which person, which session, until when. Nothing is stored on the
+server, so any API process can read it; the person is looked up in the directory on every
+request (someone removed from the directory is signed out at once). Forms carry a CSRF token
+that is an HMAC of the session id, so a form forged on another site, or rendered for another
+session, is refused. The sign-in form is protected the same way by a short pre-session cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+
+from api.auth import get_directory
+from core.directory import DirectoryEntry
+from core.settings import DEMO_SESSION_SECRET, Settings
+
+COOKIE = "escalations_session"
+PRE_COOKIE = "escalations_presession"
+PRE_MAX_AGE_S = 3600
+
+
+class StaleForm(Exception):
+    """A form whose CSRF token does not belong to the session that sent it."""
+
+
+@dataclass(frozen=True)
+class Session:
+    sid: str
+    person_id: str
+    expires_at: float
+
+
+def _key(settings: Settings) -> bytes:
+    return settings.session_secret.get_secret_value().encode()
+
+
+def _mac(settings: Settings, purpose: str, value: str) -> str:
+    digest = hmac.new(_key(settings), f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def session_secret_refusal(settings: Settings) -> str | None:
+    """Why the API must not start with this session secret (None: it may)."""
+    if settings.demo or settings.session_secret.get_secret_value() != DEMO_SESSION_SECRET:
+        return None
+    return (
+        "refusing to start: ESCALATIONS_SESSION_SECRET is the public demo value and "
+        "ESCALATIONS_DEMO is not true; set it to a long random secret (e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))')."
+    )
+
+
+def encode(settings: Settings, session: Session) -> str:
+    body = json.dumps(
+        {"sid": session.sid, "pid": session.person_id, "exp": int(session.expires_at)},
+        separators=(",", ":"),
+    )
+    value = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    return f"{value}.{_mac(settings, 'session', value)}"
+
+
+def decode(settings: Settings, cookie: str | None, now: float | None = None) -> Session | None:
+    """The session in a cookie, or None if it is missing, forged or expired."""
+    if not cookie or cookie.count(".") != 1:
+        return None
+    value, mac = cookie.split(".")
+    if not hmac.compare_digest(mac, _mac(settings, "session", value)):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        session = Session(str(data["sid"]), str(data["pid"]), float(data["exp"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if session.expires_at <= (time.time() if now is None else now):
+        return None
+    return session
+
+
+def new_session(settings: Settings, person: DirectoryEntry) -> Session:
+    return Session(
+        secrets.token_urlsafe(16), person.id, time.time() + settings.session_hours * 3600
+    )
+
+
+def is_tls(request: Request) -> bool:
+    """Did the browser reach us over TLS? X-Forwarded-Proto counts only behind a proxy that the
+    settings say sets it (anyone can send the header)."""
+    settings: Settings = request.app.state.settings
+    if settings.trust_forwarded_proto:
+        forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded == "https"
+    return request.url.scheme == "https"
+
+
+def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_tls(request),
+    )
+
+
+def start(response: Response, request: Request, person: DirectoryEntry) -> Session:
+    settings: Settings = request.app.state.settings
+    session = new_session(settings, person)
+    max_age = int(session.expires_at - time.time())
+    set_cookie(response, request, COOKIE, encode(settings, session), max_age)
+    response.delete_cookie(PRE_COOKIE, path="/")
+    return session
+
+
+def end(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/")
+
+
+def current(request: Request) -> tuple[Session, DirectoryEntry] | None:
+    """The signed-in person, re-read from the directory (None: not signed in any more)."""
+    settings: Settings = request.app.state.settings
+    session = decode(settings, request.cookies.get(COOKIE))
+    if session is None:
+        return None
+    person = get_directory(request).by_id(session.person_id)
+    return None if person is None else (session, person)
+
+
+# --- CSRF ---------------------------------------------------------------------------------------
+
+
+def csrf_token(settings: Settings, session: Session) -> str:
+    return _mac(settings, "csrf", session.sid)
+
+
+def check_csrf(settings: Settings, session: Session, sent: str | None) -> None:
+    if not sent or not hmac.compare_digest(sent, csrf_token(settings, session)):
+        raise StaleForm
+
+
+def presession(request: Request) -> str:
+    """The sign-in form's own session id: the browser's pre-session cookie, or a new one."""
+    return request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(16)
+
+
+def presession_csrf(settings: Settings, pre: str) -> str:
+    return _mac(settings, "pre-csrf", pre)
+
+
+def check_presession_csrf(settings: Settings, pre: str | None, sent: str | None) -> None:
+    if not pre or not sent or not hmac.compare_digest(sent, presession_csrf(settings, pre)):
+        raise StaleForm

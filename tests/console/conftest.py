@@ -1,0 +1,159 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright, against the API app
+served by uvicorn on a free localhost port, a real worker (the real activities, deliveries
+recorded) and the real Temporal dev server.
+
+Every page a test opens is screenshotted into the test's tmp folder if the test fails, and its
+browser console errors are collected (a test asserts there are none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright
+from temporalio.client import Client
+
+from api.main import create_app
+from core.settings import Settings
+from tests.api.conftest import (
+    Stack,
+    auth,
+    request_body,
+    stack,  # noqa: F401  (the worker + app fixture)
+)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Console:
+    base: str
+    settings: Settings
+    http: httpx.AsyncClient  # the API itself, for what the test sets up (not what it checks)
+    client: Client
+    browser: Browser
+    pages: list[Page] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def script_errors(self) -> list[str]:
+        """Console errors other than Chromium's note of a page's own refusal status (a refused
+        action's page answers 401, 403 or 409 on purpose)."""
+        return [e for e in self.console_errors if "Failed to load resource" not in e]
+
+    async def open(self, role: str = "agent", **body: Any) -> dict:
+        r = await self.http.post("/escalations", json=request_body(**body), headers=auth(role))
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    async def wait_stage(self, escalation_id: str, *stages: str, timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            r = await self.http.get(f"/escalations/{escalation_id}", headers=auth("operator"))
+            if r.json()["stage"] in stages:
+                return r.json()
+            assert time.monotonic() < deadline, r.json()["stage"]
+            await asyncio.sleep(0.2)
+
+    async def signed_in(self, role: str) -> Page:
+        """A fresh browser context (its own cookies) signed in through the sign-in form."""
+        context = await self.browser.new_context(
+            viewport={"width": 1100, "height": 900}, timezone_id="Europe/London", locale="en-GB"
+        )
+        page = await context.new_page()
+        page.on(
+            "console",
+            lambda m: (
+                self.console_errors.append(f"{role}: {m.text}") if m.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda e: self.console_errors.append(f"{role}: {e}"))
+        self.pages.append(page)
+        await page.goto(f"{self.base}/console")
+        await page.get_by_label("Your access token").fill(f"demo-{role}")
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("heading", name="My work").wait_for()
+        return page
+
+
+async def axe_violations(page: Page) -> list[dict]:
+    """axe-core (vendored, MPL-2.0) run in the page: serious and critical violations."""
+    await page.add_script_tag(content=AXE.read_text())
+    result = await page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        {"id": v["id"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.fixture(scope="module")
+async def served(stack) -> AsyncIterator[tuple[str, Stack]]:  # noqa: F811
+    """The same worker's task queue, behind a real HTTP server."""
+    settings = stack.settings
+    app = create_app(settings, client=stack.client)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "uvicorn did not start"
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", stack
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+async def console(served, browser, request, tmp_path) -> AsyncIterator[Console]:
+    base, stack = served  # noqa: F811
+    c = Console(
+        base=base, settings=stack.settings, http=stack.http, client=stack.client, browser=browser
+    )
+    yield c
+    failed = getattr(request.node, "rep_call", None)
+    for i, page in enumerate(c.pages):
+        if failed is not None and failed.failed and not page.is_closed():
+            await page.screenshot(path=str(tmp_path / f"failure-{i}.png"), full_page=True)
+        await page.context.close()
