@@ -13,11 +13,13 @@ Activity names (the workflow calls them by name, each with one pydantic argument
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
 from core.settings import Settings
+from workflows.messages import CaseFacts
 
 
 def build_activities(
@@ -43,11 +45,23 @@ def build_activities(
     kb = KbActivities(settings)
     routing = RoutingActivities(settings, client)
     crm = CrmActivities(settings, poster)
+    write_facts: Callable[[CaseFacts], Awaitable[None]] | None = None
+    if settings.report_facts:
+        from core.report_store import ReportStore
+
+        store = ReportStore(settings.report_url)  # migrated here, at the worker's start
+        if resources is not None:
+            resources.callback(store.close)
+
+        async def write(facts: CaseFacts) -> None:
+            await asyncio.to_thread(store.write, [facts])
+
+        write_facts = write
     return [
         notify.deliver,
         kb.search_knowledge_base,
         routing.route_specialist,
         routing.find_people,
         crm.sync_crm,
-        make_dispatch(notify.deliver, crm.sync_crm),
+        make_dispatch(notify.deliver, crm.sync_crm, write_facts),
     ]

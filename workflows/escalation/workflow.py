@@ -79,7 +79,6 @@ class EscalationWorkflow:
         self.sla = SlaWatcher(self)
         self.people = People(self.spawn)
         self.notify = Notifier(self)
-        self.outbox = Outbox(self.spawn, self.record_process, lambda: self.settled)
         self.visibility = Visibility()
         if inp.resume is not None:
             self.s = inp.resume
@@ -87,6 +86,7 @@ class EscalationWorkflow:
             self.s = opening.open_case(self.policy, inp, inp.opened_at)
             self.sla.changed()
             self.epoch += 1
+        self.outbox = Outbox(self.spawn, self.record_process, lambda: self.settled, lambda: self.s)
         # The SDK holds the input for the whole run; the policy copy in it is parsed (and shared,
         # see workflows/policy.pinned) and not read again, so a cached case does not keep it.
         inp.policy = None
@@ -301,6 +301,7 @@ class EscalationWorkflow:
         """The stage changed: wake the main loop, hold side effects until it settles."""
         self.epoch += 1
         self.settled = False
+        self.outbox.facts.moved(self.s)
         self.mark_visibility()
 
     def resolve_case(self, tier: Tier, outcome: str, actor: Actor) -> None:
