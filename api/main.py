@@ -5,12 +5,15 @@ escalations-api          (or: python -m api)
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 
 from activities.policy import PolicyFile
@@ -19,6 +22,7 @@ from api.auth import StartupRefused, load_people
 from api.errors import add_exception_handlers, error_response
 from core.codec import PayloadKeyError, codec_from_settings
 from core.logging import setup_logging
+from core.report_store import ReportStore
 from core.settings import Settings, get_settings
 from core.temporal import connect
 
@@ -29,6 +33,7 @@ LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["method", "r
 
 
 MAX_BODY_BYTES = 1024 * 1024
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 class BodySizeLimit:
@@ -127,7 +132,9 @@ class RequestContext:
             REQUESTS.labels(scope["method"], route, status).inc()
 
 
-def create_app(settings: Settings | None = None, client=None) -> FastAPI:
+def create_app(settings: Settings | None = None, client=None, report_store=None) -> FastAPI:
+    """`report_store`: a ReportStore to read (tests); by default the one settings name, opened
+    (and migrated) at start-up."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -137,13 +144,19 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
         app.state.policy_file = PolicyFile(settings.policy_path)
         app.state.temporal = client or await connect(settings, lazy=True)
+        store = report_store or await asyncio.to_thread(ReportStore, settings.report_url)
+        app.state.report_store = store
         log.info(
             "api_started",
             temporal=settings.temporal_address,
             demo=settings.demo,
             people=len(app.state.directory.people),
         )
-        yield
+        try:
+            yield
+        finally:
+            if report_store is None:
+                store.close()
 
     app = FastAPI(
         title="Escalation management",
@@ -161,6 +174,7 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
     app.add_middleware(RequestContext)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(health.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from api.routes import include_routers
 
     include_routers(app)

@@ -299,6 +299,25 @@ def summary(store: ReportStore, f: Filters) -> Row:
     }
 
 
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "volume": ("period", "trigger", "escalations"),
+    "avoidable": ("period", "escalations", "avoidable", "unavoidable", "avoidable_share"),
+    "resolution": ("tier", "cases", "share"),
+    "sla": ("clock", "team", "severity", "met", "breached", "compliance"),
+    "stages": ("stage", "visits", "p50_s", "p90_s"),
+    "approvals": (
+        "level",
+        "granted",
+        "rejected",
+        "amount_granted",
+        "largest_granted",
+        "amount_requested",
+    ),
+    "feedback": ("score", "cases"),
+    "root-causes": ("root_cause", "cases", "avoidable"),
+    "coaching": ("agent_id", "agent", "trigger", "avoidable_escalations"),
+}
+
 REPORTS: dict[str, Callable[..., list[Row]]] = {
     "volume": volume,
     "avoidable": avoidable,
