@@ -109,11 +109,29 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
         None,
         None,
     ),
+    **{
+        ("GET", f"/reports/{name}"): (
+            frozenset({"supervisor", "manager", "executive", "operator"}),
+            None,
+            None,
+        )
+        for name in (
+            "volume",
+            "avoidable",
+            "resolution",
+            "sla",
+            "stages",
+            "approvals",
+            "feedback",
+            "root-causes",
+        )
+    },
+    ("GET", "/reports/coaching"): (frozenset({"supervisor", "manager"}), None, None),
     ("GET", "/policy"): (ANY, None, None),
     ("POST", "/codec/decode"): (frozenset({"operator"}), {"payloads": []}, None),
     ("POST", "/codec/encode"): (frozenset({"operator"}), {"payloads": []}, None),
 }
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/reports/charts")}
 # Stages an action leaves the case in unchanged: one case serves every allowed role.
 SHARED = {"GET", "notes", "customer-contact"}
 
