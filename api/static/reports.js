@@ -57,9 +57,11 @@ function draw(name, config) {
 }
 
 function axes(xTitle, yTitle, extraY) {
+  const counts = !yTitle.includes("%") && yTitle !== "hours";  // whole numbers on the axis
   return {
     x: { title: { display: true, text: xTitle } },
-    y: Object.assign({ beginAtZero: true, title: { display: true, text: yTitle } }, extraY || {}),
+    y: Object.assign({ beginAtZero: true, title: { display: true, text: yTitle },
+                       ticks: counts ? { precision: 0 } : {} }, extraY || {}),
   };
 }
 
