@@ -165,40 +165,55 @@ def sla(store: ReportStore, f: Filters) -> list[Row]:
     return out
 
 
-def _percentile(rank: Any, n: Any, p: int) -> ColumnElement[bool]:
-    """Nearest rank: the smallest rank r with r / n >= p / 100 (integers only, any dialect)."""
-    return and_(rank * 100 >= n * p, (rank - 1) * 100 < n * p)
+def _rank(n: int, p: int) -> int:
+    """Nearest rank: the smallest rank r (1-based) with r / n >= p / 100."""
+    return -(-n * p // 100)
 
 
 def stages(store: ReportStore, f: Filters) -> list[Row]:
-    """Time spent in each stage (visits that ended), p50 and p90 in seconds."""
+    """Time spent in each stage (visits that ended), p50 and p90 in seconds (nearest rank)."""
     v = stage_visits.c
-    ranked = (
-        select(
-            v.stage,
-            v.seconds,
-            func.row_number().over(partition_by=v.stage, order_by=v.seconds).label("r"),
-            func.count().over(partition_by=v.stage).label("n"),
-        )
-        .select_from(stage_visits.join(cases, cases.c.escalation_id == v.escalation_id))
-        .where(v.seconds.is_not(None), *f.clauses())
-        .subquery()
-    )
-    r = ranked.c
-    q = select(
-        r.stage,
-        func.max(r.n),
-        func.max(case((_percentile(r.r, r.n, 50), r.seconds))),
-        func.max(case((_percentile(r.r, r.n, 90), r.seconds))),
-    ).group_by(r.stage)
+    clauses = f.clauses()
+    found: list[tuple[str, int, float, float]] = []
     with store.engine.connect() as conn:
-        rows = conn.execute(q).all()
-    order: Callable[[Any], int] = lambda row: (  # noqa: E731
-        STAGE_ORDER.index(row[0]) if row[0] in STAGE_ORDER else len(STAGE_ORDER)
-    )
+        if not clauses:
+            # Over everything: the two ranks read straight off the (stage, seconds) index.
+            ended = select(v.stage, func.count()).where(v.seconds.is_not(None)).group_by(v.stage)
+            for stage_, n_ in conn.execute(ended).all():
+                stage, n = str(stage_), int(n_)  # type: ignore[call-overload]
+
+                def nth(k: int, stage: str = stage) -> float:
+                    q = (
+                        select(v.seconds)
+                        .where(v.stage == stage, v.seconds.is_not(None))
+                        .order_by(v.seconds)
+                        .limit(1)
+                        .offset(k - 1)
+                    )
+                    return float(conn.execute(q).scalar_one())
+
+                found.append((stage, n, nth(_rank(n, 50)), nth(_rank(n, 90))))
+        else:
+            # A filtered share of the cases: their visits are few enough to rank here.
+            q = (
+                select(v.stage, v.seconds)
+                .select_from(stage_visits.join(cases, cases.c.escalation_id == v.escalation_id))
+                .where(v.seconds.is_not(None), *clauses)
+            )
+            per_stage: dict[str, list[float]] = {}
+            for name, seconds in conn.execute(q):
+                per_stage.setdefault(str(name), []).append(float(seconds))  # type: ignore[arg-type]
+            for stage, values in per_stage.items():
+                values.sort()
+                n = len(values)
+                found.append((stage, n, values[_rank(n, 50) - 1], values[_rank(n, 90) - 1]))
+
+    def order(row: tuple[str, int, float, float]) -> int:
+        return STAGE_ORDER.index(row[0]) if row[0] in STAGE_ORDER else len(STAGE_ORDER)
+
     return [
         {"stage": s, "visits": n, "p50_s": p50, "p90_s": p90}
-        for s, n, p50, p90 in sorted(rows, key=order)
+        for s, n, p50, p90 in sorted(found, key=order)
     ]
 
 

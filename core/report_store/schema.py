@@ -58,6 +58,9 @@ cases = Table(
     Column("feedback_score", Integer),
     Index("ix_cases_opened_at", "opened_at"),
     Index("ix_cases_opened_day", "opened_day"),
+    Index("ix_cases_day_trigger", "opened_day", "trigger"),
+    Index("ix_cases_week_trigger", "opened_week", "trigger"),
+    Index("ix_cases_coaching", "avoidable", "opened_by_id", "opened_by_name", "trigger"),
 )
 
 events = Table(

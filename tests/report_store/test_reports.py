@@ -91,6 +91,14 @@ def test_time_in_stage_p50_p90_over_ended_visits(filled):
     ]
 
 
+def test_time_in_stage_over_a_filtered_share(filled):
+    assert q.stages(filled, q.Filters(team="billing")) == [
+        {"stage": "helpline_consult", "visits": 2, "p50_s": 1200.0, "p90_s": 3600.0},
+        {"stage": "specialist", "visits": 2, "p50_s": 3600.0, "p90_s": 14400.0},
+        {"stage": "executive_signoff", "visits": 1, "p50_s": 3600.0, "p90_s": 3600.0},
+    ]
+
+
 def test_approvals_by_level(filled):
     assert q.approvals(filled, ALL_TIME) == [
         {
