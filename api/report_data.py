@@ -215,6 +215,7 @@ _simple("coaching", "Avoidable escalations per agent and trigger", Action.REPORT
 
 @router.get(
     "/charts",
+    include_in_schema=False,  # a page for people, not part of the API
     response_class=HTMLResponse,
     summary="The reports as charts (a page for people)",
     description="An HTML page; it holds no figures itself. It asks for a token and reads the "

@@ -131,7 +131,7 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
     ("POST", "/codec/decode"): (frozenset({"operator"}), {"payloads": []}, None),
     ("POST", "/codec/encode"): (frozenset({"operator"}), {"payloads": []}, None),
 }
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/reports/charts")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
 # Stages an action leaves the case in unchanged: one case serves every allowed role.
 SHARED = {"GET", "notes", "customer-contact"}
 
