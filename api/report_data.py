@@ -42,7 +42,7 @@ class ReportRows(BaseModel):
     )
     filters: dict[str, str] = Field(description="The filters applied", examples=[{"team": "x"}])
     columns: list[str] = Field(description="The columns of every row, in order (and of the CSV)")
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] = Field(description="One object per row, keyed by `columns`")
 
 
 async def get_store(request: Request) -> ReportStore:
