@@ -32,10 +32,6 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger(__name__)
 
 
-def default_url(data_dir: Path) -> str:
-    return f"sqlite:///{data_dir / 'reports.sqlite'}"
-
-
 def utc(t: datetime) -> datetime:
     """Aware UTC (a naive time, as SQLite returns it, is UTC)."""
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
