@@ -8,16 +8,20 @@ Activity names (the workflow calls them by name, each with one pydantic argument
 - ``find_people(PeopleQuery) -> PeopleResult``               (:mod:`activities.routing`)
 - ``sync_crm(CrmEvent) -> None``                             (:mod:`activities.crm`)
 - ``dispatch(Dispatch) -> DispatchResult``                  (:mod:`activities.dispatch`: the
-  messages and CRM events of one workflow task at once, each as ``deliver`` / ``sync_crm``)
+  messages and CRM events of one workflow task at once, each as ``deliver`` / ``sync_crm``,
+  and the case's facts for the report store)
+- ``weekly_digest_text(DigestWeek) -> DigestText``           (:mod:`activities.digest`)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
 from core.settings import Settings
+from workflows.messages import CaseFacts
 
 
 def build_activities(
@@ -27,12 +31,14 @@ def build_activities(
     counts each person's open escalations through its visibility API). The HTTP session and the
     idle SMTP connections are closed when `resources` closes (after the worker has stopped)."""
     from activities.crm import CrmActivities
+    from activities.digest import DigestActivities
     from activities.dispatch import make_dispatch
     from activities.http import WebhookPoster
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
+    from core.report_store import ReportStore
 
     poster = WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
     smtp = SmtpSender(settings)
@@ -43,11 +49,22 @@ def build_activities(
     kb = KbActivities(settings)
     routing = RoutingActivities(settings, client)
     crm = CrmActivities(settings, poster)
+    store = ReportStore(settings.report_url)  # migrated here, at the worker's start
+    if resources is not None:
+        resources.callback(store.close)
+    write_facts: Callable[[CaseFacts], Awaitable[None]] | None = None
+    if settings.report_facts:
+
+        async def write(facts: CaseFacts) -> None:
+            await asyncio.to_thread(store.write, [facts])
+
+        write_facts = write
     return [
         notify.deliver,
         kb.search_knowledge_base,
         routing.route_specialist,
         routing.find_people,
         crm.sync_crm,
-        make_dispatch(notify.deliver, crm.sync_crm),
+        make_dispatch(notify.deliver, crm.sync_crm, write_facts),
+        DigestActivities(store).weekly_digest_text,
     ]

@@ -32,6 +32,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from workflows.messages import (
+    CaseFacts,
     CrmEvent,
     Delivery,
     DeliveryReceipt,
@@ -44,6 +45,7 @@ from workflows.messages import (
 
 Deliver = Callable[[Delivery], Awaitable[DeliveryReceipt]]
 SyncCrm = Callable[[CrmEvent], Awaitable[Any]]
+WriteFacts = Callable[[CaseFacts], Awaitable[None]]
 
 
 def _why(e: BaseException) -> str:
@@ -54,11 +56,23 @@ class Dispatcher:
     """The ``dispatch`` activity over the given single-item senders (the real ones in the worker,
     fakes in workflow tests)."""
 
-    def __init__(self, deliver: Deliver, sync_crm: SyncCrm) -> None:
+    def __init__(
+        self, deliver: Deliver, sync_crm: SyncCrm, write_facts: WriteFacts | None = None
+    ) -> None:
         self._deliver = deliver
         self._sync_crm = sync_crm
+        self._write_facts = write_facts
 
     async def _one(self, item: OutboxItem) -> OutboxResult:
+        if item.facts is not None:
+            if self._write_facts is None:  # no report store on this worker
+                return OutboxResult(status="done", detail="no report store")
+            try:
+                await self._write_facts(item.facts)
+                return OutboxResult(status="done")
+            except Exception as e:  # noqa: BLE001 - the workflow sends them again next time
+                activity.logger.warning("report facts not written: %s", _why(e))
+                return OutboxResult(status="retry", detail=_why(e))
         if item.crm is not None:
             try:
                 await self._sync_crm(item.crm)
@@ -112,6 +126,8 @@ class Dispatcher:
         return DispatchResult(results=list(results))
 
 
-def make_dispatch(deliver: Deliver, sync_crm: SyncCrm) -> Callable:
+def make_dispatch(
+    deliver: Deliver, sync_crm: SyncCrm, write_facts: WriteFacts | None = None
+) -> Callable:
     """The bound ``dispatch`` activity (what a worker registers)."""
-    return Dispatcher(deliver, sync_crm).dispatch
+    return Dispatcher(deliver, sync_crm, write_facts).dispatch

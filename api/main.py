@@ -5,12 +5,15 @@ escalations-api          (or: python -m api)
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 
 from activities.policy import PolicyFile
@@ -22,6 +25,7 @@ from api.errors import add_exception_handlers, error_response
 from core.codec import PayloadKeyError, codec_from_settings
 from core.directory import reload_on_sighup
 from core.logging import setup_logging
+from core.report_store import ReportStore
 from core.settings import Settings, get_settings
 from core.signing import ActionKeyError, signer_from_settings, signing_client
 from core.temporal import connect
@@ -33,6 +37,7 @@ LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["method", "r
 
 
 MAX_BODY_BYTES = 1024 * 1024
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 class BodySizeLimit:
@@ -131,7 +136,9 @@ class RequestContext:
             REQUESTS.labels(scope["method"], route, status).inc()
 
 
-def create_app(settings: Settings | None = None, client=None) -> FastAPI:
+def create_app(settings: Settings | None = None, client=None, report_store=None) -> FastAPI:
+    """`report_store`: a ReportStore to read (tests); by default the one settings name, opened
+    (and migrated) at start-up."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -148,13 +155,19 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
         app.state.temporal = signing_client(
             client or await connect(settings, lazy=True), signer_from_settings(settings)
         )
+        store = report_store or await asyncio.to_thread(ReportStore, settings.report_url)
+        app.state.report_store = store
         log.info(
             "api_started",
             temporal=settings.temporal_address,
             demo=settings.demo,
             people=len(app.state.directory.current().people),
         )
-        yield
+        try:
+            yield
+        finally:
+            if report_store is None:
+                store.close()
 
     app = FastAPI(
         title="Escalation management",
@@ -172,6 +185,7 @@ def create_app(settings: Settings | None = None, client=None) -> FastAPI:
     app.add_middleware(RequestContext)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(health.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from api.routes import include_routers
 
     include_routers(app)

@@ -133,6 +133,13 @@ class Settings(BaseSettings):
     kb_dir: Path = CONFIG_DIR / "kb"
     data_dir: Path = ROOT / "data"
 
+    # The report store (core/report_store): SQLite under data_dir by default (WAL), PostgreSQL
+    # with e.g. ESCALATIONS_REPORT_DB_URL=postgresql://user:pass@host/db
+    report_db_url: str | None = None
+    # false: the worker writes no facts (the dispatch answers them done); for measuring the
+    # store's cost, and for deployments without reports
+    report_facts: bool = True
+
     # Outbound integrations (activities)
     smtp_host: str = "localhost"
     smtp_port: int = 1025
@@ -219,6 +226,10 @@ class Settings(BaseSettings):
                 + " would be signed with the public demo secret and ESCALATIONS_DEMO is not "
                 "true; set ESCALATIONS_WEBHOOK_SECRET (or ESCALATIONS_WEBHOOK_SECRET_<GATEWAY>)"
             )
+
+    @property
+    def report_url(self) -> str:
+        return self.report_db_url or f"sqlite:///{self.data_dir / 'reports.sqlite'}"
 
     @property
     def uses_tls(self) -> bool:

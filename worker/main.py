@@ -55,12 +55,13 @@ def build_worker(
     resources: AsyncExitStack | None = None,
 ) -> Worker:
     from activities import build_activities
+    from workflows.digest import WeeklyDigestWorkflow
     from workflows.escalation import EscalationWorkflow
 
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[EscalationWorkflow],
+        workflows=[EscalationWorkflow, WeeklyDigestWorkflow],
         workflow_runner=workflow_runner(settings),
         activities=build_activities(settings, client, resources),
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_s),
@@ -83,6 +84,12 @@ async def run(settings: Settings) -> None:
             log.info("search_attributes_registered", names=added)
     except Exception as e:  # noqa: BLE001 - e.g. Temporal Cloud: created with tcld instead
         log.warning("search_attributes_not_registered", error=str(e))
+    try:
+        from worker.schedules import ensure_digest_schedule
+
+        await ensure_digest_schedule(client, settings)
+    except Exception as e:  # noqa: BLE001 - the cases must run even if the digest cannot
+        log.warning("digest_schedule_not_created", error=str(e))
     async with AsyncExitStack() as resources:  # closed once the worker has stopped
         await _serve(build_worker(client, settings, resources=resources), settings)
     log.info("worker_stopped")

@@ -47,6 +47,7 @@ class Action(StrEnum):
     CANCEL = "cancel"
     CHANGE_SEVERITY = "change_severity"
     REPORTS = "reports"
+    REPORTS_COACHING = "reports_coaching"  # avoidable escalations per agent: names people
     DECODE_PAYLOADS = "decode_payloads"
 
 
@@ -73,6 +74,7 @@ ACCESS: dict[Action, Rule] = {
     Action.CANCEL: Rule(("operator", "manager"), OPEN_STAGES),
     Action.CHANGE_SEVERITY: Rule(("supervisor", "manager", "executive"), _BEFORE_RESOLUTION),
     Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
+    Action.REPORTS_COACHING: Rule(("supervisor", "manager")),
     Action.DECODE_PAYLOADS: Rule(("operator",)),
 }
 

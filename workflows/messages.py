@@ -90,12 +90,82 @@ class CrmEvent(Model):
     )
 
 
+# --- facts for the report store (core/report_store) ---------------------------------------------
+
+
+class FactEvent(Model):
+    """One timeline entry; `seq` is its index in the case's timeline (the natural key)."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    stage: str
+    detail: str = ""
+
+
+class StageVisit(Model):
+    """A stage the case entered (and left, once `left_at` is known)."""
+
+    stage: str
+    entered_at: datetime
+    left_at: datetime | None = None
+
+
+class ClockFact(Model):
+    name: str
+    due_at: datetime | None = None
+    met_at: datetime | None = Field(None, description="Stopped without a breach at")
+    breached: bool = False
+    breached_at: datetime | None = None
+
+
+class CaseSnapshot(Model):
+    """What the reports group and filter by, as the case stands at `as_of`."""
+
+    escalation_id: str
+    as_of: datetime
+    events_seen: int = Field(description="Timeline length at `as_of` (orders equal times)")
+    opened_at: datetime
+    opened_by_id: str
+    opened_by_name: str
+    channel: str
+    category: str
+    trigger: str
+    customer_tier: str
+    severity: str | None = None
+    avoidable: bool | None = None
+    stage: str
+    team: str | None = None
+    assignee: str | None = None
+    resolved_tier: str | None = None
+    resolved_at: datetime | None = None
+    requested_amount: float | None = None
+    granted_amount: float | None = None
+    currency: str | None = None
+    reopen_count: int = 0
+    clocks: list[ClockFact] = Field(default_factory=list)
+    root_cause: str | None = Field(None, description="Not captured by the workflow yet")
+    feedback_score: int | None = Field(None, description="Not captured by the workflow yet")
+
+
+class CaseFacts(Model):
+    """One case's facts since the last flush (the `facts` item of a dispatch batch). Every part
+    has a natural key, so writing the same facts twice changes nothing."""
+
+    case: CaseSnapshot
+    events: list[FactEvent] = Field(default_factory=list)
+    stages: list[StageVisit] = Field(default_factory=list)
+
+
 class OutboxItem(Model):
     """One message (its deliveries: the recipient's channels in order of preference) or one CRM
     event, sent with the other side effects of the same workflow task."""
 
     deliveries: list[Delivery] = Field(default_factory=list)
     crm: CrmEvent | None = None
+    facts: CaseFacts | None = Field(None, description="Written to the report store")
 
 
 class OutboxResult(Model):

@@ -197,6 +197,9 @@ class EscalationState(Model):
     policy_version: str | None = None
     opened_at: datetime
     updated_at: datetime
+    stage_entered_at: datetime | None = Field(
+        None, description="When the current stage was entered (the report store's stage visits)"
+    )
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
 

@@ -82,7 +82,7 @@ def move(s: EscalationState, target: Stage, now: datetime) -> None:
     IllegalTransition (workflows/stages.py)."""
     check_transition(s.stage, target)
     s.stage = target
-    s.updated_at = now
+    s.updated_at = s.stage_entered_at = now
 
 
 def triaged(s: EscalationState) -> Severity:

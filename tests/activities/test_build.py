@@ -16,4 +16,5 @@ def test_build_activities_registers_every_name(tmp_path):
         "find_people",
         "sync_crm",
         "dispatch",
+        "weekly_digest_text",
     }

@@ -109,6 +109,24 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
         None,
         None,
     ),
+    **{
+        ("GET", f"/reports/{name}"): (
+            frozenset({"supervisor", "manager", "executive", "operator"}),
+            None,
+            None,
+        )
+        for name in (
+            "volume",
+            "avoidable",
+            "resolution",
+            "sla",
+            "stages",
+            "approvals",
+            "feedback",
+            "root-causes",
+        )
+    },
+    ("GET", "/reports/coaching"): (frozenset({"supervisor", "manager"}), None, None),
     ("GET", "/policy"): (ANY, None, None),
     ("POST", "/codec/decode"): (frozenset({"operator"}), {"payloads": []}, None),
     ("POST", "/codec/encode"): (frozenset({"operator"}), {"payloads": []}, None),

@@ -62,6 +62,7 @@ ROLE: dict[tuple[str, str], str] = {
     ("POST", "/escalations/{escalation_id}/reopen"): "manager",
     ("POST", "/escalations/{escalation_id}/cancel"): "operator",
     ("GET", "/reports/summary"): "manager",
+    ("GET", "/reports/coaching"): "manager",
 }
 DEFAULT_ROLE = "operator"  # reads: any role
 # One report runs ~28 visibility count queries; back to back, generated reports exceed the dev

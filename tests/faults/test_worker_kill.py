@@ -7,6 +7,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sqlalchemy import select
+
+from core.report_store import ReportStore
+from core.report_store.schema import cases, events
 from tests.faults.conftest import (
     EXECUTIVE,
     HELPLINE,
@@ -124,6 +128,30 @@ async def test_worker_sigkilled_during_notification_delivers_each_message_once(
     for h in held:
         assert all(status == 200 for status in receiver.retries_of(h.key)), h
     assert all(r.signature_ok for r in receiver.requests)
+    await facts_written_once(handles, tmp_path / "data" / "reports.sqlite")
+
+
+async def facts_written_once(handles, db: Path) -> None:
+    """The report store holds each case's timeline once, entry for entry, and the case as it
+    rests, though the killed worker wrote some of the facts before the new one wrote them again."""
+    store = ReportStore(f"sqlite:///{db}", run_migrations=False)
+    try:
+        for h in handles:
+            eid = h.id.removeprefix("escalation-")
+            view, held = await state(h), [e.action for e in (await timeline(h)).items]
+            with store.engine.connect() as conn:
+                written = conn.execute(
+                    select(events.c.seq, events.c.action)
+                    .where(events.c.escalation_id == eid)
+                    .order_by(events.c.seq)
+                ).all()
+                case = conn.execute(
+                    select(cases.c.stage, cases.c.resolved_tier).where(cases.c.escalation_id == eid)
+                ).one()
+            assert [tuple(r) for r in written] == list(enumerate(held)), eid
+            assert tuple(case) == (view.stage, view.resolved_at_tier), eid
+    finally:
+        store.close()
 
 
 async def test_worker_sigkilled_during_signoff_wait_then_approval_completes(

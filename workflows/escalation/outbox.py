@@ -18,7 +18,9 @@ from temporalio.exceptions import ActivityError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.escalation import calls
+    from workflows.escalation.facts import FactLog
     from workflows.messages import (
+        CaseFacts,
         CrmEvent,
         Dispatch,
         DispatchProgress,
@@ -32,8 +34,19 @@ Record = Callable[[str, str], None]
 
 
 class Outbox:
-    def __init__(self, spawn: Spawn, record: Record, settled: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        spawn: Spawn,
+        record: Record,
+        settled: Callable[[], bool],
+        case: Callable[[], EscalationState],
+    ) -> None:
         self._spawn = spawn
+        self._case = case
+        self.facts = FactLog(case())
+        # Whether this run sends facts to the report store: decided once per run, so a case
+        # that started before the store replays its history unchanged (no extra dispatch).
+        self._facts_on: bool | None = None
         self._record = record  # (action, detail) on the timeline, as the process
         self._settled = settled
         self._queue: list[tuple[OutboxItem, asyncio.Future[OutboxResult], str]] = []
@@ -59,6 +72,7 @@ class Outbox:
         return done
 
     def flush(self) -> None:
+        self._queue_facts()
         if not self._queue:
             return
         batch, self._queue = self._queue, []
@@ -78,6 +92,24 @@ class Outbox:
                 results = [finished.get(i, r) for i, r in enumerate(results)]
         for done, r in zip(waiting, results, strict=True):
             done.set_result(r)
+
+    def _queue_facts(self) -> None:
+        if self._facts_on is None:
+            self._facts_on = workflow.patched("report-facts")
+        if not self._facts_on:
+            return
+        facts = self.facts.pending(self._case(), workflow.now())
+        if facts is None:
+            return
+        done: asyncio.Future[OutboxResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((OutboxItem(facts=facts), done, "report facts"))
+        self._spawn(self._facts_written(facts, done))
+
+    async def _facts_written(self, facts: CaseFacts, done: asyncio.Future[OutboxResult]) -> None:
+        if (await done).status == "done":
+            self.facts.acked(facts)
+        else:
+            self.facts.failed()
 
     def sync_stage(self, s: EscalationState) -> None:
         """Tell the CRM the stage the case rests in (once per stage, with the assignee)."""

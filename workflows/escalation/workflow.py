@@ -73,7 +73,6 @@ class EscalationWorkflow:
         self.sla = SlaWatcher(self)
         self.people = People(self.spawn)
         self.notify = Notifier(self)
-        self.outbox = Outbox(self.spawn, self.record_process, lambda: self.settled)
         self.visibility = Visibility()
         if inp.resume is not None:
             self.s = inp.resume
@@ -81,6 +80,7 @@ class EscalationWorkflow:
             self.s = opening.open_case(self.policy, inp, inp.opened_at)
             self.sla.changed()
             self.epoch += 1
+        self.outbox = Outbox(self.spawn, self.record_process, lambda: self.settled, lambda: self.s)
 
     # --- run ------------------------------------------------------------------------------------
 
@@ -299,6 +299,7 @@ class EscalationWorkflow:
         """The stage changed: wake the main loop, hold side effects until it settles."""
         self.epoch += 1
         self.settled = False
+        self.outbox.facts.moved(self.s)
         self.mark_visibility()
 
     def resolve_case(self, tier: Tier, outcome: str, actor: Actor) -> None:

@@ -1,0 +1,89 @@
+"""The report store's tables (SQLAlchemy Core). One row per case (its latest snapshot), one per
+timeline entry, one per stage visit. Days and weeks are stored as ISO dates (UTC) at write time,
+so every report groups by a plain indexed column on SQLite and PostgreSQL alike.
+
+The migrations (migrations/versions) create these tables; change both together.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("escalation_id", String(64), primary_key=True),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("events_seen", Integer, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_day", String(10), nullable=False),
+    Column("opened_week", String(10), nullable=False),
+    Column("opened_by_id", String(128), nullable=False),
+    Column("opened_by_name", String(256), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("customer_tier", String(16), nullable=False),
+    Column("severity", String(4)),
+    Column("avoidable", Boolean),
+    Column("stage", String(32), nullable=False),
+    Column("team", String(128)),
+    Column("assignee", String(128)),
+    Column("resolved_tier", String(16)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("requested_amount", Float),
+    Column("granted_amount", Float),
+    Column("currency", String(3)),
+    Column("reopen_count", Integer, nullable=False, default=0),
+    Column("fr_due_at", DateTime(timezone=True)),
+    Column("fr_met_at", DateTime(timezone=True)),
+    Column("fr_breached", Boolean, nullable=False, default=False),
+    Column("res_due_at", DateTime(timezone=True)),
+    Column("res_met_at", DateTime(timezone=True)),
+    Column("res_breached", Boolean, nullable=False, default=False),
+    # Captured by a later workflow change; reported when present.
+    Column("root_cause", String(128)),
+    Column("feedback_score", Integer),
+    Index("ix_cases_opened_at", "opened_at"),
+    Index("ix_cases_opened_day", "opened_day"),
+    Index("ix_cases_day_trigger", "opened_day", "trigger"),
+    Index("ix_cases_week_trigger", "opened_week", "trigger"),
+    Index("ix_cases_coaching", "avoidable", "opened_by_id", "opened_by_name", "trigger"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("escalation_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("detail", String(500), nullable=False, default=""),
+    Index("ix_events_action", "action"),
+)
+
+stage_visits = Table(
+    "stage_visits",
+    metadata,
+    Column("escalation_id", String(64), primary_key=True),
+    Column("entered_at", DateTime(timezone=True), primary_key=True),
+    Column("stage", String(32), primary_key=True),
+    Column("left_at", DateTime(timezone=True)),
+    Column("seconds", Float),
+    Index("ix_stage_visits_stage", "stage", "seconds"),
+)

@@ -1,0 +1,139 @@
+"""The charts page in headless Chromium (Debian's, through Playwright): it signs in with a token,
+draws every chart from the JSON reports without a console error, hands over a chart's numbers as
+CSV, and tells a role that may not see a report so."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import uvicorn
+
+from api.main import create_app
+from core.report_store import ReportStore
+from core.settings import Settings
+from tests.report_store.data import ALL
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
+    reason="Chromium is not installed (apt-get install -y chromium)",
+)
+PERIOD = "?since=2026-01-01&until=2026-01-31"
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory) -> Iterator[str]:
+    store = ReportStore(f"sqlite:///{tmp_path_factory.mktemp('page') / 'reports.sqlite'}")
+    store.write(ALL)
+    app = create_app(Settings(demo=True), client=object(), report_store=store)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        await b.close()
+
+
+async def open_signed_in(browser, base_url: str, token: str):
+    page = await browser.new_page(accept_downloads=True)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    await page.goto(base_url + "/reports/charts" + PERIOD)
+    await page.fill("#token", token)
+    await page.click("#signin button[type=submit]")
+    await page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    return page, problems
+
+
+async def test_every_chart_renders_without_console_errors(browser, base_url):
+    page, problems = await open_signed_in(browser, base_url, "demo-manager")
+    assert problems == []
+    assert await page.text_content("#period") == (
+        "Escalations opened 2026-01-01 to 2026-01-31 (UTC), figures from the report store"
+    )
+    charts = await page.evaluate(
+        "Object.values(Chart.instances).map(c => [c.canvas.closest('section').dataset.report,"
+        " c.data.datasets.map(d => d.data)])"
+    )
+    drawn = dict(charts)
+    assert set(drawn) == {
+        "volume",
+        "avoidable",
+        "resolution",
+        "sla",
+        "stages",
+        "approvals",
+        "root-causes",
+        "feedback",
+        "coaching",
+    }
+    assert drawn["resolution"] == [[1, 1, 1, 1]]
+    assert drawn["stages"] == [[0.5, 2, 1], [1, 4, 1]]  # hours: p50, p90 per stage
+    assert drawn["avoidable"] == [[pytest.approx(66.67), 100]]
+    # the token stays in this tab
+    assert await page.evaluate("sessionStorage.getItem('escalations.reports.token')") == (
+        "demo-manager"
+    )
+    await page.close()
+
+
+async def test_a_chart_s_numbers_are_one_click_away_as_csv(browser, base_url):
+    page, problems = await open_signed_in(browser, base_url, "demo-supervisor")
+    async with page.expect_download() as info:
+        await page.click("#chart-resolution a.csv")
+    download = await info.value
+    with open(await download.path()) as f:
+        assert f.read().splitlines() == [
+            "tier,cases,share",
+            "tier1,1,0.25",
+            "helpline,1,0.25",
+            "specialist,1,0.25",
+            "executive,1,0.25",
+        ]
+    assert download.suggested_filename == "resolution.csv"
+    assert problems == []
+    await page.close()
+
+
+async def test_a_role_without_the_coaching_view_is_told_so(browser, base_url):
+    page, _ = await open_signed_in(browser, base_url, "demo-executive")
+    note = await page.text_content("#chart-coaching .empty")
+    assert note and "Only supervisor or manager may do this" in note
+    assert not await page.is_visible("#chart-coaching canvas")
+    await page.close()
+
+
+async def test_a_wrong_token_brings_the_sign_in_back(browser, base_url):
+    page = await browser.new_page()
+    await page.goto(base_url + "/reports/charts" + PERIOD)
+    await page.fill("#token", "not-a-token")
+    await page.click("#signin button[type=submit]")
+    await page.wait_for_selector("#signin-error:has-text('not accepted')", timeout=10_000)
+    assert await page.is_visible("#signin") and not await page.is_visible("#charts")
+    await page.close()
