@@ -7,9 +7,12 @@ the hand-over costs far more than reading an attribute.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
+from pydantic import BeforeValidator
 from temporalio.client import Client
 
 from activities.policy import PolicyFile
@@ -45,3 +48,13 @@ IdempotencyKey = Annotated[
         "the first result instead of acting twice.",
     ),
 ]
+
+
+def _iso_8601(value: object) -> object:
+    # pydantic would read a bare number as seconds since 1970; a report window is a time
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?[\d.]+([eE][-+]?\d+)?\s*", value):
+        raise ValueError("an ISO 8601 time, e.g. 2026-01-01T00:00:00Z, not a number")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_8601)]

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from api.auth import access_doc, require
+from api.deps import IsoTime
 from api.errors import Invalid
 from api.schemas import error_responses
 from core.directory import DirectoryEntry
@@ -61,10 +62,10 @@ def _utc(t: datetime | None) -> datetime | None:
 
 async def filters(
     since: Annotated[
-        datetime | None,
+        IsoTime | None,
         Query(description="Opened at or after (ISO 8601; no offset: UTC)"),
     ] = None,
-    until: Annotated[datetime | None, Query(description="Opened before (ISO 8601)")] = None,
+    until: Annotated[IsoTime | None, Query(description="Opened before (ISO 8601)")] = None,
     team: Annotated[str | None, Query(max_length=128, description="Assigned team")] = None,
     severity: Annotated[Severity | None, Query()] = None,
     trigger: Annotated[Trigger | None, Query()] = None,

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.converter import decode_typed_search_attributes
 
 from api.auth import access_doc, require
-from api.deps import TemporalClient
+from api.deps import IsoTime, TemporalClient
 from api.errors import Invalid
 from api.gateway import count, decode_memo, list_page, visibility_query
 from api.schemas import SummaryReport, error_responses
@@ -84,11 +84,11 @@ async def summary(
     _: Reader,
     client: TemporalClient,
     since: Annotated[
-        datetime | None,
+        IsoTime | None,
         Query(description="Opened at or after (ISO 8601)", examples=["2026-01-01T00:00:00Z"]),
     ] = None,
     until: Annotated[
-        datetime | None,
+        IsoTime | None,
         Query(description="Opened before (ISO 8601)", examples=["2026-02-01T00:00:00Z"]),
     ] = None,
 ) -> SummaryReport:
