@@ -96,7 +96,11 @@ def test_the_demo_webhook_secret_is_refused_outside_the_demo():
 def test_the_worker_refuses_to_start_with_the_demo_webhook_secret(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESCALATIONS_")}
     key = base64.b64encode(os.urandom(32)).decode()
-    env.update(ESCALATIONS_PAYLOAD_KEYS=f'{{"k1":"{key}"}}', ESCALATIONS_DEMO="false")
+    env.update(
+        ESCALATIONS_PAYLOAD_KEYS=f'{{"k1":"{key}"}}',
+        ESCALATIONS_ACTION_KEYS=f'{{"a1":"{key}"}}',
+        ESCALATIONS_DEMO="false",
+    )
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "worker"],

@@ -5,6 +5,7 @@ token (429 with Retry-After)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.testing import ActivityEnvironment
 
 from activities.routing import RoutingActivities
@@ -101,7 +103,16 @@ def test_hash_token_cli_prints_what_the_directory_stores():
 
 async def _app(dev_env, path: Path, **settings):
     app = create_app(
-        Settings(_env_file=None, demo=False, directory_path=path, token_pepper=PEPPER, **settings),
+        Settings(
+            _env_file=None,
+            demo=False,
+            directory_path=path,
+            token_pepper=PEPPER,
+            # the other secrets a production API needs (the console's sessions, signed actions)
+            session_secret=SecretStr("s" * 40),
+            action_keys={"a1": SecretStr(base64.b64encode(b"k" * 32).decode())},
+            **settings,
+        ),
         client=dev_env.client,
     )
     return app

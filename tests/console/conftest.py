@@ -21,8 +21,11 @@ import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from core.binaries import find_binary
 from core.settings import Settings
 from tests.api.conftest import (
     Stack,
@@ -30,6 +33,7 @@ from tests.api.conftest import (
     request_body,
     stack,  # noqa: F401  (the worker + app fixture)
 )
+from workflows import search_attributes as sa
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -115,6 +119,20 @@ async def axe_violations(page: Page) -> list[dict]:
         for v in result
         if v["impact"] in ("serious", "critical")
     ]
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server of the console tests' own: the approvers' inbox lists every case waiting for
+    sign-off in the namespace, and the cases other test modules leave there would crowd it."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=sa.ALL,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
 
 
 @pytest.fixture(scope="module")

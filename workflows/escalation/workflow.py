@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, rules
     from workflows.access import Action
-    from workflows.escalation import actions, guards
+    from workflows.escalation import actions, guards, handover
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
     from workflows.escalation.people import People
@@ -66,9 +66,9 @@ class EscalationWorkflow:
         self.closed = False  # final stage reached: pending staff messages are stale
         self.handing_over = False  # continue-as-new under way: send held messages now
         self.collecting: list[asyncio.Task] | None = None  # an SLA firing's lookups (sla.py)
-        self._tasks: list[asyncio.Task] = []
-        self._can_after = inp.continue_as_new_after_events
-        self._version = inp.version
+        self.tasks: list[asyncio.Task] = []
+        self.can_after = inp.continue_as_new_after_events
+        self.version = inp.version
         self.policy = pinned(inp.policy)
         self.sla = SlaWatcher(self)
         self.people = People(self.spawn)
@@ -86,9 +86,9 @@ class EscalationWorkflow:
 
     @workflow.run
     async def run(self, inp: StartEscalation) -> EscalationView:
-        if self._version != WORKFLOW_VERSION:
+        if self.version != WORKFLOW_VERSION:
             raise ApplicationError(
-                f"behaviour version {self._version} is retired; this worker runs "
+                f"behaviour version {self.version} is retired; this worker runs "
                 f"{WORKFLOW_VERSION} (docs/decisions/0002)",
                 type="RetiredVersion",
                 non_retryable=True,
@@ -97,7 +97,7 @@ class EscalationWorkflow:
         # see workflows/policy.pinned) and not read again, so a cached case does not keep it
         # (dropped here, after the workers' interceptor has checked the input's signature).
         inp.policy = None
-        self._watcher = self.spawn(self.sla.run())
+        self.watcher = self.spawn(self.sla.run())
         carried, self.s.carried = self.s.carried, []
         for item in carried:
             self.outbox.resume(OutboxItem.model_validate(item), self.notify.resume)
@@ -122,7 +122,7 @@ class EscalationWorkflow:
         self.sla.changed()
         self.settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         return self.view()
 
     # --- queries --------------------------------------------------------------------------------
@@ -343,50 +343,12 @@ class EscalationWorkflow:
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
-        if self._can_after is not None and info.get_current_history_length() > self._can_after:
+        if self.can_after is not None and info.get_current_history_length() > self.can_after:
             return True
         return info.is_continue_as_new_suggested()
 
     async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        s = self.s
-        if workflow.patched("carry-on-continue-as-new"):
-            # The SLA watcher keeps watching while the hand-over waits for what finishes soon
-            # (dispatches, lookups); what is retried for long (a failing CRM, a relay that is
-            # down) is cancelled and carried to the next run, never waited for.
-            self.handing_over = self.outbox.handing_over = True
-            self.settle()
-            await workflow.wait_condition(
-                lambda: all(
-                    t.done() or t is self._watcher or t in self.outbox.retrying for t in self._tasks
-                )
-            )
-            for task in list(self.outbox.retrying):
-                task.cancel()
-            self.finished = True
-            self.sla.changed()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            s.carried = [item.model_dump(mode="json") for item in self.outbox.carried]
-        else:
-            self.finished = self.handing_over = True
-            self.sla.changed()
-            self.settle()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.record_process(
-            "continued_as_new", f"history {workflow.info().get_current_history_length()} events"
-        )
-        workflow.continue_as_new(
-            StartEscalation(
-                id=s.id,
-                request=s.request,
-                opened_by=s.opened_by,
-                resume=s,
-                policy=self.policy.model_dump(mode="json"),
-                opened_at=s.opened_at,
-                continue_as_new_after_events=self._can_after,
-                version=self._version,
-            )
-        )
+        await handover.continue_as_new(self)
 
     # --- bookkeeping ------------------------------------------------------------------------------
 
@@ -407,9 +369,9 @@ class EscalationWorkflow:
     def spawn(self, coro: Awaitable[None], lookup: bool = False) -> asyncio.Task[None]:
         """Run `coro` in the background. A `lookup` finds recipients, then queues messages (it
         does not wait for them to go out): an SLA firing waits for its lookups (sla.py)."""
-        self._tasks = [t for t in self._tasks if not t.done()]
+        self.tasks = [t for t in self.tasks if not t.done()]
         task = asyncio.ensure_future(coro)
-        self._tasks.append(task)
+        self.tasks.append(task)
         if lookup and self.collecting is not None:
             self.collecting.append(task)
         return task
