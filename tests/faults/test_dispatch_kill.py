@@ -38,6 +38,7 @@ pytestmark = pytest.mark.timeout(240)
 CASES = 40
 HELPLINE = 4  # help-line people reached by e-mail only: 1 customer + 4 staff e-mails per case
 EMAILS = CASES * (1 + HELPLINE)
+LAG_S = 2.0  # see `recent` below
 
 
 class SlowRelay(RecordingHandler):
@@ -120,8 +121,11 @@ async def test_worker_killed_mid_batch_resends_only_what_was_in_flight(
         killed_at = time.monotonic()
         await procs.sigkill(first)
         sent_before = len(relay.mails)
-        # accepted just before the kill, perhaps before the batch's heartbeat recorded them
-        recent = sum(1 for t in relay.accepted_at if killed_at - t <= throttle_s + 0.1)
+        # accepted just before the kill, perhaps before the batch's heartbeat reached the server:
+        # the throttle, and on a loaded machine (CI runs the suite beside the servers) the
+        # worker's own lag in handing the heartbeat over, which measured up to about 1.5 s
+        lag_s = max(throttle_s + 0.1, LAG_S)
+        recent = sum(1 for t in relay.accepted_at if killed_at - t <= lag_s)
         await procs.worker(env, "worker-2")
 
         async def all_delivered():
@@ -139,8 +143,11 @@ async def test_worker_killed_mid_batch_resends_only_what_was_in_flight(
     twice = sum(n - 1 for n in keys.values() if n > 1)
     # a batch re-sent whole: every e-mail of a case accepted before the kill went out again
     before: dict[str, set[str]] = {}
-    for m in relay.mails[:sent_before]:
-        before.setdefault(m.message["X-Escalation-Id"], set()).add(m.message["X-Idempotency-Key"])
+    for m, t in zip(relay.mails[:sent_before], relay.accepted_at, strict=False):
+        if killed_at - t > lag_s:  # accepted well before the kill: its progress was recorded
+            before.setdefault(m.message["X-Escalation-Id"], set()).add(
+                m.message["X-Idempotency-Key"]
+            )
     whole_batch_twice = [
         eid for eid, ks in before.items() if len(ks) > 1 and all(keys[k] > 1 for k in ks)
     ]
