@@ -70,6 +70,12 @@ def record(s: EscalationState, actor: Actor, action: str, detail: str, now: date
     s.updated_at = now
 
 
+def numbered(entries: list[TimelineEntry], elided: int) -> list[tuple[int, TimelineEntry]]:
+    """Each kept timeline entry with its position among all the case ever recorded (record()
+    keeps the first TIMELINE_HEAD entries and the latest, and counts those dropped between)."""
+    return [(i if i < TIMELINE_HEAD else i + elided, e) for i, e in enumerate(entries)]
+
+
 def add_note(s: EscalationState, actor: Actor, text: str, now: datetime) -> None:
     s.notes.append(text)
     del s.notes[:-NOTES_KEPT]

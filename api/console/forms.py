@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
@@ -25,11 +25,12 @@ from workflows.models import (
     Proposal,
     Reason,
     Remedy,
+    RemedyKind,
     ResolveCase,
     SeverityChange,
 )
 
-REMEDY_KINDS = ("refund", "goodwill_credit", "fee_waiver", "replacement", "other")
+REMEDY_KINDS: tuple[str, ...] = get_args(RemedyKind)
 
 
 @dataclass(frozen=True)

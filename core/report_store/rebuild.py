@@ -25,7 +25,7 @@ from api.gateway import decode_memo, list_page, query_state, query_timeline, vis
 from core.report_store import ReportStore
 from workflows.messages import CaseFacts, CaseSnapshot, ClockFact, FactEvent
 from workflows.models import EscalationView, Timeline
-from workflows.opening import TIMELINE_HEAD
+from workflows.opening import numbered
 
 log = structlog.get_logger("rebuild")
 
@@ -78,11 +78,7 @@ def facts_of(view: EscalationView, timeline: Timeline, opened_by_id: str) -> Cas
                 stage=e.stage,
                 detail=e.detail[:500],
             )
-            # positions among all the case recorded: it keeps its first and latest entries
-            for i, e in (
-                (n if n < TIMELINE_HEAD else n + timeline.elided, e)
-                for n, e in enumerate(timeline.items)
-            )
+            for i, e in numbered(timeline.items, timeline.elided)
         ],
     )
 

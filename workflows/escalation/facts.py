@@ -14,9 +14,9 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import opening
     from workflows.messages import CaseFacts, CaseSnapshot, ClockFact, FactEvent, StageVisit
-    from workflows.models import EscalationState, TimelineEntry
-    from workflows.opening import TIMELINE_HEAD
+    from workflows.models import EscalationState
 
 
 def snapshot(s: EscalationState, now: datetime) -> CaseSnapshot:
@@ -54,14 +54,6 @@ def snapshot(s: EscalationState, now: datetime) -> CaseSnapshot:
             for c in s.clocks
         ],
     )
-
-
-def numbered(s: EscalationState) -> list[tuple[int, TimelineEntry]]:
-    """Each kept timeline entry with its position among all the case ever recorded: the case
-    keeps its first entries and its latest, and counts those dropped between (opening.record)."""
-    return [
-        (i if i < TIMELINE_HEAD else i + s.timeline_elided, e) for i, e in enumerate(s.timeline)
-    ]
 
 
 class FactLog:
@@ -109,7 +101,7 @@ class FactLog:
                     stage=e.stage,
                     detail=e.detail[:500],
                 )
-                for i, e in numbered(s)
+                for i, e in opening.numbered(s.timeline, s.timeline_elided)
                 if i >= self._acked
             ],
             stages=stages,
