@@ -146,8 +146,8 @@ class CaseSnapshot(Model):
     currency: str | None = None
     reopen_count: int = 0
     clocks: list[ClockFact] = Field(default_factory=list)
-    root_cause: str | None = Field(None, description="Not captured by the workflow yet")
-    feedback_score: int | None = Field(None, description="Not captured by the workflow yet")
+    root_cause: str | None = Field(None, description="Recorded at resolution (the policy's list)")
+    feedback_score: int | None = Field(None, description="The customer's latest rating, 1-5")
 
 
 class CaseFacts(Model):

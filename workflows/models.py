@@ -150,6 +150,15 @@ class KbMatch(Model):
     snippet: str = ""
 
 
+class CustomerFeedback(Model):
+    """A customer's answer to a check-in (the signed feedback link, issue 22)."""
+
+    score: int = Field(ge=1, le=5, description="How the resolution went, 1 (bad) to 5 (good)")
+    comment: str = Field("", max_length=5_000)
+    still_broken: bool = False
+    at: datetime
+
+
 class EscalationState(Model):
     """Everything the workflow knows; carried across continue-as-new."""
 
@@ -193,6 +202,12 @@ class EscalationState(Model):
     )
     check_ins_done: int = 0
     reopen_count: int = 0
+    root_cause: str | None = Field(
+        None, description="The root-cause category recorded at resolution (the policy's list)"
+    )
+    feedback: list[CustomerFeedback] = Field(
+        default_factory=list, description="The customer's answers to check-ins, oldest first"
+    )
     resolved_at: datetime | None = None
     policy_version: str | None = None
     opened_at: datetime
