@@ -193,3 +193,33 @@ class DispatchProgress(Model):
     (index in the batch, result), so a batch cut short by a crash re-sends only the others."""
 
     finished: list[tuple[int, OutboxResult]] = Field(default_factory=list)
+
+
+class CustomerHistoryQuery(Model):
+    """The customer's past escalations (the report store), for tier-1 goodwill budgets, the
+    approvers' view and the handover packet (issue 22)."""
+
+    customer_id: str
+    since: datetime = Field(description="Start of the window: a rolling year before the opening")
+    exclude_id: str | None = Field(None, description="The case asking (not its own past)")
+    limit: int = 20
+
+
+class PastEscalation(Model):
+    escalation_id: str
+    opened_at: datetime
+    trigger: str
+    stage: str
+    resolved_tier: str | None = None
+    outcome: str | None = None
+    root_cause: str | None = None
+    granted_amount: float | None = None
+    currency: str | None = None
+
+
+class CustomerHistory(Model):
+    escalations: list[PastEscalation] = Field(default_factory=list, description="Newest first")
+    count: int = Field(0, description="Escalations in the window (may exceed the list)")
+    goodwill_granted: dict[str, float] = Field(
+        default_factory=dict, description="Remedies granted in the window, summed per currency"
+    )
