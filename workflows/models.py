@@ -190,6 +190,9 @@ class EscalationState(Model):
         "was moved to",
     )
     waiting_on_customer: bool = False
+    opening_rules: int = Field(
+        0, description="StartEscalation.opening_rules of the case (kept across continue-as-new)"
+    )
     consult_answer: str | None = None
     kb_matches: list[KbMatch] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="The latest notes, whole")
@@ -323,6 +326,12 @@ class StartEscalation(Model):
         None, description="Force continue-as-new past this history length (tests, operations)"
     )
     signature: str | None = Field(None, description="Set by the API's client; verified by workers")
+    opening_rules: int = Field(
+        0,
+        description="Which opening rules the case was triaged under: 0 before issue 22 (cases "
+        "already running keep them on replay), 1 the help line's window on business hours, "
+        "threats and P1 straight to the escalated-accounts manager. Set by new_case.",
+    )
     version: int = Field(
         WORKFLOW_VERSION,
         description="The workflow behaviour the starter asks for. Only "

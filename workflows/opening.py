@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from workflows import clocks as clk
 from workflows import rules
 from workflows import search_attributes as sa
+from workflows.business_hours import add_business_seconds
 from workflows.models import (
     Actor,
     Clock,
@@ -38,6 +39,8 @@ from workflows.policy import Policy
 from workflows.stages import Stage, check_transition
 
 WORKFLOW_ACTOR = Actor(id="workflow", name="Escalation process", role="system")
+# The opening rules new cases get (StartEscalation.opening_rules); running cases keep theirs.
+OPENING_RULES = 1
 
 
 def money(r: Remedy | None) -> str:
@@ -158,7 +161,15 @@ def resolve(
     move(s, Stage.RESOLVED, now)
 
 
-def tier1(s: EscalationState, p: Policy, now: datetime) -> None:
+def consult_deadline(p: Policy, s: EscalationState, now: datetime) -> datetime:
+    """The end of the help line's consult window: counted on the help line's business hours, so
+    a consult asked out of hours waits for the help line to open instead of timing out unread;
+    wall clock on round-the-clock severities (P1), whoever is on call."""
+    cal = "24x7" if s.severity in p.quiet_hours_except else p.helpline_calendar
+    return add_business_seconds(p.calendar(cal), now, p.consult_window_min * 60)
+
+
+def tier1(s: EscalationState, p: Policy, now: datetime, rules_version: int = OPENING_RULES) -> None:
     """The tier-1 exception check: grant within the frontline's authority (resolved at tier 1),
     or hand the case to the help line, whose consult window starts now."""
     allowed, why = rules.tier1_decision(p, s.request)
@@ -169,18 +180,26 @@ def tier1(s: EscalationState, p: Policy, now: datetime) -> None:
     else:
         record(s, WORKFLOW_ACTOR, "tier1_declined", why, now)
         move(s, Stage.HELPLINE_CONSULT, now)
-        s.consult_due_at = now + timedelta(minutes=p.consult_window_min)
+        if rules_version >= 1:
+            s.consult_due_at = consult_deadline(p, s, now)
+        else:
+            s.consult_due_at = now + timedelta(minutes=p.consult_window_min)
 
 
 def open_case(p: Policy, start: StartEscalation, now: datetime) -> EscalationState:
     """The state of a new escalation once triaged and through the tier-1 check (stage
     `helpline_consult`, or `resolved` when tier 1 granted the remedy)."""
     s = EscalationState(
-        id=start.id, request=start.request, opened_by=start.opened_by, opened_at=now, updated_at=now
+        id=start.id,
+        request=start.request,
+        opened_by=start.opened_by,
+        opened_at=now,
+        updated_at=now,
+        opening_rules=start.opening_rules,
     )
     record(s, start.opened_by, "opened", start.request.summary, now)
     triage(s, p, now)
-    tier1(s, p, now)
+    tier1(s, p, now, s.opening_rules)
     return s
 
 
@@ -219,7 +238,7 @@ def new_case(
         opened_by=opened_by,
         policy=policy_json,
         opened_at=now,
-        **start_options,
+        **({"opening_rules": OPENING_RULES} | start_options),
     )
     return NewCase(start=start, state=open_case(policy, start, now))
 

@@ -10,6 +10,7 @@ what no channel takes is recorded and raised to the escalated-accounts manager.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -49,8 +50,14 @@ class Notifier:
         c = self.wf.s.request.customer
         self._message(event, c.name, self._customer_channels(), self._context(**extra), None)
 
-    def staff(self, person: Person, event: str, **extra: Any) -> None:
-        self._message(event, person.name, staff_channels(person), self._context(**extra), person)
+    def staff(
+        self, person: Person, event: str, stale: Callable[[], bool] | None = None, **extra: Any
+    ) -> None:
+        """`stale`: the message no longer applies (a consult that timed out): held for working
+        hours, it is dropped instead of sent."""
+        self._message(
+            event, person.name, staff_channels(person), self._context(**extra), person, stale
+        )
 
     def assignee(self, event: str, **extra: Any) -> None:
         person = self.wf.people.known.get(self.wf.s.assignee or "")
@@ -143,14 +150,20 @@ class Notifier:
     # --- how ----------------------------------------------------------------------------------
 
     def _message(
-        self, event: str, name: str, channels: Channels, ctx: dict[str, Any], staff: Person | None
+        self,
+        event: str,
+        name: str,
+        channels: Channels,
+        ctx: dict[str, Any],
+        staff: Person | None,
+        stale: Callable[[], bool] | None = None,
     ) -> None:
         """Queued at once (it joins this workflow task's dispatch) unless the recipient is off
         duty; the outcome is handled in the background."""
         if self.wf.policy.templates.get(event) is None:
             return
         if self._quiet_hours_until(staff) is not None:
-            self.wf.spawn(self._after_quiet_hours(event, name, channels, ctx, staff))
+            self.wf.spawn(self._after_quiet_hours(event, name, channels, ctx, staff, stale))
             return
         deliveries = self._deliveries(event, name, channels, ctx, staff)
         queued = (
@@ -171,7 +184,13 @@ class Notifier:
         return None
 
     async def _after_quiet_hours(
-        self, event: str, name: str, channels: Channels, ctx: dict[str, Any], staff: Person | None
+        self,
+        event: str,
+        name: str,
+        channels: Channels,
+        ctx: dict[str, Any],
+        staff: Person | None,
+        stale: Callable[[], bool] | None = None,
     ) -> None:
         wake = self._quiet_hours_until(staff)
         if wake is not None and staff is not None:
@@ -191,6 +210,15 @@ class Notifier:
                     return
             except TimeoutError:
                 pass
+            if (
+                stale is not None
+                and stale()
+                and workflow.patched("p22a-stale-staff-message-dropped")
+            ):
+                self.wf.record_process(
+                    "notification_dropped", f"{event} to {staff.name}: no longer needed"
+                )
+                return
         deliveries = self._deliveries(event, name, channels, ctx, staff)
         queued = (
             self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}")

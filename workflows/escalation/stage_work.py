@@ -46,10 +46,17 @@ async def consult(wf: EscalationWorkflow) -> None:
         )
         for person in await wf.people.find(PeopleQuery(roles=["helpline"])):
             wf.notify.staff(
-                person, "consult_requested", consult_window_min=f"{p.consult_window_min:g}"
+                person,
+                "consult_requested",
+                stale=lambda: s.stage != Stage.HELPLINE_CONSULT,
+                consult_window_min=f"{p.consult_window_min:g}",
             )
     if await wf.wait(epoch, s.consult_due_at, "help-line consult window") is Wake.TIMEOUT:
-        wf.record_process("consult_timed_out", f"no answer within {p.consult_window_min:g} minutes")
+        on_hours = s.opening_rules >= 1 and s.severity not in p.quiet_hours_except
+        hours = " of the help line's hours" if on_hours else ""
+        wf.record_process(
+            "consult_timed_out", f"no answer within {p.consult_window_min:g} minutes{hours}"
+        )
         wf.goto(Stage.SPECIALIST)
 
 
