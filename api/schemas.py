@@ -28,8 +28,17 @@ class ConsultAnswerBody(Body):
     answer: str = Field(
         min_length=1,
         max_length=20_000,
-        description="The help line's answer to the frontline",
+        description="The help line's answer: advice to the frontline agent, relayed to the "
+        "agent who opened the case; never sent to the customer word for word",
         examples=["Duplicate charges above 50 GBP need a billing specialist."],
+    )
+    customer_message: str | None = Field(
+        None,
+        min_length=1,
+        max_length=5_000,
+        description="With `resolves: true`: what the customer is told, as the frontline agent "
+        "confirmed it. Without it the customer gets the policy's `helpline_resolved` message",
+        examples=["We have refunded the duplicate charge; it will show within 3 working days."],
     )
 
 

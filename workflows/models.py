@@ -194,6 +194,9 @@ class EscalationState(Model):
         0, description="StartEscalation.opening_rules of the case (kept across continue-as-new)"
     )
     consult_answer: str | None = None
+    customer_message: str | None = Field(
+        None, description="What the customer was told when the help line resolved the case"
+    )
     kb_matches: list[KbMatch] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="The latest notes, whole")
     notes_count: int = Field(0, description="Notes added in all")
@@ -350,7 +353,14 @@ class ActionInput(Model):
 
 class ConsultAnswer(ActionInput):
     resolves: bool
-    answer: str = Field(min_length=1, max_length=20_000)
+    answer: str = Field(min_length=1, max_length=20_000, description="Advice to the frontline")
+    customer_message: str | None = Field(
+        None,
+        min_length=1,
+        max_length=5_000,
+        description="What the customer is told when the answer resolves the case (confirmed by "
+        "the frontline agent); None: the policy's helpline_resolved message",
+    )
 
 
 class Acknowledge(ActionInput):

@@ -26,12 +26,14 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # pinned to it sends its first message.
 CASE_FIELDS = frozenset({
     "id", "summary", "category", "customer", "severity", "promise_at", "assignee", "outcome",
-    "remedy", "required_authority", "proposed_by",
+    "remedy", "required_authority", "proposed_by", "kb_matches",
 })  # fmt: skip
 EVENT_FIELDS: dict[str, frozenset[str]] = {
     "opened": frozenset(),
     "tier1_granted": frozenset(),
     "consult_requested": frozenset({"consult_window_min"}),
+    "consult_answered": frozenset({"answer"}),
+    "helpline_resolved": frozenset(),
     "transferred": frozenset({"ack_due"}),
     "acknowledged": frozenset(),
     "info_requested": frozenset({"question"}),

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import run_worker
 from tests.workflows.fakes import World
 from tests.workflows.helpers import (
+    HELPLINE,
     LONDON,
     actions,
     request,
@@ -22,9 +23,11 @@ from tests.workflows.helpers import (
     start,
     terminate_started,
     wait_for,
+    wait_until,
 )
 from workflows import search_attributes as sa
 from workflows.escalation import EscalationWorkflow
+from workflows.models import ConsultAnswer
 
 W = EscalationWorkflow
 
@@ -109,3 +112,93 @@ async def test_a_consult_request_held_overnight_is_dropped_once_the_consult_time
         dropped = [e for e in tl if e.action == "notification_dropped"]
         assert "consult_requested to Harper Helpline" in dropped[0].detail
     assert "consult_requested" not in world.events("Harper Helpline")
+
+
+def bodies(world: World, to: str, event: str) -> list[str]:
+    return [d.body for d in world.deliveries if d.recipient_name == to and d.event == event]
+
+
+async def test_a_resolving_answer_is_advice_relayed_to_the_agent_not_sent_to_the_customer(
+    fresh_ts_env, world
+):
+    env = fresh_ts_env
+    await skip_to_office_hours(env)
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, req=request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        # the help line sees the knowledge base's matches with the request
+        await wait_until(lambda: bodies(world, "Harper Helpline", "consult_requested"))
+        assert "Duplicate charges" in bodies(world, "Harper Helpline", "consult_requested")[0]
+        advice = "Internal: use the billing tool's duplicate-charge reversal, code DC-7"
+        v = await h.execute_update(
+            W.consult_answer, ConsultAnswer(actor=HELPLINE, resolves=True, answer=advice)
+        )
+        assert (v.stage, v.resolved_at_tier) == ("resolved", "helpline")
+        assert advice not in (v.outcome or "")
+        await wait_until(lambda: bodies(world, "Ada Lovelace", "helpline_resolved"))
+        await wait_until(lambda: bodies(world, "Alex Agent", "consult_answered"))
+    told = [d.body for d in world.deliveries if d.recipient_name == "Ada Lovelace"]
+    assert all("DC-7" not in b for b in told)
+    relayed = bodies(world, "Alex Agent", "consult_answered")[0]
+    assert advice in relayed and "Duplicate charges" in relayed
+
+
+async def test_a_resolving_answer_tells_the_customer_what_the_agent_confirmed(fresh_ts_env, world):
+    env = fresh_ts_env
+    await skip_to_office_hours(env)
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, req=request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        confirmed = "We have reversed the second March charge; it shows within 3 working days."
+        v = await h.execute_update(
+            W.consult_answer,
+            ConsultAnswer(
+                actor=HELPLINE, resolves=True, answer="Reverse it", customer_message=confirmed
+            ),
+        )
+        assert v.outcome == confirmed
+        await wait_until(lambda: bodies(world, "Ada Lovelace", "resolved"))
+    assert confirmed in bodies(world, "Ada Lovelace", "resolved")[0]
+    assert not bodies(world, "Ada Lovelace", "helpline_resolved")
+
+
+async def test_tier1_grant_sends_the_tier1_granted_message(fresh_ts_env, world):
+    env = fresh_ts_env
+    await skip_to_office_hours(env)
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, req=request(40))
+        await wait_for(h, lambda v: v.stage == "follow_up")
+        await wait_until(lambda: bodies(world, "Ada Lovelace", "tier1_granted"))
+    assert "refund 40 GBP" in bodies(world, "Ada Lovelace", "tier1_granted")[0]
+    assert not bodies(world, "Ada Lovelace", "resolved")
+
+
+async def test_a_staff_message_falls_back_to_the_next_channel(fresh_ts_env):
+    world = World(failing_channels={"chat"})
+    env = fresh_ts_env
+    await skip_to_office_hours(env)
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, req=request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        tl = await timeline_with(h, "notification_fallback")
+    fallback = [e.detail for e in tl if e.action == "notification_fallback"]
+    assert any(
+        "consult_requested to Harper Helpline: chat failed, sent by email" in d for d in fallback
+    )
+    sent = [d for d in world.deliveries if d.recipient_name == "Harper Helpline"]
+    assert [d.channel for d in sent] == ["email"]
+
+
+async def test_a_message_no_channel_takes_is_recorded_and_raised_to_the_manager(fresh_ts_env):
+    world = World(failing_channels={"email", "sms"})  # every channel the customer has
+    env = fresh_ts_env
+    await skip_to_office_hours(env)
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, req=request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        tl = await timeline_with(h, "notification_failed")
+        await wait_until(lambda: bodies(world, "Morgan Manager", "notification_failed"))
+    failed = [e.detail for e in tl if e.action == "notification_failed"]
+    assert any(d.startswith("opened to Ada Lovelace: no channel delivered") for d in failed)
+    assert "opened" in bodies(world, "Morgan Manager", "notification_failed")[0]
+    assert [d.channel for d in world.deliveries if d.recipient_name == "Morgan Manager"] == ["chat"]

@@ -103,6 +103,7 @@ class Notifier:
                 ),
                 required_authority=f"{pending.required_authority:g}" if pending else "",
                 proposed_by=pending.proposed_by if pending else "",
+                kb_matches="; ".join(f"{m.title} ({m.slug})" for m in s.kb_matches) or "no match",
             )
             | extra
         )

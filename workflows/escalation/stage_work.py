@@ -177,7 +177,17 @@ async def signoff(wf: EscalationWorkflow) -> None:
 
 
 async def resolved(wf: EscalationWorkflow) -> None:
-    wf.notify.customer("resolved", outcome=wf.s.outcome)
+    """The customer is told the outcome: tier 1's grant in the policy's `tier1_granted` words;
+    a help-line resolution in what the agent confirmed, else the policy's `helpline_resolved`
+    (the help line's answer is advice to the agent, never sent as it is). A policy copy without
+    those messages (older cases) uses `resolved`."""
+    s, templates = wf.s, wf.policy.templates
+    event = "resolved"
+    if s.resolved_at_tier == "tier1" and "tier1_granted" in templates:
+        event = "tier1_granted"
+    elif s.resolved_at_tier == "helpline" and not s.customer_message:
+        event = "helpline_resolved" if "helpline_resolved" in templates else event
+    wf.notify.customer(event, outcome=s.outcome)
     wf.goto(Stage.FOLLOW_UP)
 
 
