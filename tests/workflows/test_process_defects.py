@@ -15,6 +15,8 @@ from tests.workflows.fakes import World
 from tests.workflows.helpers import (
     HELPLINE,
     LONDON,
+    MANAGER,
+    SPECIALIST,
     actions,
     request,
     skip_to,
@@ -27,7 +29,7 @@ from tests.workflows.helpers import (
 )
 from workflows import search_attributes as sa
 from workflows.escalation import EscalationWorkflow
-from workflows.models import ConsultAnswer
+from workflows.models import Acknowledge, ConsultAnswer, Decision, Proposal, Remedy
 
 W = EscalationWorkflow
 
@@ -202,3 +204,34 @@ async def test_a_message_no_channel_takes_is_recorded_and_raised_to_the_manager(
     assert any(d.startswith("opened to Ada Lovelace: no channel delivered") for d in failed)
     assert "opened" in bodies(world, "Morgan Manager", "notification_failed")[0]
     assert [d.channel for d in world.deliveries if d.recipient_name == "Morgan Manager"] == ["chat"]
+
+
+async def test_an_unanswered_approval_raises_the_level_of_the_cases_next_proposal(
+    fresh_ts_env, world
+):
+    """authority_level's description: raised to the level an unanswered approval was moved to.
+    After the raise and a rejection, a proposal the supervisors could sign goes to the managers,
+    the level that was told."""
+    env = fresh_ts_env
+    await skip_to_office_hours(env)
+    async with running(env, world) as tq:
+        h = await start(env.client, tq, req=request(400))
+        await wait_for(h, lambda v: v.stage == "helpline_consult")
+        await h.execute_update(
+            W.consult_answer, ConsultAnswer(actor=HELPLINE, resolves=False, answer="specialist")
+        )
+        await wait_for(h, lambda v: v.assignee is not None)
+        await h.execute_update(W.acknowledge, Acknowledge(actor=SPECIALIST))
+        v = await h.execute_update(
+            W.propose, Proposal(actor=SPECIALIST, remedy=Remedy(kind="refund", amount=400))
+        )
+        assert v.pending_approval.level == "supervisor"
+        for _ in range(3):  # two reminders, then the raise
+            await env.sleep(timedelta(minutes=61))
+        await wait_for(h, lambda v: v.pending_approval.level == "manager")
+        await wait_until(lambda: "authority_raised" in world.events("Morgan Manager"))
+        await h.execute_update(W.decide, Decision(actor=MANAGER, decision="reject"))
+        v = await h.execute_update(
+            W.propose, Proposal(actor=SPECIALIST, remedy=Remedy(kind="refund", amount=300))
+        )
+        assert v.pending_approval.level == "manager"
