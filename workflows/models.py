@@ -169,6 +169,10 @@ class EscalationState(Model):
     severity: Severity | None = None
     urgency: Urgency | None = None
     avoidable: bool | None = None
+    triage_rule: int | None = Field(
+        None, description="The policy's triage rule that matched (1-based; None: the default)"
+    )
+    triage_reason: str | None = Field(None, description="Why triage chose severity and urgency")
     granted_remedy: Remedy | None = None
     proposal: Remedy | None = None
     assigned_team: str | None = None
@@ -249,6 +253,19 @@ class EscalationView(BaseModel):
     stage: Stage
     severity: Severity | None
     urgency: Urgency | None
+    triage_rule: int | None = Field(
+        None, description="The policy's triage rule that matched (1-based; null: the default)"
+    )
+    triage_reason: str | None = Field(
+        None,
+        description='Why triage chose severity and urgency, e.g. "triage rule 1 matched on '
+        'trigger legal_threat: P1, urgency immediate"',
+    )
+    round_the_clock: bool = Field(
+        False,
+        description="Staff deadlines and messages ignore business and quiet hours (a P1, or "
+        "urgency immediate)",
+    )
     customer: Customer
     channel: Channel
     category: str
@@ -297,6 +314,8 @@ class Handover(BaseModel):
     business hours each clock counts on."""
 
     details: str
+    triage_rule: int | None = None
+    triage_reason: str | None = None
     consult_answer: str | None
     kb_matches: list[KbMatch]
     notes: list[str]

@@ -129,6 +129,7 @@ def promise_at(s: EscalationState) -> datetime | None:
 def triage(s: EscalationState, p: Policy, now: datetime) -> None:
     t = rules.triage(p, s.request)
     s.severity, s.urgency, s.avoidable = t.severity, t.urgency, t.avoidable
+    s.triage_rule, s.triage_reason = t.rule, t.why
     s.policy_version = p.version
     cal = default_calendar(p, s)
     s.clocks = [
@@ -141,7 +142,8 @@ def triage(s: EscalationState, p: Policy, now: datetime) -> None:
         WORKFLOW_ACTOR,
         "triaged",
         f"{t.severity}, urgency {t.urgency}, "
-        f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}",
+        f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}"
+        + (f"; {t.why}" if s.opening_rules >= 1 else ""),
         now,
     )
     move(s, Stage.TIER1_EXCEPTION, now)
@@ -161,11 +163,17 @@ def resolve(
     move(s, Stage.RESOLVED, now)
 
 
+def round_the_clock(p: Policy, s: EscalationState) -> bool:
+    """Staff deadlines and messages ignore business and quiet hours: a round-the-clock severity
+    (P1), or (cases opened under issue 22's rules) urgency `immediate`."""
+    return rules.round_the_clock(p, s.severity, s.urgency if s.opening_rules >= 1 else None)
+
+
 def consult_deadline(p: Policy, s: EscalationState, now: datetime) -> datetime:
     """The end of the help line's consult window: counted on the help line's business hours, so
     a consult asked out of hours waits for the help line to open instead of timing out unread;
     wall clock on round-the-clock severities (P1), whoever is on call."""
-    cal = "24x7" if s.severity in p.quiet_hours_except else p.helpline_calendar
+    cal = "24x7" if round_the_clock(p, s) else p.helpline_calendar
     return add_business_seconds(p.calendar(cal), now, p.consult_window_min * 60)
 
 
@@ -282,6 +290,8 @@ def handover(s: EscalationState, p: Policy | None) -> Handover:
         )
     return Handover(
         details=s.request.details,
+        triage_rule=s.triage_rule,
+        triage_reason=s.triage_reason,
         consult_answer=s.consult_answer,
         kb_matches=list(s.kb_matches),
         notes=list(s.notes),
@@ -327,6 +337,9 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         stage=s.stage,
         severity=s.severity,
         urgency=s.urgency,
+        triage_rule=s.triage_rule,
+        triage_reason=s.triage_reason,
+        round_the_clock=round_the_clock(p, s) if p else False,
         customer=req.customer,
         channel=req.channel,
         category=req.category,

@@ -16,22 +16,41 @@ class Triage:
     severity: Severity
     urgency: Urgency
     avoidable: bool
+    rule: int | None = None  # 1-based position of the matching rule in the policy (None: default)
+    why: str = ""
 
 
 def triage(policy: Policy, req: EscalationRequest) -> Triage:
-    """First matching rule wins; an empty list in a rule matches anything."""
-    severity, urgency = policy.default_severity, policy.default_urgency
+    """First matching rule wins; an empty list in a rule matches anything. The result says
+    which rule matched and on what, so the case can explain its severity."""
+    avoidable = req.trigger in policy.avoidable_triggers
     category = req.category.lower()
-    for rule in policy.triage:
+    for i, rule in enumerate(policy.triage, start=1):
         if rule.categories and category not in {c.lower() for c in rule.categories}:
             continue
         if rule.triggers and req.trigger not in rule.triggers:
             continue
         if rule.tiers and req.customer.tier not in rule.tiers:
             continue
-        severity, urgency = rule.severity, rule.urgency
-        break
-    return Triage(severity, urgency, req.trigger in policy.avoidable_triggers)
+        on = [
+            f"category {req.category}" if rule.categories else "",
+            f"trigger {req.trigger}" if rule.triggers else "",
+            f"customer tier {req.customer.tier}" if rule.tiers else "",
+        ]
+        matched = ", ".join(x for x in on if x) or "any case (catch-all)"
+        why = f"triage rule {i} matched on {matched}: {rule.severity}, urgency {rule.urgency}"
+        return Triage(rule.severity, rule.urgency, avoidable, i, why)
+    why = (
+        f"no triage rule matched: the policy's default {policy.default_severity}, "
+        f"urgency {policy.default_urgency}"
+    )
+    return Triage(policy.default_severity, policy.default_urgency, avoidable, None, why)
+
+
+def round_the_clock(policy: Policy, severity: Severity | None, urgency: Urgency | None) -> bool:
+    """Staff deadlines and messages ignore business and quiet hours: the policy's round-the-clock
+    severities (P1) and any case triaged `immediate`."""
+    return severity in policy.quiet_hours_except or urgency == "immediate"
 
 
 def sla_target(policy: Policy, severity: Severity, tier: str) -> SlaTarget:

@@ -141,7 +141,7 @@ class Notifier:
                 recipient_name=name,
                 subject=f"[{s.id}] {event.replace('_', ' ')}",
                 body=body,
-                urgent=s.severity in p.quiet_hours_except,
+                urgent=opening.round_the_clock(p, s),
                 idempotency_key=f"{key}:{channel}",
                 audience="customer" if staff is None else "staff",
             )
@@ -178,7 +178,7 @@ class Notifier:
         """When an off-duty staff member's working hours start (None: on duty, or the case is
         urgent, or a customer)."""
         s, p = self.wf.s, self.wf.policy
-        if staff is not None and staff.calendar and s.severity not in p.quiet_hours_except:
+        if staff is not None and staff.calendar and not opening.round_the_clock(p, s):
             spec = p.calendars.get(staff.calendar)
             if spec is not None and not is_open(spec, workflow.now()):
                 return next_open(spec, workflow.now())

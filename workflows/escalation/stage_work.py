@@ -52,7 +52,7 @@ async def consult(wf: EscalationWorkflow) -> None:
                 consult_window_min=f"{p.consult_window_min:g}",
             )
     if await wf.wait(epoch, s.consult_due_at, "help-line consult window") is Wake.TIMEOUT:
-        on_hours = s.opening_rules >= 1 and s.severity not in p.quiet_hours_except
+        on_hours = s.opening_rules >= 1 and not opening.round_the_clock(p, s)
         hours = " of the help line's hours" if on_hours else ""
         wf.record_process(
             "consult_timed_out", f"no answer within {p.consult_window_min:g} minutes{hours}"
@@ -208,10 +208,10 @@ async def follow_up(wf: EscalationWorkflow) -> None:
 
 
 def business_deadline(wf: EscalationWorkflow, calendar: str, seconds: float) -> datetime:
-    """A process deadline counted on business hours (wall clock for round-the-clock severities
-    such as P1), so nobody is chased or bypassed overnight."""
+    """A process deadline counted on business hours (wall clock for round-the-clock cases: P1
+    or urgency immediate), so nobody is chased or bypassed overnight."""
     p = wf.policy
-    spec = p.calendar("24x7" if wf.s.severity in p.quiet_hours_except else calendar)
+    spec = p.calendar("24x7" if opening.round_the_clock(p, wf.s) else calendar)
     return add_business_seconds(spec, workflow.now(), seconds)
 
 
