@@ -197,6 +197,11 @@ class EscalationState(Model):
     opening_rules: int = Field(
         0, description="StartEscalation.opening_rules of the case (kept across continue-as-new)"
     )
+    direct_to_manager: bool = Field(
+        False,
+        description="A threat or P1 sent straight to the escalated-accounts manager at the "
+        "opening (no tier 1, no help line)",
+    )
     consult_answer: str | None = None
     customer_message: str | None = Field(
         None, description="What the customer was told when the help line resolved the case"

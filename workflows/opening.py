@@ -117,6 +117,8 @@ def default_calendar(p: Policy, s: EscalationState) -> str:
 
 def target_s(p: Policy, s: EscalationState, name: str) -> float:
     t = rules.sla_target(p, triaged(s), s.request.customer.tier)
+    if name == "first_response" and s.direct_to_manager:
+        return min(t.first_response_h * 3600, p.manager_first_response_min * 60)
     return (t.first_response_h if name == "first_response" else t.resolution_h) * 3600
 
 
@@ -180,6 +182,8 @@ def consult_deadline(p: Policy, s: EscalationState, now: datetime) -> datetime:
 def tier1(s: EscalationState, p: Policy, now: datetime, rules_version: int = OPENING_RULES) -> None:
     """The tier-1 exception check: grant within the frontline's authority (resolved at tier 1),
     or hand the case to the help line, whose consult window starts now."""
+    if rules_version >= 1 and direct_to_manager(p, s, now):
+        return
     allowed, why = rules.tier1_decision(p, s.request)
     if allowed:
         s.granted_remedy = s.request.requested_remedy
@@ -192,6 +196,33 @@ def tier1(s: EscalationState, p: Policy, now: datetime, rules_version: int = OPE
             s.consult_due_at = consult_deadline(p, s, now)
         else:
             s.consult_due_at = now + timedelta(minutes=p.consult_window_min)
+
+
+def direct_to_manager(p: Policy, s: EscalationState, now: datetime) -> bool:
+    """A threat or P1 skips tier 1 and the help-line queue: straight to the escalated-accounts
+    manager, whose first response is counted in wall-clock minutes (the first-response clock is
+    re-targeted; the acknowledgement window is the same minutes, stage_work.specialist)."""
+    req = s.request
+    if req.trigger in p.manager_direct_triggers:
+        why = f"trigger {req.trigger}"
+    elif s.severity in p.manager_direct_severities:
+        why = f"severity {s.severity}"
+    else:
+        return False
+    s.direct_to_manager = True
+    c = clock(s, "first_response")
+    clk.rebase(c, "24x7", p.calendar(c.calendar), p.calendar("24x7"), target_s(p, s, c.name), now)
+    s.promise_at = promise_at(s)
+    record(
+        s,
+        WORKFLOW_ACTOR,
+        "tier1_declined",
+        f"{why}: straight to the escalated-accounts manager, first response within "
+        f"{p.manager_first_response_min:g} minutes",
+        now,
+    )
+    move(s, Stage.SPECIALIST, now)
+    return True
 
 
 def open_case(p: Policy, start: StartEscalation, now: datetime) -> EscalationState:

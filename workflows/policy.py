@@ -181,6 +181,20 @@ class Policy(PolicyModel):
     tier1_catalogue: list[ExceptionEntry]
     consult_window_min: float = Field(gt=0)
     helpline_calendar: str
+    manager_direct_triggers: list[Trigger] = Field(
+        default=["legal_threat", "social_media_threat"],
+        description="Threats (legal, regulator, social media) that skip tier 1 and the help line "
+        "and go straight to the escalated-accounts manager",
+    )
+    manager_direct_severities: list[Severity] = Field(
+        default=["P1"], description="Severities that go straight to the escalated-accounts manager"
+    )
+    manager_first_response_min: float = Field(
+        15,
+        gt=0,
+        description="Wall-clock minutes the escalated-accounts manager has to acknowledge a case "
+        "sent straight to them (its first-response clock); then it is routed to a specialist",
+    )
     avoidable_triggers: list[Trigger]
     triage: list[TriageRule] = Field(min_length=1)
     default_severity: Severity = "P3"

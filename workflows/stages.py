@@ -57,6 +57,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Stage.TRIAGE, Stage.TIER1_EXCEPTION, "opening: the policy's triage rules"),
     Transition(Stage.TIER1_EXCEPTION, Stage.RESOLVED, "opening: tier 1 grants the remedy"),
     Transition(Stage.TIER1_EXCEPTION, Stage.HELPLINE_CONSULT, "opening: beyond tier 1"),
+    Transition(
+        Stage.TIER1_EXCEPTION,
+        Stage.SPECIALIST,
+        "opening: a threat or P1 goes straight to the escalated-accounts manager",
+    ),
     Transition(Stage.HELPLINE_CONSULT, Stage.RESOLVED, "consult_answer (resolves)"),
     Transition(Stage.HELPLINE_CONSULT, Stage.SPECIALIST, "consult_answer (needs a specialist)"),
     Transition(Stage.HELPLINE_CONSULT, Stage.SPECIALIST, "deadline: consult window"),
@@ -90,8 +95,12 @@ STAGES: dict[Stage, StageSpec] = {
         "workflows/escalation/stage_work.py consult",
     ),
     Stage.SPECIALIST: StageSpec(
-        "routed to a team and specialist (warm transfer); the assignee told",
-        ("acknowledgement window (team business hours): re-routed when it passes",),
+        "routed to a team and specialist (warm transfer), or for a threat or P1 to the "
+        "escalated-accounts manager; the assignee told",
+        (
+            "acknowledgement window (team business hours; the manager's first response in "
+            "wall-clock minutes): re-routed when it passes",
+        ),
         "workflows/escalation/stage_work.py specialist",
     ),
     Stage.EXECUTIVE_SIGNOFF: StageSpec(

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.business_hours import add_business_seconds
     from workflows.escalation import actions, calls
     from workflows.messages import KbQuery, PeopleQuery
+    from workflows.models import Person
     from workflows.policy import RouteRequest
     from workflows.stages import Stage, Wake
 
@@ -74,9 +75,11 @@ async def specialist(wf: EscalationWorkflow) -> None:
         if s.ack_due_at is None:
             team = next((t for t in wf.policy.teams if t.name == s.assigned_team), None)
             minutes = team.acknowledge_within_min if team else 30
-            s.ack_due_at = business_deadline(
-                wf, team.calendar if team else wf.policy.helpline_calendar, minutes * 60
-            )
+            if manager_first_response(wf):
+                minutes, calendar = wf.policy.manager_first_response_min, "24x7"
+            else:
+                calendar = team.calendar if team else wf.policy.helpline_calendar
+            s.ack_due_at = business_deadline(wf, calendar, minutes * 60)
             wf.notify.assignee("transferred", ack_due=s.ack_due_at.isoformat(timespec="minutes"))
         woke = await wf.wait(
             epoch,
@@ -101,26 +104,10 @@ async def specialist(wf: EscalationWorkflow) -> None:
 
 async def route(wf: EscalationWorkflow) -> None:
     """A warm transfer: the team and member who fit, with everything captured so far; the
-    manager when routing fails. The SLA clocks move to the team's business hours."""
+    manager when routing fails, or at once for a threat or P1 (opening.direct_to_manager). The
+    SLA clocks move to the team's business hours."""
     s, p = wf.s, wf.policy
-    required = s.request.requested_remedy.amount if s.request.requested_remedy else 0
-    try:
-        r = await calls.route_specialist(
-            RouteRequest(
-                escalation_id=s.id,
-                category=s.request.category,
-                required_authority=required,
-                exclude=s.previous_assignees,
-                teams=p.teams,
-                calendars=p.calendars,
-                at=workflow.now(),
-            )
-        )
-        team, person = r.team, r.assignee
-    except FailureError as e:
-        person = await wf.people.manager(p.manager_id)
-        team = "escalations-management"
-        wf.record_process("routing_failed", f"{e.cause or e}; assigned to the manager")
+    team, person = await _pick(wf)
     wf.people.known[person.id] = person
     old_calendar = opening.default_calendar(p, s)
     s.assigned_team, s.assignee, s.assignee_name = team, person.id, person.name
@@ -146,6 +133,39 @@ async def route(wf: EscalationWorkflow) -> None:
         f"help line: {s.consult_answer or 'no answer'}; notes: {max(s.notes_count, len(s.notes))}",
     )
     wf.mark_visibility()
+
+
+MANAGEMENT_TEAM = "escalations-management"
+
+
+def manager_first_response(wf: EscalationWorkflow) -> bool:
+    """A case sent straight to the manager, still with them for its first response (once they
+    miss it, it is routed like any other: `previous_assignees` then holds them)."""
+    return wf.s.direct_to_manager and not wf.s.previous_assignees
+
+
+async def _pick(wf: EscalationWorkflow) -> tuple[str, Person]:
+    s, p = wf.s, wf.policy
+    if manager_first_response(wf):
+        return MANAGEMENT_TEAM, await wf.people.manager(p.manager_id)
+    required = s.request.requested_remedy.amount if s.request.requested_remedy else 0
+    try:
+        r = await calls.route_specialist(
+            RouteRequest(
+                escalation_id=s.id,
+                category=s.request.category,
+                required_authority=required,
+                exclude=s.previous_assignees,
+                teams=p.teams,
+                calendars=p.calendars,
+                at=workflow.now(),
+            )
+        )
+    except FailureError as e:
+        person = await wf.people.manager(p.manager_id)
+        wf.record_process("routing_failed", f"{e.cause or e}; assigned to the manager")
+        return MANAGEMENT_TEAM, person
+    return r.team, r.assignee
 
 
 async def signoff(wf: EscalationWorkflow) -> None:
