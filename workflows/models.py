@@ -150,6 +150,34 @@ class KbMatch(Model):
     snippet: str = ""
 
 
+class PastCase(Model):
+    """One of the customer's earlier escalations, as the case keeps it (from the report store's
+    `customer_history`: workflows.messages.PastEscalation)."""
+
+    escalation_id: str
+    opened_at: datetime
+    trigger: str
+    stage: str
+    resolved_tier: str | None = None
+    outcome: str | None = None
+    root_cause: str | None = None
+    granted_amount: float | None = None
+    currency: str | None = None
+
+
+class CustomerRecord(Model):
+    """The customer's past year, read once per case for the goodwill budget, the approvers and
+    the handover. `known` False: the report store could not be read (the budget is unknown)."""
+
+    known: bool
+    since: datetime
+    count: int = Field(0, description="Escalations in the window (may exceed the list)")
+    goodwill_granted: dict[str, float] = Field(
+        default_factory=dict, description="Remedies granted in the window, per currency"
+    )
+    escalations: list[PastCase] = Field(default_factory=list, description="Newest first")
+
+
 class CustomerFeedback(Model):
     """A customer's answer to a check-in (the signed feedback link, issue 22)."""
 
@@ -197,6 +225,9 @@ class EscalationState(Model):
     opening_rules: int = Field(
         0, description="StartEscalation.opening_rules of the case (kept across continue-as-new)"
     )
+    customer_record: CustomerRecord | None = Field(
+        None, description="The customer's past year (read by the workflow; None: not yet)"
+    )
     direct_to_manager: bool = Field(
         False,
         description="A threat or P1 sent straight to the escalated-accounts manager at the "
@@ -243,12 +274,31 @@ class ClockView(BaseModel):
     remaining_business_s: float | None = None
 
 
+class CustomerContext(BaseModel):
+    """What an approver weighs besides the amount: who the customer is to us."""
+
+    tier: CustomerTier = Field(description="The customer's value tier")
+    past_escalations: int | None = Field(
+        description="Escalations in the rolling year before this one (null: unknown)"
+    )
+    goodwill_granted: float | None = Field(
+        description="Remedies already granted in that year, in the policy's currency (null: "
+        "unknown)"
+    )
+    goodwill_left: float | None = Field(
+        None, description="What is left of the yearly goodwill budget (null: unknown or none)"
+    )
+
+
 class PendingApprovalView(BaseModel):
     remedy: Remedy
     required_authority: float
     level: Role
     since: datetime
     due_at: datetime | None
+    customer: CustomerContext | None = Field(
+        None, description="The customer's value, past escalations and goodwill already given"
+    )
 
 
 class EscalationView(BaseModel):

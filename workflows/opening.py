@@ -24,6 +24,7 @@ from workflows.models import (
     Clock,
     ClockCalendar,
     ClockView,
+    CustomerContext,
     EscalationRequest,
     EscalationState,
     EscalationView,
@@ -184,18 +185,31 @@ def tier1(s: EscalationState, p: Policy, now: datetime, rules_version: int = OPE
     or hand the case to the help line, whose consult window starts now."""
     if rules_version >= 1 and direct_to_manager(p, s, now):
         return
-    allowed, why = rules.tier1_decision(p, s.request)
+    allowed, why = rules.tier1_decision(p, s.request, s.opened_by if rules_version >= 1 else None)
+    if allowed and rules_version >= 1 and p.goodwill_budget_per_year is not None:
+        return  # stays in tier1_exception: the workflow checks the goodwill budget (goodwill.py)
     if allowed:
-        s.granted_remedy = s.request.requested_remedy
-        record(s, WORKFLOW_ACTOR, "tier1_granted", why, now)
-        resolve(s, p, "tier1", f"Granted {money(s.granted_remedy)} at tier 1", s.opened_by, now)
+        grant_tier1(s, p, why, now)
     else:
-        record(s, WORKFLOW_ACTOR, "tier1_declined", why, now)
-        move(s, Stage.HELPLINE_CONSULT, now)
-        if rules_version >= 1:
-            s.consult_due_at = consult_deadline(p, s, now)
-        else:
-            s.consult_due_at = now + timedelta(minutes=p.consult_window_min)
+        decline_tier1(s, p, why, now, rules_version)
+
+
+def grant_tier1(s: EscalationState, p: Policy, why: str, now: datetime) -> None:
+    s.granted_remedy = s.request.requested_remedy
+    record(s, WORKFLOW_ACTOR, "tier1_granted", why, now)
+    resolve(s, p, "tier1", f"Granted {money(s.granted_remedy)} at tier 1", s.opened_by, now)
+
+
+def decline_tier1(
+    s: EscalationState, p: Policy, why: str, now: datetime, rules_version: int = OPENING_RULES
+) -> None:
+    """Beyond tier 1: the help line is asked, and its consult window starts now."""
+    record(s, WORKFLOW_ACTOR, "tier1_declined", why, now)
+    move(s, Stage.HELPLINE_CONSULT, now)
+    if rules_version >= 1:
+        s.consult_due_at = consult_deadline(p, s, now)
+    else:
+        s.consult_due_at = now + timedelta(minutes=p.consult_window_min)
 
 
 def direct_to_manager(p: Policy, s: EscalationState, now: datetime) -> bool:
@@ -332,6 +346,38 @@ def handover(s: EscalationState, p: Policy | None) -> Handover:
     )
 
 
+def goodwill_given(s: EscalationState, p: Policy) -> float | None:
+    """Remedies granted to the customer in the past year, in the policy's currency (None:
+    unknown)."""
+    r = s.customer_record
+    return r.goodwill_granted.get(p.currency, 0.0) if r is not None and r.known else None
+
+
+def customer_context(s: EscalationState, p: Policy) -> CustomerContext:
+    """What approvers see of the customer besides the amount."""
+    r = s.customer_record
+    known = r is not None and r.known
+    return CustomerContext(
+        tier=s.request.customer.tier,
+        past_escalations=r.count if r is not None and known else None,
+        goodwill_granted=goodwill_given(s, p),
+        goodwill_left=rules.goodwill_left(p, r.goodwill_granted)
+        if r is not None and known
+        else None,
+    )
+
+
+def customer_summary(s: EscalationState, p: Policy) -> str:
+    """The customer in one line, for messages and the timeline."""
+    r = s.customer_record
+    if r is None or not r.known:
+        return f"{s.request.customer.tier} customer; past escalations unknown"
+    return (
+        f"{s.request.customer.tier} customer; {r.count} escalation(s) in the past year; "
+        f"{goodwill_given(s, p) or 0:g} {p.currency} goodwill already granted"
+    )
+
+
 def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
     views = []
     for c in s.clocks:
@@ -388,6 +434,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
             level=pa.level,
             since=pa.since,
             due_at=pa.due_at,
+            customer=customer_context(s, p) if p and s.opening_rules >= 1 else None,
         )
         if pa
         else None,

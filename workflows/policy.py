@@ -26,7 +26,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # pinned to it sends its first message.
 CASE_FIELDS = frozenset({
     "id", "summary", "category", "customer", "severity", "promise_at", "assignee", "outcome",
-    "remedy", "required_authority", "proposed_by", "kb_matches",
+    "remedy", "required_authority", "proposed_by", "kb_matches", "customer_tier",
+    "customer_history",
 })  # fmt: skip
 EVENT_FIELDS: dict[str, frozenset[str]] = {
     "opened": frozenset(),
@@ -179,6 +180,12 @@ class Policy(PolicyModel):
     manager_id: str = Field(description="Escalated-accounts manager (person id), accountable")
     tier1_limit: float = Field(ge=0)
     tier1_catalogue: list[ExceptionEntry]
+    goodwill_budget_per_year: float | None = Field(
+        None,
+        ge=0,
+        description="Most a customer may be granted at tier 1 over a rolling year (remedies "
+        "granted on their escalations, in the policy's currency); None: no budget",
+    )
     consult_window_min: float = Field(gt=0)
     helpline_calendar: str
     manager_direct_triggers: list[Trigger] = Field(

@@ -67,8 +67,12 @@ def raise_severity(severity: Severity) -> Severity:
     return SEVERITIES[max(0, SEVERITIES.index(severity) - 1)]
 
 
-def tier1_decision(policy: Policy, req: EscalationRequest) -> tuple[bool, str]:
-    """Can the frontline grant the requested remedy itself? (allowed, reason)."""
+def tier1_decision(
+    policy: Policy, req: EscalationRequest, opener: Actor | None = None
+) -> tuple[bool, str]:
+    """Can the frontline grant the requested remedy itself? (allowed, reason). `opener`: the
+    person who opened the case; an agent's own authority caps tier 1's (a system opening for
+    the frontline gets the policy's limit)."""
     remedy = req.requested_remedy
     if remedy is None:
         return False, "no remedy requested"
@@ -80,10 +84,26 @@ def tier1_decision(policy: Policy, req: EscalationRequest) -> tuple[bool, str]:
         if entry.categories and req.category.lower() not in {c.lower() for c in entry.categories}:
             continue
         limit = min(entry.max_amount, policy.tier1_limit)
+        if opener is not None and opener.role == "agent" and opener.authority_limit < limit:
+            limit = opener.authority_limit
+            if remedy.amount > limit:
+                return False, (
+                    f"{remedy.kind} {remedy.amount:g} above {opener.name}'s own authority "
+                    f"{limit:g} {policy.currency}"
+                )
         if remedy.amount <= limit:
             return True, f"{remedy.kind} within tier-1 limit {limit:g} {policy.currency}"
         return False, f"{remedy.kind} {remedy.amount:g} above tier-1 limit {limit:g}"
     return False, f"{remedy.kind} is not in the tier-1 exception catalogue"
+
+
+def goodwill_left(policy: Policy, given: dict[str, float]) -> float | None:
+    """What is left of the customer's goodwill budget for the rolling year, given what was
+    granted in it per currency (None: the policy sets no budget)."""
+    budget = policy.goodwill_budget_per_year
+    if budget is None:
+        return None
+    return max(0.0, budget - given.get(policy.currency, 0.0))
 
 
 def signoff_required(

@@ -56,6 +56,14 @@ class StageSpec:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(Stage.TRIAGE, Stage.TIER1_EXCEPTION, "opening: the policy's triage rules"),
     Transition(Stage.TIER1_EXCEPTION, Stage.RESOLVED, "opening: tier 1 grants the remedy"),
+    Transition(
+        Stage.TIER1_EXCEPTION, Stage.RESOLVED, "process: within the customer's goodwill budget"
+    ),
+    Transition(
+        Stage.TIER1_EXCEPTION,
+        Stage.HELPLINE_CONSULT,
+        "process: beyond the customer's goodwill budget",
+    ),
     Transition(Stage.TIER1_EXCEPTION, Stage.HELPLINE_CONSULT, "opening: beyond tier 1"),
     Transition(
         Stage.TIER1_EXCEPTION,
@@ -85,9 +93,10 @@ STAGES: dict[Stage, StageSpec] = {
         "workflows/opening.py triage",
     ),
     Stage.TIER1_EXCEPTION: StageSpec(
-        "tier-1 exception catalogue against the frontline's authority",
+        "tier-1 exception catalogue against the frontline's authority; a grant it allows waits "
+        "here for the customer's past year (the goodwill budget)",
         (),
-        "workflows/opening.py tier1",
+        "workflows/opening.py tier1, workflows/escalation/goodwill.py tier1",
     ),
     Stage.HELPLINE_CONSULT: StageSpec(
         "customer told; knowledge-base lookup; the help line asked",

@@ -32,7 +32,14 @@ async def test_the_manager_owns_a_threat_from_the_opening(stack):
     assert r.json()["stage"] in ("resolved", "follow_up")
     items = (await stack.http.get(f"/escalations/{eid}/timeline", headers=auth("agent"))).json()
     actions = [i["action"] for i in items["items"]]
-    assert actions[:5] == ["opened", "triaged", "tier1_declined", "transferred", "acknowledged"]
+    assert actions[:6] == [
+        "opened",
+        "triaged",
+        "tier1_declined",
+        "customer_history",  # read for the handover before the transfer
+        "transferred",
+        "acknowledged",
+    ]
     assert "consult_requested" not in actions
 
 

@@ -93,6 +93,7 @@ async def test_tier1_grants_at_once_then_checks_in_and_closes(env, world):
         assert await actions(h) == [
             "opened",
             "triaged",
+            "customer_history",  # the goodwill budget: read before the grant
             "tier1_granted",
             "resolved",
             "check_in",

@@ -103,6 +103,8 @@ class Notifier:
                 ),
                 required_authority=f"{pending.required_authority:g}" if pending else "",
                 proposed_by=pending.proposed_by if pending else "",
+                customer_tier=s.request.customer.tier,
+                customer_history=opening.customer_summary(s, self.wf.policy),
                 kb_matches="; ".join(f"{m.title} ({m.slug})" for m in s.kb_matches) or "no match",
             )
             | extra

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
     from workflows import opening
     from workflows.business_hours import add_business_seconds
-    from workflows.escalation import actions, calls
+    from workflows.escalation import actions, calls, goodwill
     from workflows.messages import KbQuery, PeopleQuery
     from workflows.models import Person
     from workflows.policy import RouteRequest
@@ -107,6 +107,8 @@ async def route(wf: EscalationWorkflow) -> None:
     manager when routing fails, or at once for a threat or P1 (opening.direct_to_manager). The
     SLA clocks move to the team's business hours."""
     s, p = wf.s, wf.policy
+    if s.opening_rules >= 1:  # the handover and the approvers show the customer's past
+        await goodwill.load(wf)
     team, person = await _pick(wf)
     wf.people.known[person.id] = person
     old_calendar = opening.default_calendar(p, s)
@@ -236,6 +238,7 @@ def business_deadline(wf: EscalationWorkflow, calendar: str, seconds: float) -> 
 
 
 STAGE_WORK: dict[Stage, Callable[[EscalationWorkflow], Awaitable[None]]] = {
+    Stage.TIER1_EXCEPTION: goodwill.tier1,
     Stage.HELPLINE_CONSULT: consult,
     Stage.SPECIALIST: specialist,
     Stage.EXECUTIVE_SIGNOFF: signoff,
