@@ -20,7 +20,14 @@ from api.schemas import EscalationPage, error_responses
 from core.directory import DirectoryEntry
 from workflows import opening
 from workflows.access import Action
-from workflows.models import EscalationRequest, EscalationView, Severity, Stage, Timeline
+from workflows.models import (
+    EscalationRequest,
+    EscalationView,
+    Handover,
+    Severity,
+    Stage,
+    Timeline,
+)
 
 log = structlog.get_logger("api")
 
@@ -132,6 +139,23 @@ async def get_escalation(
 )
 async def get_timeline(escalation_id: IdParam, _: Reader, client: TemporalClient) -> Timeline:
     return await gateway.query_timeline(client, escalation_id)
+
+
+@router.get(
+    "/{escalation_id}/handover",
+    response_model=Handover,
+    summary="Warm-transfer handover packet",
+    description=f"{access_doc(Action.READ)}\n\n"
+    "Everything a person taking the case over needs, so the customer never repeats "
+    "themselves: what the frontline captured at the opening (`request`), the triage rule and "
+    "why, the help line's question and answer, knowledge-base matches, notes, the business "
+    "hours each clock counts on, and the customer's value, past escalations of the year and "
+    "their outcomes (`customer`, `previous_escalations`). The assignee gets the same packet "
+    "in the transfer message.",
+    responses=error_responses(401, 404, 503),
+)
+async def get_handover(escalation_id: IdParam, _: Reader, client: TemporalClient) -> Handover:
+    return await gateway.query_handover(client, escalation_id)
 
 
 @router.get(

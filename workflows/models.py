@@ -342,6 +342,11 @@ class EscalationView(BaseModel):
     outcome: str | None = None
     waiting_on_customer: bool = False
     external_ref: str | None = None
+    kb_matches: list[KbMatch] = Field(
+        default_factory=list,
+        description="Knowledge-base articles matching the case, found when the help line was "
+        "asked (they reach the help line with the request and the agent with the answer)",
+    )
     policy_version: str | None
     opened_at: datetime
     updated_at: datetime
@@ -377,6 +382,29 @@ class Handover(BaseModel):
     assignee_name: str | None
     acknowledged: bool
     calendars: list[ClockCalendar]
+    # the warm-transfer packet (issue 22): everything so the customer never repeats themselves
+    request: EscalationRequest | None = Field(
+        None, description="Everything captured at the opening, as the frontline sent it"
+    )
+    opened_by: str | None = Field(None, description="Who opened the case")
+    opened_at: datetime | None = None
+    severity: Severity | None = None
+    urgency: Urgency | None = None
+    consult_question: str | None = Field(
+        None, description="What the help line was asked (null: the case skipped the help line)"
+    )
+    customer_message: str | None = Field(
+        None, description="What the customer was told when the help line resolved the case"
+    )
+    notes_count: int = Field(0, description="Notes added in all (the latest are in `notes`)")
+    customer: CustomerContext | None = Field(
+        None, description="The customer's value, past escalations and goodwill already given"
+    )
+    previous_escalations: list[PastCase] = Field(
+        default_factory=list,
+        description="The customer's escalations of the past year and their outcomes, newest "
+        "first (empty: none, or the history could not be read: see `customer`)",
+    )
 
 
 # --- workflow input, updates --------------------------------------------------------------------

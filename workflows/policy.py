@@ -35,7 +35,7 @@ EVENT_FIELDS: dict[str, frozenset[str]] = {
     "consult_requested": frozenset({"consult_window_min"}),
     "consult_answered": frozenset({"answer"}),
     "helpline_resolved": frozenset(),
-    "transferred": frozenset({"ack_due"}),
+    "transferred": frozenset({"ack_due", "handover"}),
     "acknowledged": frozenset(),
     "info_requested": frozenset({"question"}),
     "approval_needed": frozenset(),

@@ -60,6 +60,7 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
     ("GET", "/escalations"): (ANY, None, None),
     ("GET", f"/escalations/{ID}"): (ANY, None, "helpline_consult"),
     ("GET", f"/escalations/{ID}/timeline"): (ANY, None, "helpline_consult"),
+    ("GET", f"/escalations/{ID}/handover"): (ANY, None, "helpline_consult"),
     ("POST", f"/escalations/{ID}/consult-answer"): (
         frozenset({"helpline"}),
         {"resolves": False, "answer": "needs a specialist"},

@@ -24,7 +24,7 @@ from tests.workflows.helpers import (
 )
 from workflows.escalation import EscalationWorkflow
 from workflows.messages import CustomerHistory, PastEscalation
-from workflows.models import Acknowledge, ConsultAnswer, Proposal, Remedy
+from workflows.models import Acknowledge, AddNote, ConsultAnswer, Proposal, Remedy
 
 W = EscalationWorkflow
 
@@ -145,3 +145,46 @@ async def test_approvers_see_the_customers_value_past_and_goodwill_given(env):
             assert "3 escalation(s) in the past year; 100 GBP goodwill already granted" in body
         finally:
             await terminate_started()
+
+
+async def test_the_specialist_gets_the_whole_handover_packet(env):
+    """Everything captured, the triage's reason, the help line's question and answer, the KB
+    matches, notes and the customer's previous escalations: in the handover query and in the
+    transfer message."""
+    world = World(histories={"C-1001": past(30, count=1)})
+    async with run_worker(env.client, [W], world.activities()) as tq:
+        try:
+            h = await start(env.client, tq, req=request(400))
+            v = await wait_for(h, lambda v: v.stage == "helpline_consult")
+            assert [m.slug for m in v.kb_matches] == ["duplicate-charge"]
+            await h.execute_update(
+                W.add_note, AddNote(actor=AGENT, text="Customer has the bank statement")
+            )
+            await h.execute_update(
+                W.consult_answer,
+                ConsultAnswer(actor=HELPLINE, resolves=False, answer="Needs a billing refund"),
+            )
+            await wait_for(h, lambda v: v.assignee == "p-specialist")
+            packet = await h.query(W.handover)
+            assert packet.request == request(400)
+            assert packet.opened_by == "Alex Agent" and packet.severity == "P3"
+            assert packet.consult_question == "billing: Charged twice for March"
+            assert packet.consult_answer == "Needs a billing refund"
+            assert packet.notes == ["Customer has the bank statement"]
+            assert [p.escalation_id for p in packet.previous_escalations] == ["E-OLD1"]
+            assert packet.customer.past_escalations == 1
+            await wait_until(lambda: "transferred" in world.events("Sam Specialist"))
+        finally:
+            await terminate_started()
+    body = next(d.body for d in world.deliveries if d.event == "transferred")
+    for part in (
+        "Handover:",
+        "Captured by Alex Agent (phone): Charged twice for March",
+        "Details: Two identical charges on 3 March",
+        "Triage: triage rule 5 matched on category billing",
+        "Help line asked: billing: Charged twice for March; answer: Needs a billing refund",
+        "Knowledge base: Duplicate charges",
+        "Customer has the bank statement",
+        "Previously E-OLD1 (2026-06-01, customer_request): Granted refund 30 GBP at tier 1",
+    ):
+        assert part in body, (part, body)

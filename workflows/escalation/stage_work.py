@@ -80,7 +80,11 @@ async def specialist(wf: EscalationWorkflow) -> None:
             else:
                 calendar = team.calendar if team else wf.policy.helpline_calendar
             s.ack_due_at = business_deadline(wf, calendar, minutes * 60)
-            wf.notify.assignee("transferred", ack_due=s.ack_due_at.isoformat(timespec="minutes"))
+            wf.notify.assignee(
+                "transferred",
+                ack_due=s.ack_due_at.isoformat(timespec="minutes"),
+                handover=opening.handover_text(s, wf.policy),
+            )
         woke = await wf.wait(
             epoch,
             s.ack_due_at,
