@@ -110,6 +110,49 @@ async def open_escalation(
     return await gateway.query_state(client, escalation_id)
 
 
+HANDOVER_EXAMPLE = {
+    "details": "Two identical charges on 3 March",
+    "triage_rule": 5,
+    "triage_reason": "triage rule 5 matched on category billing: P3, urgency normal",
+    "consult_answer": "Above tier-1 authority: needs a billing specialist",
+    "kb_matches": [
+        {"slug": "duplicate-charge", "title": "Duplicate charges", "score": 1.0, "snippet": ""}
+    ],
+    "notes": ["Customer has the bank statement"],
+    "assignee_name": "Sam Specialist",
+    "acknowledged": False,
+    "calendars": [
+        {"clock": "first_response", "calendar": "uk_extended", "timezone": "Europe/London",
+         "target_s": 14400.0}
+    ],
+    "request": {
+        "customer": {"id": "C-1001", "name": "Ada Lovelace", "tier": "standard",
+                     "contact": {"email": "ada@example.com", "phone": None,
+                                 "preferred_channel": "email"}},
+        "channel": "phone", "category": "billing", "summary": "Charged twice for March",
+        "details": "Two identical charges on 3 March", "trigger": "customer_request",
+        "requested_remedy": {"kind": "refund", "amount": 600.0, "currency": "GBP",
+                             "description": "Refund both charges"},
+        "external_ref": "CRM-778812",
+    },
+    "opened_by": "Alex Agent",
+    "opened_at": "2026-12-01T10:00:00Z",
+    "severity": "P3",
+    "urgency": "normal",
+    "consult_question": "billing: Charged twice for March",
+    "customer_message": None,
+    "notes_count": 1,
+    "customer": {"tier": "standard", "past_escalations": 1, "goodwill_granted": 30.0,
+                 "goodwill_left": 120.0},
+    "previous_escalations": [
+        {"escalation_id": "E-3F2A9C1B7D6E5F40", "opened_at": "2026-06-01T09:12:00Z",
+         "trigger": "customer_request", "stage": "closed", "resolved_tier": "tier1",
+         "outcome": "Granted refund 30 GBP at tier 1", "root_cause": None,
+         "granted_amount": 30.0, "currency": "GBP"}
+    ],
+}  # fmt: skip
+
+
 # --- read ---------------------------------------------------------------------------------------
 
 
@@ -152,7 +195,10 @@ async def get_timeline(escalation_id: IdParam, _: Reader, client: TemporalClient
     "hours each clock counts on, and the customer's value, past escalations of the year and "
     "their outcomes (`customer`, `previous_escalations`). The assignee gets the same packet "
     "in the transfer message.",
-    responses=error_responses(401, 404, 503),
+    responses={
+        200: {"content": {"application/json": {"example": HANDOVER_EXAMPLE}}},
+        **error_responses(401, 404, 503),
+    },
 )
 async def get_handover(escalation_id: IdParam, _: Reader, client: TemporalClient) -> Handover:
     return await gateway.query_handover(client, escalation_id)

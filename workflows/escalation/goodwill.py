@@ -40,9 +40,9 @@ async def load(wf: EscalationWorkflow) -> CustomerRecord:
         )
     except FailureError as e:
         s.customer_record = CustomerRecord(known=False, since=since)
-        wf.record_process(
-            "customer_history_unavailable", f"{e.cause or e}; the goodwill budget is unknown"
-        )
+        why = str(e.cause or e)
+        why = why if len(why) <= 160 else why[:159] + "…"
+        wf.record_process("customer_history_unavailable", f"{why}; the goodwill budget is unknown")
         return s.customer_record
     s.customer_record = CustomerRecord(
         known=True,
