@@ -223,7 +223,10 @@ async def decide(
         Action.RESOLVE,
         "Resolve the case with an outcome",
         "Only the case's assignee (403 for anyone else). "
-        "The customer is told the outcome; follow-up check-ins start.",
+        "The customer is told the outcome; follow-up check-ins start. `root_cause` (one of "
+        "the policy's `root_causes`, 422 otherwise) and `avoidable` (the trigger was avoidable "
+        "after all) are recorded on the case (`root_cause_recorded` on the timeline) and "
+        "counted in reports.",
     ),
 )
 async def resolve(
@@ -233,7 +236,7 @@ async def resolve(
     client: TemporalClient,
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationView:
-    arg = ResolveCase(actor=actor_of(person), outcome=body.outcome)
+    arg = ResolveCase(actor=actor_of(person), **body.model_dump())
     return await gateway.run_update(
         client, escalation_id, Action.RESOLVE, arg, person.id, idempotency_key
     )

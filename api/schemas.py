@@ -101,6 +101,20 @@ class ResolveBody(Body):
         description="What was done for the customer",
         examples=["Duplicate charge refunded; customer informed by e-mail."],
     )
+    root_cause: str | None = Field(
+        None,
+        max_length=64,
+        description="The root-cause category, one of the policy's `root_causes` (`GET /policy`; "
+        "422 for any other); counted in reports. Optional, so callers of the first contract "
+        "keep working; the console asks for it",
+        examples=["billing_error"],
+    )
+    avoidable: bool | None = Field(
+        None,
+        description="Whether the trigger was avoidable after all (overrides triage's verdict "
+        "in the case and the `Avoidable` search attribute); omit to keep triage's",
+        examples=[True],
+    )
 
 
 class SeverityBody(Body):

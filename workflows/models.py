@@ -262,6 +262,7 @@ class EscalationView(BaseModel):
     )
     resolved_at_tier: Tier | None
     outcome: str | None = None
+    root_cause: str | None = Field(None, description="Recorded at resolution (policy's list)")
     waiting_on_customer: bool = False
     external_ref: str | None = None
     policy_version: str | None
@@ -372,6 +373,12 @@ class Decision(ActionInput):
 
 class ResolveCase(ActionInput):
     outcome: str = Field(min_length=1, max_length=5_000)
+    root_cause: str | None = Field(
+        None, max_length=64, description="One of the policy's `root_causes` (None: not given)"
+    )
+    avoidable: bool | None = Field(
+        None, description="Whether the trigger was avoidable after all (None: as triaged)"
+    )
 
 
 class SeverityChange(ActionInput):

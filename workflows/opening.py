@@ -333,6 +333,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         promise_at=s.promise_at,
         resolved_at_tier=s.resolved_at_tier,
         outcome=s.outcome,
+        root_cause=s.root_cause,
         waiting_on_customer=s.waiting_on_customer,
         external_ref=req.external_ref,
         policy_version=s.policy_version,

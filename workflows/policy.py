@@ -8,6 +8,7 @@ carries is self-contained and deterministic.
 from __future__ import annotations
 
 import json
+import re
 import string
 import threading
 from collections import OrderedDict
@@ -17,6 +18,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflows.models import Channel, CustomerTier, RemedyKind, Severity, Trigger, Urgency
+
+# A policy pinned before root causes existed resolves against these.
+DEFAULT_ROOT_CAUSES = (
+    "billing_error", "product_fault", "process_gap", "policy_limit", "communication",
+    "third_party", "customer_misunderstanding", "other",
+)  # fmt: skip
+ROOT_CAUSE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -206,6 +214,12 @@ class Policy(PolicyModel):
     templates: dict[str, str] = Field(
         description="Message per event; {placeholders} from the escalation"
     )
+    root_causes: list[str] = Field(
+        default=list(DEFAULT_ROOT_CAUSES),
+        min_length=1,
+        description="The root-cause categories a resolution records (lower-case words joined "
+        "by underscores), counted in reports",
+    )
 
     @field_validator("templates")
     @classmethod
@@ -214,6 +228,16 @@ class Policy(PolicyModel):
             problem = template_problem(event, template)
             if problem:
                 raise ValueError(f"templates.{event}: {problem}")
+        return v
+
+    @field_validator("root_causes")
+    @classmethod
+    def _root_causes(cls, v: list[str]) -> list[str]:
+        for cause in v:
+            if not ROOT_CAUSE.fullmatch(cause):
+                raise ValueError(f"{cause!r}: lower-case words joined by underscores, at most 64")
+        if len(set(v)) != len(v):
+            raise ValueError("each root cause once")
         return v
 
     @field_validator("warning_fractions")

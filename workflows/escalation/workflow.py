@@ -244,13 +244,17 @@ class EscalationWorkflow:
     @workflow.update
     async def resolve(self, u: ResolveCase) -> EscalationView:
         self._v_resolve(u)
-        self.resolve_case("specialist", u.outcome, u.actor)
+        actions.resolve(self, u)
         return self.view()
 
     @resolve.validator
     def _v_resolve(self, u: ResolveCase) -> None:
         guards.allowed(self.s, Action.RESOLVE, u.actor)
         guards.owner_only(self.s, Action.RESOLVE, u.actor)
+        if u.root_cause is not None and u.root_cause not in self.policy.root_causes:
+            raise guards.invalid(
+                f"root_cause: not in the policy's list ({', '.join(self.policy.root_causes)})"
+            )
 
     @workflow.update
     async def reopen(self, u: Reason) -> EscalationView:
