@@ -14,7 +14,15 @@ from typing import Literal
 from workflows.stages import OPEN_STAGES, Stage
 
 Role = Literal[
-    "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
+    "system",
+    "agent",
+    "helpline",
+    "specialist",
+    "supervisor",
+    "manager",
+    "executive",
+    "operator",
+    "customer",  # only through a feedback link (core/feedback.py), never a directory token
 ]
 ROLES: tuple[Role, ...] = (
     "system",
@@ -46,6 +54,7 @@ class Action(StrEnum):
     REOPEN = "reopen"
     CANCEL = "cancel"
     CHANGE_SEVERITY = "change_severity"
+    CUSTOMER_FEEDBACK = "customer_feedback"
     REPORTS = "reports"
     REPORTS_COACHING = "reports_coaching"  # avoidable escalations per agent: names people
     DECODE_PAYLOADS = "decode_payloads"
@@ -73,6 +82,7 @@ ACCESS: dict[Action, Rule] = {
     Action.REOPEN: Rule(("system", "agent", "manager"), (Stage.RESOLVED, Stage.FOLLOW_UP)),
     Action.CANCEL: Rule(("operator", "manager"), OPEN_STAGES),
     Action.CHANGE_SEVERITY: Rule(("supervisor", "manager", "executive"), _BEFORE_RESOLUTION),
+    Action.CUSTOMER_FEEDBACK: Rule(("customer",), OPEN_STAGES),
     Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
     Action.REPORTS_COACHING: Rule(("supervisor", "manager")),
     Action.DECODE_PAYLOADS: Rule(("operator",)),

@@ -153,6 +153,7 @@ class KbMatch(Model):
 class CustomerFeedback(Model):
     """A customer's answer to a check-in (the signed feedback link, issue 22)."""
 
+    key: str = Field("", description="The check-in answered (its link's key)")
     score: int = Field(ge=1, le=5, description="How the resolution went, 1 (bad) to 5 (good)")
     comment: str = Field("", max_length=5_000)
     still_broken: bool = False
@@ -263,6 +264,12 @@ class EscalationView(BaseModel):
     resolved_at_tier: Tier | None
     outcome: str | None = None
     root_cause: str | None = Field(None, description="Recorded at resolution (policy's list)")
+    feedback: list[CustomerFeedback] = Field(
+        default_factory=list, description="The customer's answers to check-ins, oldest first"
+    )
+    feedback_open_until: datetime | None = Field(
+        None, description="After the last check-in: until when its feedback link is awaited"
+    )
     waiting_on_customer: bool = False
     external_ref: str | None = None
     policy_version: str | None
@@ -379,6 +386,15 @@ class ResolveCase(ActionInput):
     avoidable: bool | None = Field(
         None, description="Whether the trigger was avoidable after all (None: as triaged)"
     )
+
+
+class FeedbackAnswer(ActionInput):
+    """The customer's answer through a check-in's feedback link (the API verified the link)."""
+
+    key: str = Field(min_length=1, max_length=32, description="The check-in the link names")
+    score: int = Field(ge=1, le=5)
+    comment: str = Field("", max_length=5_000)
+    still_broken: bool = False
 
 
 class SeverityChange(ActionInput):

@@ -51,7 +51,7 @@ EVENT_FIELDS: dict[str, frozenset[str]] = {
     "reassigned": frozenset({"previous"}),
     "notification_failed": frozenset({"failed_event", "recipient"}),
     "resolved": frozenset(),
-    "check_in": frozenset(),
+    "check_in": frozenset({"feedback_link"}),
     "reopened": frozenset(),
     "cancelled": frozenset({"reason"}),
 }
@@ -213,6 +213,20 @@ class Policy(PolicyModel):
     )
     templates: dict[str, str] = Field(
         description="Message per event; {placeholders} from the escalation"
+    )
+    feedback_valid_h: float = Field(
+        72,
+        gt=0,
+        le=24 * 60,
+        description="How long a check-in's feedback link works; after the last check-in the "
+        "case stays in follow-up this long for the answer (wall clock: the customer's time)",
+    )
+    feedback_reopen_at_most: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description='A feedback rating at or below this reopens the case, as "still broken" '
+        'does (0: only "still broken" reopens)',
     )
     root_causes: list[str] = Field(
         default=list(DEFAULT_ROOT_CAUSES),

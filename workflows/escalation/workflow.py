@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, rules
     from workflows.access import Action
-    from workflows.escalation import actions, guards, handover
+    from workflows.escalation import actions, feedback, guards, handover
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
     from workflows.escalation.people import People
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerContact,
         Decision,
         EscalationView,
+        FeedbackAnswer,
         Handover,
         InfoRequest,
         Proposal,
@@ -287,6 +288,17 @@ class EscalationWorkflow:
         guards.allowed(self.s, Action.CHANGE_SEVERITY, u.actor)
         if u.severity == self.s.severity:
             raise guards.conflict(f"severity is already {u.severity}")
+
+    @workflow.update
+    async def customer_feedback(self, u: FeedbackAnswer) -> EscalationView:
+        self._v_customer_feedback(u)
+        feedback.record(self, u)
+        return self.view()
+
+    @customer_feedback.validator
+    def _v_customer_feedback(self, u: FeedbackAnswer) -> None:
+        guards.allowed(self.s, Action.CUSTOMER_FEEDBACK, u.actor)
+        feedback.check(self.s, u)
 
     # --- moving the case --------------------------------------------------------------------------
 
