@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from api import gateway
 from api.auth import access_doc, actor_of, require
 from api.deps import IdempotencyKey, IdParam, TemporalClient
 from api.schemas import (
     AcknowledgeBody,
+    CallbackBody,
+    CallbackDoneBody,
     ConsultAnswerBody,
     CustomerContactBody,
     DecisionBody,
@@ -31,6 +33,8 @@ from workflows.access import Action
 from workflows.models import (
     Acknowledge,
     AddNote,
+    CallbackDone,
+    CallbackPromise,
     ConsultAnswer,
     CustomerContact,
     Decision,
@@ -304,4 +308,58 @@ async def change_severity(
     arg = SeverityChange(actor=actor_of(person), severity=body.severity, reason=body.reason)
     return await gateway.run_update(
         client, escalation_id, Action.CHANGE_SEVERITY, arg, person.id, idempotency_key
+    )
+
+
+@router.post(
+    "/{escalation_id}/callbacks",
+    **_action_doc(
+        Action.PROMISE_CALLBACK,
+        "Promise the customer a callback",
+        "An agent, or the case's owner (a specialist on another's case: 403), promises to call "
+        "the customer back at `at`. The promiser is reminded the policy's "
+        "`callback_reminder_min` business minutes before (their team's hours; the frontline "
+        "office's for agents; wall clock on P1); not recorded done within "
+        "`callback_grace_min` after `at`, it is recorded as missed (`callback_missed`, a "
+        "breach of promise) and the manager is told. 422 for a time in the past, more than 30 "
+        "days out, or outside the promiser's business hours. The case's `callbacks` list it "
+        "with its number.",
+    ),
+)
+async def promise_callback(
+    escalation_id: IdParam,
+    body: CallbackBody,
+    person: Annotated[DirectoryEntry, Depends(require(Action.PROMISE_CALLBACK))],
+    client: TemporalClient,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationView:
+    arg = CallbackPromise(actor=actor_of(person), at=body.at, note=body.note)
+    return await gateway.run_update(
+        client, escalation_id, Action.PROMISE_CALLBACK, arg, person.id, idempotency_key
+    )
+
+
+@router.post(
+    "/{escalation_id}/callbacks/{number}/done",
+    **_action_doc(
+        Action.CALLBACK_DONE,
+        "Record a promised callback as done",
+        "Done by its time (and grace) keeps the promise; after it, the callback stays recorded "
+        "as missed and the call is recorded late. 409 when already recorded done; 422 for a "
+        "number the case does not have.",
+    ),
+)
+async def callback_done(
+    escalation_id: IdParam,
+    number: Annotated[
+        int, Path(ge=1, le=10_000, description="The callback's number", examples=[1])
+    ],
+    person: Annotated[DirectoryEntry, Depends(require(Action.CALLBACK_DONE))],
+    client: TemporalClient,
+    body: CallbackDoneBody | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationView:
+    arg = CallbackDone(actor=actor_of(person), number=number, note=body.note if body else "")
+    return await gateway.run_update(
+        client, escalation_id, Action.CALLBACK_DONE, arg, person.id, idempotency_key
     )

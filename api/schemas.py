@@ -117,6 +117,23 @@ class ResolveBody(Body):
     )
 
 
+class CallbackBody(Body):
+    at: datetime = Field(
+        description="When the customer will be called back, with a time zone; within the "
+        "promiser's business hours and the next 30 days (422 otherwise)",
+        examples=["2026-12-07T10:30:00Z"],
+    )
+    note: str = Field(
+        "", max_length=2_000, description="What the call is for", examples=["Confirm the refund"]
+    )
+
+
+class CallbackDoneBody(Body):
+    note: str = Field(
+        "", max_length=2_000, description="How the call went", examples=["Customer happy"]
+    )
+
+
 class SeverityBody(Body):
     severity: Severity = Field(description="The new severity", examples=["P1"])
     reason: str = Field(

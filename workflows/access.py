@@ -55,6 +55,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     CHANGE_SEVERITY = "change_severity"
     CUSTOMER_FEEDBACK = "customer_feedback"
+    PROMISE_CALLBACK = "promise_callback"
+    CALLBACK_DONE = "callback_done"
     REPORTS = "reports"
     REPORTS_COACHING = "reports_coaching"  # avoidable escalations per agent: names people
     DECODE_PAYLOADS = "decode_payloads"
@@ -83,6 +85,8 @@ ACCESS: dict[Action, Rule] = {
     Action.CANCEL: Rule(("operator", "manager"), OPEN_STAGES),
     Action.CHANGE_SEVERITY: Rule(("supervisor", "manager", "executive"), _BEFORE_RESOLUTION),
     Action.CUSTOMER_FEEDBACK: Rule(("customer",), OPEN_STAGES),
+    Action.PROMISE_CALLBACK: Rule(("agent", "specialist"), OPEN_STAGES),
+    Action.CALLBACK_DONE: Rule(("agent", "specialist"), OPEN_STAGES),
     Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
     Action.REPORTS_COACHING: Rule(("supervisor", "manager")),
     Action.DECODE_PAYLOADS: Rule(("operator",)),

@@ -160,6 +160,23 @@ class CustomerFeedback(Model):
     at: datetime
 
 
+class Callback(Model):
+    """A promise to call the customer back at a time (issue 22): the promiser is reminded before
+    it; not recorded done by the promised time (and the policy's grace) is a breach of promise."""
+
+    number: int = Field(description="1, 2, ... on the case")
+    at: datetime = Field(description="The time promised to the customer")
+    note: str = ""
+    promised_by: str = Field(description="Who promised (name); reminded before it")
+    promised_by_id: str
+    promised_by_role: str
+    remind_at: datetime = Field(description="When the promiser is reminded (business hours)")
+    reminded: bool = False
+    done_at: datetime | None = None
+    done_by: str | None = None
+    missed: bool = Field(False, description="Not done in time: a breach of promise")
+
+
 class EscalationState(Model):
     """Everything the workflow knows; carried across continue-as-new."""
 
@@ -202,6 +219,7 @@ class EscalationState(Model):
         "new (outbox items): the next run sends them on, with the same idempotency keys",
     )
     check_ins_done: int = 0
+    callbacks: list[Callback] = Field(default_factory=list, description="Promised callbacks")
     reopen_count: int = 0
     root_cause: str | None = Field(
         None, description="The root-cause category recorded at resolution (the policy's list)"
@@ -266,6 +284,9 @@ class EscalationView(BaseModel):
     root_cause: str | None = Field(None, description="Recorded at resolution (policy's list)")
     feedback: list[CustomerFeedback] = Field(
         default_factory=list, description="The customer's answers to check-ins, oldest first"
+    )
+    callbacks: list[Callback] = Field(
+        default_factory=list, description="Callbacks promised to the customer, with reminders"
     )
     feedback_open_until: datetime | None = Field(
         None, description="After the last check-in: until when its feedback link is awaited"
@@ -395,6 +416,16 @@ class FeedbackAnswer(ActionInput):
     score: int = Field(ge=1, le=5)
     comment: str = Field("", max_length=5_000)
     still_broken: bool = False
+
+
+class CallbackPromise(ActionInput):
+    at: datetime = Field(description="When the customer is called back (the promiser's hours)")
+    note: str = Field("", max_length=2_000)
+
+
+class CallbackDone(ActionInput):
+    number: int = Field(ge=1, description="The callback's number on the case")
+    note: str = Field("", max_length=2_000)
 
 
 class SeverityChange(ActionInput):

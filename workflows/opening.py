@@ -314,6 +314,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         s.ack_due_at,
         s.pending_approval.due_at if s.pending_approval else None,
         feedback_window(s, p),
+        *(c.at for c in s.callbacks if c.done_at is None and not c.missed),
     ):
         if t:
             candidates.append(t)
@@ -351,6 +352,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         outcome=s.outcome,
         root_cause=s.root_cause,
         feedback=list(s.feedback),
+        callbacks=list(s.callbacks),
         feedback_open_until=feedback_window(s, p),
         waiting_on_customer=s.waiting_on_customer,
         external_ref=req.external_ref,

@@ -54,6 +54,8 @@ EVENT_FIELDS: dict[str, frozenset[str]] = {
     "check_in": frozenset({"feedback_link"}),
     "reopened": frozenset(),
     "cancelled": frozenset({"reason"}),
+    "callback_reminder": frozenset({"number", "callback_at", "note"}),
+    "callback_missed": frozenset({"number", "callback_at", "promised_by"}),
 }
 
 
@@ -213,6 +215,20 @@ class Policy(PolicyModel):
     )
     templates: dict[str, str] = Field(
         description="Message per event; {placeholders} from the escalation"
+    )
+    callback_reminder_min: float = Field(
+        15,
+        gt=0,
+        le=24 * 60,
+        description="A promised callback's promiser is reminded this many business minutes "
+        "before it (on their team's calendar; wall clock on round-the-clock severities)",
+    )
+    callback_grace_min: float = Field(
+        10,
+        ge=0,
+        le=24 * 60,
+        description="A callback not recorded done this many minutes after its promised time "
+        "is recorded as missed (a breach of promise) and raised to the manager",
     )
     feedback_valid_h: float = Field(
         72,

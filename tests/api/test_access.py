@@ -10,6 +10,7 @@ answer is exact (200/201), not merely "not 401/403".
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,11 +18,16 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from activities.policy import read_policy
+from core.settings import CONFIG_DIR
 from tests.api.conftest import auth, request_body
+from tests.workflows.helpers import LONDON
 from workflows.models import (
     Acknowledge,
     Actor,
     AddNote,
+    CallbackDone,
+    CallbackPromise,
     ConsultAnswer,
     CustomerContact,
     Decision,
@@ -36,6 +42,17 @@ from workflows.models import (
 )
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def next_working_morning() -> datetime:
+    """10:00 London on the next working day (open in every demo calendar), as ISO text."""
+    today = date.today()
+    office = read_policy(CONFIG_DIR / "policy.toml", today=today).calendars["uk_office"]
+    d = today + timedelta(days=1)
+    while d.weekday() >= 5 or d in office.holidays:
+        d += timedelta(days=1)
+    return datetime(d.year, d.month, d.day, 10, tzinfo=LONDON)
+
 
 ROLES = (
     "system",
@@ -105,6 +122,16 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
         {"severity": "P1", "reason": "press"},
         "helpline_consult",
     ),
+    ("POST", f"/escalations/{ID}/callbacks"): (
+        frozenset({"agent", "specialist"}),
+        {"at": next_working_morning().isoformat(), "note": "access check"},
+        "helpline_consult",
+    ),
+    ("POST", f"/escalations/{ID}/callbacks/{{number}}/done"): (
+        frozenset({"agent", "specialist"}),
+        {"note": "called"},
+        "callback_promised",
+    ),
     ("GET", "/reports/summary"): (
         frozenset({"supervisor", "manager", "executive", "operator"}),
         None,
@@ -150,7 +177,7 @@ def headers_for(caller: str) -> dict[str, str]:
 
 
 async def call(stack, method: str, path: str, caller: str, body: Any, eid: str | None):
-    url = path.replace(ID, eid or "E-0000000000000000")
+    url = path.replace(ID, eid or "E-0000000000000000").replace("{number}", "1")
     if method == "GET":
         return await stack.http.get(url, headers=headers_for(caller))
     return await stack.http.post(url, json=body, headers=headers_for(caller))
@@ -158,6 +185,12 @@ async def call(stack, method: str, path: str, caller: str, body: Any, eid: str |
 
 async def case_at(stack, stage: str, amount: float = 300) -> str:
     """A fresh escalation (billing refund 600 -> help-line consult), driven to `stage`."""
+    if stage == "callback_promised":  # a case with callback 1 promised by the agent
+        eid = await case_at(stack, "helpline_consult")
+        body = {"at": next_working_morning().isoformat()}
+        r = await stack.http.post(f"/escalations/{eid}/callbacks", json=body, headers=auth("agent"))
+        assert r.status_code == 200, r.text
+        return eid
     eid = (await stack.open())["id"]
     await stack.wait_stage(eid, "helpline_consult")
     if stage == "helpline_consult":
@@ -342,6 +375,11 @@ WRONG_ROLE: dict[str, tuple[str, Any]] = {
     "request_info": ("agent", lambda a: InfoRequest(actor=a, question="which card?")),
     "customer_contact": ("specialist", lambda a: CustomerContact(actor=a, message="hi")),
     "change_severity": ("agent", lambda a: SeverityChange(actor=a, severity="P1")),
+    "promise_callback": (
+        "helpline",
+        lambda a: CallbackPromise(actor=a, at=next_working_morning(), note="x"),
+    ),
+    "callback_done": ("manager", lambda a: CallbackDone(actor=a, number=1)),
     "customer_feedback": ("agent", lambda a: FeedbackAnswer(actor=a, key="0.1", score=5)),
 }
 

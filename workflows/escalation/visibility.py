@@ -68,4 +68,17 @@ def details(s: EscalationState) -> str:
         f"**{s.id}** - {req.customer.name}: {req.summary}\n\n"
         f"stage **{s.stage}**, {s.severity or '-'}; waiting on: {waiting or '-'}\n\n"
         f"clocks: {clocks or '-'}"
-    )
+    ) + promises(s)
+
+
+def promises(s: EscalationState) -> str:
+    """Open promises with their own deadlines (callbacks), for the current details."""
+    open_ = [
+        f"callback {c.number} {c.at.strftime('%Y-%m-%d %H:%M')} ({c.promised_by})"
+        for c in s.callbacks
+        if c.done_at is None and not c.missed
+    ]
+    missed = sum(c.missed for c in s.callbacks)
+    if not open_ and not missed:
+        return ""
+    return "\n\npromises: " + (", ".join(open_) or "-") + (f"; {missed} MISSED" if missed else "")

@@ -7,6 +7,8 @@
 - Actions are updates: the validator refuses what must not enter history (the access table,
   workflows/access.py, and the case's own rules); the handler records the fact and, where it
   decides the next stage, moves the case at once, so every reply already shows its effect.
+- The updates that follow a case through beyond its stages (callbacks, the customer's feedback)
+  are in follow_through.py, a base class of this one.
 - Alongside: the SLA watcher (sla.py), messages (notifier.py), the outbox of side effects
   (outbox.py), directory lookups (people.py), what the Temporal UI shows (visibility.py).
 """
@@ -25,7 +27,8 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, rules
     from workflows.access import Action
-    from workflows.escalation import actions, feedback, guards, handover
+    from workflows.escalation import actions, guards, handover, promises
+    from workflows.escalation.follow_through import FollowThrough
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
     from workflows.escalation.people import People
@@ -42,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         CustomerContact,
         Decision,
         EscalationView,
-        FeedbackAnswer,
         Handover,
         InfoRequest,
         Proposal,
@@ -58,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 @workflow.defn
-class EscalationWorkflow:
+class EscalationWorkflow(FollowThrough):
     @workflow.init
     def __init__(self, inp: StartEscalation) -> None:
         self.epoch = 0  # bumped on every stage transition (wakes the main loop)
@@ -99,6 +101,7 @@ class EscalationWorkflow:
         # (dropped here, after the workers' interceptor has checked the input's signature).
         inp.policy = None
         self.watcher = self.spawn(self.sla.run())
+        promises.resume(self)  # the promises a previous run was watching
         carried, self.s.carried = self.s.carried, []
         for item in carried:
             self.outbox.resume(OutboxItem.model_validate(item), self.notify.resume)
@@ -288,17 +291,6 @@ class EscalationWorkflow:
         guards.allowed(self.s, Action.CHANGE_SEVERITY, u.actor)
         if u.severity == self.s.severity:
             raise guards.conflict(f"severity is already {u.severity}")
-
-    @workflow.update
-    async def customer_feedback(self, u: FeedbackAnswer) -> EscalationView:
-        self._v_customer_feedback(u)
-        feedback.record(self, u)
-        return self.view()
-
-    @customer_feedback.validator
-    def _v_customer_feedback(self, u: FeedbackAnswer) -> None:
-        guards.allowed(self.s, Action.CUSTOMER_FEEDBACK, u.actor)
-        feedback.check(self.s, u)
 
     # --- moving the case --------------------------------------------------------------------------
 
