@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
 from api import gateway
-from api.auth import access_doc, actor_of, require
+from api.auth import access_doc, actor_of, get_directory, require
 from api.deps import IdempotencyKey, IdParam, TemporalClient
+from api.errors import Invalid
 from api.schemas import (
     AcknowledgeBody,
     CallbackBody,
     CallbackDoneBody,
+    ChaseBody,
     ConsultAnswerBody,
     CustomerContactBody,
     DecisionBody,
@@ -24,6 +26,7 @@ from api.schemas import (
     NoteBody,
     ProposalBody,
     ReasonBody,
+    ReassignBody,
     ResolveBody,
     SeverityBody,
     error_responses,
@@ -35,13 +38,16 @@ from workflows.models import (
     AddNote,
     CallbackDone,
     CallbackPromise,
+    ChaseOwner,
     ConsultAnswer,
     CustomerContact,
     Decision,
     EscalationView,
     InfoRequest,
+    Person,
     Proposal,
     Reason,
+    ReassignCase,
     ResolveCase,
     SeverityChange,
 )
@@ -362,4 +368,56 @@ async def callback_done(
     arg = CallbackDone(actor=actor_of(person), number=number, note=body.note if body else "")
     return await gateway.run_update(
         client, escalation_id, Action.CALLBACK_DONE, arg, person.id, idempotency_key
+    )
+
+
+@router.post(
+    "/{escalation_id}/reassign",
+    **_action_doc(
+        Action.REASSIGN,
+        "Reassign the case to another specialist",
+        "The escalated-accounts manager moves the case to `assignee` (a specialist in the "
+        "directory; 422 otherwise, 409 when they already own it). The new owner is told as on "
+        "a transfer and must acknowledge within their team's window (the window restarts; "
+        "unacknowledged, the case is re-routed as usual); the SLA clocks move to the new "
+        "team's hours. Recorded as `reassigned` by the manager.",
+    ),
+)
+async def reassign(
+    escalation_id: IdParam,
+    body: ReassignBody,
+    request: Request,
+    person: Annotated[DirectoryEntry, Depends(require(Action.REASSIGN))],
+    client: TemporalClient,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationView:
+    to = get_directory(request).by_id(body.assignee)
+    if to is None or to.role != "specialist":
+        raise Invalid(f"assignee: {body.assignee[:80]} is not a specialist in the directory")
+    new_owner = Person.model_validate(to.model_dump(exclude={"token_hmac"}))
+    arg = ReassignCase(actor=actor_of(person), to=new_owner, reason=body.reason)
+    return await gateway.run_update(
+        client, escalation_id, Action.REASSIGN, arg, person.id, idempotency_key
+    )
+
+
+@router.post(
+    "/{escalation_id}/chase",
+    **_action_doc(
+        Action.CHASE,
+        "Chase the case's owner",
+        "A staff message to the owner (the assignee) on their channels, recorded as "
+        "`owner_chased`. 409 while the case has no owner.",
+    ),
+)
+async def chase(
+    escalation_id: IdParam,
+    body: ChaseBody,
+    person: Annotated[DirectoryEntry, Depends(require(Action.CHASE))],
+    client: TemporalClient,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationView:
+    arg = ChaseOwner(actor=actor_of(person), message=body.message)
+    return await gateway.run_update(
+        client, escalation_id, Action.CHASE, arg, person.id, idempotency_key
     )

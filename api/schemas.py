@@ -134,6 +134,28 @@ class CallbackDoneBody(Body):
     )
 
 
+class ReassignBody(Body):
+    assignee: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Person id of the specialist who takes the case over (422 for anyone "
+        "else); they must acknowledge it within their team's window",
+        examples=["p-specialist-2"],
+    )
+    reason: str = Field(
+        "", max_length=5_000, description="Why (kept in the timeline)", examples=["Sam is off"]
+    )
+
+
+class ChaseBody(Body):
+    message: str = Field(
+        min_length=1,
+        max_length=5_000,
+        description="The staff message the owner gets (kept in the timeline)",
+        examples=["Customer called twice today; please update them by noon."],
+    )
+
+
 class SeverityBody(Body):
     severity: Severity = Field(description="The new severity", examples=["P1"])
     reason: str = Field(

@@ -57,6 +57,8 @@ class Action(StrEnum):
     CUSTOMER_FEEDBACK = "customer_feedback"
     PROMISE_CALLBACK = "promise_callback"
     CALLBACK_DONE = "callback_done"
+    REASSIGN = "reassign"
+    CHASE = "chase"
     REPORTS = "reports"
     REPORTS_COACHING = "reports_coaching"  # avoidable escalations per agent: names people
     DECODE_PAYLOADS = "decode_payloads"
@@ -87,6 +89,8 @@ ACCESS: dict[Action, Rule] = {
     Action.CUSTOMER_FEEDBACK: Rule(("customer",), OPEN_STAGES),
     Action.PROMISE_CALLBACK: Rule(("agent", "specialist"), OPEN_STAGES),
     Action.CALLBACK_DONE: Rule(("agent", "specialist"), OPEN_STAGES),
+    Action.REASSIGN: Rule(("manager",), (Stage.SPECIALIST,)),
+    Action.CHASE: Rule(("supervisor", "manager"), (Stage.SPECIALIST, Stage.EXECUTIVE_SIGNOFF)),
     Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
     Action.REPORTS_COACHING: Rule(("supervisor", "manager")),
     Action.DECODE_PAYLOADS: Rule(("operator",)),

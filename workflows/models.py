@@ -428,6 +428,15 @@ class CallbackDone(ActionInput):
     note: str = Field("", max_length=2_000)
 
 
+class ReassignCase(ActionInput):
+    to: Person = Field(description="The new owner, as the API found them in the directory")
+    reason: str = Field("", max_length=5_000)
+
+
+class ChaseOwner(ActionInput):
+    message: str = Field(min_length=1, max_length=5_000)
+
+
 class SeverityChange(ActionInput):
     severity: Severity
     reason: str = Field("", max_length=5_000)

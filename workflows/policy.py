@@ -54,6 +54,7 @@ EVENT_FIELDS: dict[str, frozenset[str]] = {
     "check_in": frozenset({"feedback_link"}),
     "reopened": frozenset(),
     "cancelled": frozenset({"reason"}),
+    "chased": frozenset({"message", "chased_by"}),
     "callback_reminder": frozenset({"number", "callback_at", "note"}),
     "callback_missed": frozenset({"number", "callback_at", "promised_by"}),
 }

@@ -28,14 +28,17 @@ from workflows.models import (
     AddNote,
     CallbackDone,
     CallbackPromise,
+    ChaseOwner,
     ConsultAnswer,
     CustomerContact,
     Decision,
     EscalationView,
     FeedbackAnswer,
     InfoRequest,
+    Person,
     Proposal,
     Reason,
+    ReassignCase,
     Remedy,
     ResolveCase,
     SeverityChange,
@@ -131,6 +134,16 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
         frozenset({"agent", "specialist"}),
         {"note": "called"},
         "callback_promised",
+    ),
+    ("POST", f"/escalations/{ID}/reassign"): (
+        frozenset({"manager"}),
+        {"assignee": "p-specialist-tech", "reason": "access check"},  # never routed billing
+        "specialist",
+    ),
+    ("POST", f"/escalations/{ID}/chase"): (
+        frozenset({"supervisor", "manager"}),
+        {"message": "access check"},
+        "specialist",
     ),
     ("GET", "/reports/summary"): (
         frozenset({"supervisor", "manager", "executive", "operator"}),
@@ -380,6 +393,13 @@ WRONG_ROLE: dict[str, tuple[str, Any]] = {
         lambda a: CallbackPromise(actor=a, at=next_working_morning(), note="x"),
     ),
     "callback_done": ("manager", lambda a: CallbackDone(actor=a, number=1)),
+    "reassign": (
+        "supervisor",
+        lambda a: ReassignCase(
+            actor=a, to=Person(id="p-specialist-2", name="Sky Specialist", role="specialist")
+        ),
+    ),
+    "chase": ("agent", lambda a: ChaseOwner(actor=a, message="hurry")),
     "customer_feedback": ("agent", lambda a: FeedbackAnswer(actor=a, key="0.1", score=5)),
 }
 

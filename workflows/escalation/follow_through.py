@@ -11,13 +11,15 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.access import Action
-    from workflows.escalation import feedback, guards, promises
+    from workflows.escalation import feedback, guards, ownership, promises
     from workflows.models import (
         CallbackDone,
         CallbackPromise,
+        ChaseOwner,
         EscalationState,
         EscalationView,
         FeedbackAnswer,
+        ReassignCase,
     )
 
 if TYPE_CHECKING:
@@ -66,3 +68,25 @@ class FollowThrough:
     def _v_callback_done(self, u: CallbackDone) -> None:
         guards.allowed(self.s, Action.CALLBACK_DONE, u.actor)
         promises.check_done(self.wf, u)
+
+    @workflow.update
+    async def reassign(self, u: ReassignCase) -> EscalationView:
+        self._v_reassign(u)
+        ownership.reassign(self.wf, u)
+        return self.view()
+
+    @reassign.validator
+    def _v_reassign(self, u: ReassignCase) -> None:
+        guards.allowed(self.s, Action.REASSIGN, u.actor)
+        ownership.check_reassign(self.wf, u)
+
+    @workflow.update
+    async def chase(self, u: ChaseOwner) -> EscalationView:
+        self._v_chase(u)
+        ownership.chase(self.wf, u)
+        return self.view()
+
+    @chase.validator
+    def _v_chase(self, u: ChaseOwner) -> None:
+        guards.allowed(self.s, Action.CHASE, u.actor)
+        ownership.check_chase(self.wf, u)
