@@ -20,6 +20,8 @@ from api.schemas import (
     CallbackDoneBody,
     ChaseBody,
     ConsultAnswerBody,
+    ContributionAnswerBody,
+    ContributionBody,
     CustomerContactBody,
     DecisionBody,
     InfoRequestBody,
@@ -40,6 +42,8 @@ from workflows.models import (
     CallbackPromise,
     ChaseOwner,
     ConsultAnswer,
+    ContributionAnswer,
+    ContributionRequest,
     CustomerContact,
     Decision,
     EscalationView,
@@ -420,4 +424,55 @@ async def chase(
     arg = ChaseOwner(actor=actor_of(person), message=body.message)
     return await gateway.run_update(
         client, escalation_id, Action.CHASE, arg, person.id, idempotency_key
+    )
+
+
+@router.post(
+    "/{escalation_id}/contributions",
+    **_action_doc(
+        Action.REQUEST_CONTRIBUTION,
+        "Ask another team for a contribution",
+        "Only the case's owner (403 for anyone else). The team's specialists are asked "
+        "`question`; they have `within_h` business hours on their own calendar, never beyond "
+        "the resolution clock's due time (the deadline is capped there, and pulled in if that "
+        "due time moves earlier). Unanswered by then, the contribution is breached "
+        "(`contribution_breached`): the team's supervisors and the owner are told. Several may "
+        "be open; the case's `contributions` list them. 422 for an unknown team or the case's "
+        "own; 409 when the resolution clock has no time left.",
+    ),
+)
+async def request_contribution(
+    escalation_id: IdParam,
+    body: ContributionBody,
+    person: Annotated[DirectoryEntry, Depends(require(Action.REQUEST_CONTRIBUTION))],
+    client: TemporalClient,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationView:
+    arg = ContributionRequest(actor=actor_of(person), **body.model_dump())
+    return await gateway.run_update(
+        client, escalation_id, Action.REQUEST_CONTRIBUTION, arg, person.id, idempotency_key
+    )
+
+
+@router.post(
+    "/{escalation_id}/contributions/{number}/answer",
+    **_action_doc(
+        Action.ANSWER_CONTRIBUTION,
+        "Answer a contribution asked of your team",
+        "A specialist of the team asked (403 for another team's) or a supervisor. The case's "
+        "owner is told. 409 when already answered; 422 for a number the case does not have. "
+        "An answer after the deadline is recorded late; the breach stays.",
+    ),
+)
+async def answer_contribution(
+    escalation_id: IdParam,
+    number: Annotated[int, Path(ge=1, le=10_000, description="The contribution's number")],
+    body: ContributionAnswerBody,
+    person: Annotated[DirectoryEntry, Depends(require(Action.ANSWER_CONTRIBUTION))],
+    client: TemporalClient,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationView:
+    arg = ContributionAnswer(actor=actor_of(person), number=number, answer=body.answer)
+    return await gateway.run_update(
+        client, escalation_id, Action.ANSWER_CONTRIBUTION, arg, person.id, idempotency_key
     )

@@ -156,6 +156,38 @@ class ChaseBody(Body):
     )
 
 
+class ContributionBody(Body):
+    team: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Another team of the policy (`GET /policy` teams; 422 for the case's own)",
+        examples=["technical-specialists"],
+    )
+    question: str = Field(
+        min_length=1,
+        max_length=5_000,
+        description="What the team is asked",
+        examples=["Was the second charge caused by the payment-gateway retry on 3 March?"],
+    )
+    within_h: float = Field(
+        4,
+        gt=0,
+        le=24 * 30,
+        description="Business hours the team has, on its own calendar; the deadline is capped "
+        "at the resolution clock's due time (a nested budget)",
+        examples=[4],
+    )
+
+
+class ContributionAnswerBody(Body):
+    answer: str = Field(
+        min_length=1,
+        max_length=20_000,
+        description="The team's answer (the owner is told)",
+        examples=["Yes: the gateway retried; the second charge is reversed automatically."],
+    )
+
+
 class SeverityBody(Body):
     severity: Severity = Field(description="The new severity", examples=["P1"])
     reason: str = Field(

@@ -59,6 +59,8 @@ class Action(StrEnum):
     CALLBACK_DONE = "callback_done"
     REASSIGN = "reassign"
     CHASE = "chase"
+    REQUEST_CONTRIBUTION = "request_contribution"
+    ANSWER_CONTRIBUTION = "answer_contribution"
     REPORTS = "reports"
     REPORTS_COACHING = "reports_coaching"  # avoidable escalations per agent: names people
     DECODE_PAYLOADS = "decode_payloads"
@@ -90,6 +92,8 @@ ACCESS: dict[Action, Rule] = {
     Action.PROMISE_CALLBACK: Rule(("agent", "specialist"), OPEN_STAGES),
     Action.CALLBACK_DONE: Rule(("agent", "specialist"), OPEN_STAGES),
     Action.REASSIGN: Rule(("manager",), (Stage.SPECIALIST,)),
+    Action.REQUEST_CONTRIBUTION: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.ANSWER_CONTRIBUTION: Rule(("specialist", "supervisor"), OPEN_STAGES),
     Action.CHASE: Rule(("supervisor", "manager"), (Stage.SPECIALIST, Stage.EXECUTIVE_SIGNOFF)),
     Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
     Action.REPORTS_COACHING: Rule(("supervisor", "manager")),

@@ -177,6 +177,23 @@ class Callback(Model):
     missed: bool = Field(False, description="Not done in time: a breach of promise")
 
 
+class Contribution(Model):
+    """A question to another team, with its own deadline carved from the case's remaining
+    resolution time (issue 22)."""
+
+    number: int
+    team: str
+    question: str
+    asked_by: str
+    asked_at: datetime
+    due_at: datetime = Field(description="Never after the resolution clock's due time")
+    capped: bool = Field(False, description="The deadline is the resolution clock's due time")
+    answer: str | None = None
+    answered_by: str | None = None
+    answered_at: datetime | None = None
+    breached: bool = Field(False, description="Not answered by its deadline")
+
+
 class EscalationState(Model):
     """Everything the workflow knows; carried across continue-as-new."""
 
@@ -220,6 +237,9 @@ class EscalationState(Model):
     )
     check_ins_done: int = 0
     callbacks: list[Callback] = Field(default_factory=list, description="Promised callbacks")
+    contributions: list[Contribution] = Field(
+        default_factory=list, description="Questions to other teams"
+    )
     reopen_count: int = 0
     root_cause: str | None = Field(
         None, description="The root-cause category recorded at resolution (the policy's list)"
@@ -287,6 +307,10 @@ class EscalationView(BaseModel):
     )
     callbacks: list[Callback] = Field(
         default_factory=list, description="Callbacks promised to the customer, with reminders"
+    )
+    contributions: list[Contribution] = Field(
+        default_factory=list,
+        description="Questions to other teams, each with a deadline inside the resolution clock",
     )
     feedback_open_until: datetime | None = Field(
         None, description="After the last check-in: until when its feedback link is awaited"
@@ -435,6 +459,19 @@ class ReassignCase(ActionInput):
 
 class ChaseOwner(ActionInput):
     message: str = Field(min_length=1, max_length=5_000)
+
+
+class ContributionRequest(ActionInput):
+    team: str = Field(min_length=1, max_length=128)
+    question: str = Field(min_length=1, max_length=5_000)
+    within_h: float = Field(
+        4, gt=0, le=24 * 30, description="Business hours the team has (on its own calendar)"
+    )
+
+
+class ContributionAnswer(ActionInput):
+    number: int = Field(ge=1)
+    answer: str = Field(min_length=1, max_length=20_000)
 
 
 class SeverityChange(ActionInput):

@@ -315,6 +315,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         s.pending_approval.due_at if s.pending_approval else None,
         feedback_window(s, p),
         *(c.at for c in s.callbacks if c.done_at is None and not c.missed),
+        *(c.due_at for c in s.contributions if c.answered_at is None and not c.breached),
     ):
         if t:
             candidates.append(t)
@@ -353,6 +354,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         root_cause=s.root_cause,
         feedback=list(s.feedback),
         callbacks=list(s.callbacks),
+        contributions=list(s.contributions),
         feedback_open_until=feedback_window(s, p),
         waiting_on_customer=s.waiting_on_customer,
         external_ref=req.external_ref,

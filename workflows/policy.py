@@ -54,6 +54,11 @@ EVENT_FIELDS: dict[str, frozenset[str]] = {
     "check_in": frozenset({"feedback_link"}),
     "reopened": frozenset(),
     "cancelled": frozenset({"reason"}),
+    "contribution_requested": frozenset({"number", "team", "question", "contribution_due"}),
+    "contribution_answered": frozenset(
+        {"number", "team", "question", "contribution_due", "answer"}
+    ),
+    "contribution_breached": frozenset({"number", "team", "question", "contribution_due"}),
     "chased": frozenset({"message", "chased_by"}),
     "callback_reminder": frozenset({"number", "callback_at", "note"}),
     "callback_missed": frozenset({"number", "callback_at", "promised_by"}),

@@ -30,6 +30,8 @@ from workflows.models import (
     CallbackPromise,
     ChaseOwner,
     ConsultAnswer,
+    ContributionAnswer,
+    ContributionRequest,
     CustomerContact,
     Decision,
     EscalationView,
@@ -135,6 +137,16 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
         {"note": "called"},
         "callback_promised",
     ),
+    ("POST", f"/escalations/{ID}/contributions"): (
+        frozenset({"specialist"}),
+        {"team": "technical-specialists", "question": "access check"},
+        "acknowledged",
+    ),
+    ("POST", f"/escalations/{ID}/contributions/{{number}}/answer"): (
+        frozenset({"specialist", "supervisor"}),
+        {"answer": "access check"},
+        "contribution_asked",
+    ),
     ("POST", f"/escalations/{ID}/reassign"): (
         frozenset({"manager"}),
         {"assignee": "p-specialist-tech", "reason": "access check"},  # never routed billing
@@ -198,6 +210,23 @@ async def call(stack, method: str, path: str, caller: str, body: Any, eid: str |
 
 async def case_at(stack, stage: str, amount: float = 300) -> str:
     """A fresh escalation (billing refund 600 -> help-line consult), driven to `stage`."""
+    if stage == "contribution_asked":  # Tess (technical) owns it and asks the billing team
+        eid = await case_at(stack, "acknowledged")
+        body = {"assignee": "p-specialist-tech"}
+        r = await stack.http.post(
+            f"/escalations/{eid}/reassign", json=body, headers=auth("manager")
+        )
+        assert r.status_code == 200, r.text
+        tess = Actor(
+            id="p-specialist-tech",
+            name="Tess Technical",
+            role="specialist",
+            team="technical-specialists",
+        )
+        ask = ContributionRequest(actor=tess, team="billing-specialists", question="access")
+        handle = stack.client.get_workflow_handle(f"escalation-{eid}")
+        await handle.execute_update("request_contribution", ask, result_type=EscalationView)
+        return eid
     if stage == "callback_promised":  # a case with callback 1 promised by the agent
         eid = await case_at(stack, "helpline_consult")
         body = {"at": next_working_morning().isoformat()}
@@ -400,6 +429,11 @@ WRONG_ROLE: dict[str, tuple[str, Any]] = {
         ),
     ),
     "chase": ("agent", lambda a: ChaseOwner(actor=a, message="hurry")),
+    "request_contribution": (
+        "supervisor",
+        lambda a: ContributionRequest(actor=a, team="technical-specialists", question="?"),
+    ),
+    "answer_contribution": ("agent", lambda a: ContributionAnswer(actor=a, number=1, answer="x")),
     "customer_feedback": ("agent", lambda a: FeedbackAnswer(actor=a, key="0.1", score=5)),
 }
 

@@ -1,5 +1,7 @@
 """The updates that follow a case through beyond its stages (issue 22): the customer's answers
-to check-ins (feedback.py) and callbacks promised to the customer (promises.py). A base class
+to check-ins (feedback.py), callbacks promised to the customer (promises.py), managers
+reassigning a case or chasing its owner (ownership.py), and contributions asked of other teams
+(contributions.py). A base class
 of EscalationWorkflow (Temporal reads the updates of the whole class), so workflow.py stays the
 table of contents; the same rules apply: each validator reads the access table first."""
 
@@ -11,11 +13,13 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.access import Action
-    from workflows.escalation import feedback, guards, ownership, promises
+    from workflows.escalation import contributions, feedback, guards, ownership, promises
     from workflows.models import (
         CallbackDone,
         CallbackPromise,
         ChaseOwner,
+        ContributionAnswer,
+        ContributionRequest,
         EscalationState,
         EscalationView,
         FeedbackAnswer,
@@ -90,3 +94,25 @@ class FollowThrough:
     def _v_chase(self, u: ChaseOwner) -> None:
         guards.allowed(self.s, Action.CHASE, u.actor)
         ownership.check_chase(self.wf, u)
+
+    @workflow.update
+    async def request_contribution(self, u: ContributionRequest) -> EscalationView:
+        self._v_request_contribution(u)
+        contributions.request(self.wf, u)
+        return self.view()
+
+    @request_contribution.validator
+    def _v_request_contribution(self, u: ContributionRequest) -> None:
+        guards.allowed(self.s, Action.REQUEST_CONTRIBUTION, u.actor)
+        contributions.check_request(self.wf, u)
+
+    @workflow.update
+    async def answer_contribution(self, u: ContributionAnswer) -> EscalationView:
+        self._v_answer_contribution(u)
+        contributions.answer(self.wf, u)
+        return self.view()
+
+    @answer_contribution.validator
+    def _v_answer_contribution(self, u: ContributionAnswer) -> None:
+        guards.allowed(self.s, Action.ANSWER_CONTRIBUTION, u.actor)
+        contributions.check_answer(self.wf, u)

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, rules
     from workflows.access import Action
-    from workflows.escalation import actions, guards, handover, promises
+    from workflows.escalation import actions, contributions, guards, handover, promises
     from workflows.escalation.follow_through import FollowThrough
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
@@ -102,6 +102,7 @@ class EscalationWorkflow(FollowThrough):
         inp.policy = None
         self.watcher = self.spawn(self.sla.run())
         promises.resume(self)  # the promises a previous run was watching
+        contributions.resume(self)
         carried, self.s.carried = self.s.carried, []
         for item in carried:
             self.outbox.resume(OutboxItem.model_validate(item), self.notify.resume)
