@@ -1,30 +1,40 @@
-"""Promised callbacks on the time-skipping server: the reminder counts the promiser's business
+"""Promised callbacks on the time-skipping server (and, on the dev server, open promises
+carried across continue-as-new): the reminder counts the promiser's business
 hours back from the promised time (across Christmas, a weekend and the Boxing Day holiday), a
 callback not recorded done is a breach of promise raised to the manager, one done in time is
 not, and the Temporal UI's details list the open ones."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
 from tests.workflows.fakes import World
 from tests.workflows.helpers import (
     AGENT,
     LONDON,
+    SPECIALIST,
+    actions,
     demo_policy,
     request,
     skip_to_christmas_eve,
     start,
     wait_for,
 )
-from tests.workflows.test_escalation import running
+from tests.workflows.test_escalation import always_open, running, to_specialist
 from workflows import opening
 from workflows.escalation import EscalationWorkflow
 from workflows.escalation.visibility import details
-from workflows.models import Callback, CallbackDone, CallbackPromise, EscalationState
+from workflows.models import (
+    Callback,
+    CallbackDone,
+    CallbackPromise,
+    ContributionRequest,
+    EscalationState,
+)
 
 W = EscalationWorkflow
 
@@ -120,3 +130,32 @@ def test_the_current_details_list_open_and_missed_callbacks():
         Callback(number=2, at=now, remind_at=now, missed=True, **cb),
     ]
     assert "promises: callback 1 2026-12-02 11:00 (Alex Agent); 1 MISSED" in details(s)
+
+
+async def test_open_promises_are_watched_across_continue_as_new(dev_env, world):
+    def quick(policy) -> None:
+        always_open(policy)
+        policy.callback_reminder_min = 0.05  # 3 s
+        policy.callback_grace_min = 0.05
+
+    world.policy_edit = quick
+    async with running(dev_env, world) as tq:
+        h = await start(
+            dev_env.client, tq, policy_edit=quick, req=request(600), continue_as_new_after_events=25
+        )
+        await to_specialist(h)
+        at = datetime.now(UTC) + timedelta(seconds=8)
+        await h.execute_update(W.promise_callback, CallbackPromise(actor=AGENT, at=at))
+        ask = ContributionRequest(
+            actor=SPECIALIST, team="technical-specialists", question="?", within_h=0.002
+        )
+        await h.execute_update(W.request_contribution, ask)
+        latest = dev_env.client.get_workflow_handle(h.id)
+        first = dev_env.client.get_workflow_handle(h.id, run_id=h.first_execution_run_id)
+        v = await wait_for(latest, lambda v: v.callbacks and v.callbacks[0].missed, timeout=30)
+        assert v.contributions[0].breached
+        last = (await first.fetch_history()).events[-1]
+        assert last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        tl = await actions(latest)
+        assert tl.index("continued_as_new") < tl.index("callback_reminder")
+        assert "callback_missed" in tl and "contribution_breached" in tl
