@@ -106,7 +106,7 @@ class ResolveBody(Body):
         max_length=64,
         description="The root-cause category, one of the policy's `root_causes` (`GET /policy`; "
         "422 for any other); counted in reports. Optional, so callers of the first contract "
-        "keep working; the console asks for it",
+        "keep working",
         examples=["billing_error"],
     )
     avoidable: bool | None = Field(
