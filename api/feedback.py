@@ -62,7 +62,7 @@ class FeedbackReceipt(BaseModel):
         "reopened it, or it was already open",
         examples=[False],
     )
-    recorded_at: datetime
+    recorded_at: datetime = Field(description="When the answer was recorded on the case")
 
 
 def _error_doc(html: bool) -> dict[int | str, dict[str, Any]]:
@@ -126,8 +126,12 @@ def _page(request: Request, status: int, **ctx: Any) -> HTMLResponse:
 
 def _refusal(request: Request, e: DomainError) -> Response:
     if _wants_html(request):
-        return _page(request, e.status_code, error=e)
-    return JSONResponse({"error": e.kind, "detail": e.detail}, status_code=e.status_code)
+        response: Response = _page(request, e.status_code, error=e)
+    else:
+        response = JSONResponse({"error": e.kind, "detail": e.detail}, status_code=e.status_code)
+    if e.retry_after is not None:
+        response.headers["Retry-After"] = str(e.retry_after)
+    return response
 
 
 Token = Annotated[
