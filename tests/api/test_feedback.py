@@ -42,7 +42,8 @@ async def quick(stack, tmp_path_factory):
 
 
 async def resolved_case(http: httpx.AsyncClient) -> str:
-    """A tier-1 refund (40 GBP): resolved at the opening, check-ins within seconds."""
+    """A tier-1 refund (40 GBP): resolved once tier 1 has read the customer's history (moments
+    after the opening), check-ins within seconds."""
     r = await http.post(
         "/escalations",
         json=request_body(
@@ -55,8 +56,13 @@ async def resolved_case(http: httpx.AsyncClient) -> str:
         ),
         headers=auth("agent"),
     )
-    assert r.status_code == 201 and r.json()["stage"] == "resolved", r.text
-    return r.json()["id"]
+    assert r.status_code == 201, r.text
+    eid, deadline = r.json()["id"], time.monotonic() + 15
+    while (stage := r.json()["stage"]) not in ("resolved", "follow_up"):
+        assert stage == "tier1_exception" and time.monotonic() < deadline, r.text
+        await asyncio.sleep(0.1)
+        r = await http.get(f"/escalations/{eid}", headers=auth("agent"))
+    return eid
 
 
 async def check_in_token(stack, settings: Settings, eid: str, n: int) -> str:
