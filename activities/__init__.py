@@ -15,7 +15,6 @@ Activity names (the workflow calls them by name, each with one pydantic argument
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -39,6 +38,7 @@ def build_activities(
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
     from core.report_store import ReportStore
+    from core.report_store.writer import GroupWriter
 
     poster = WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
     smtp = SmtpSender(settings)
@@ -53,12 +53,8 @@ def build_activities(
     if resources is not None:
         resources.callback(store.close)
     write_facts: Callable[[CaseFacts], Awaitable[None]] | None = None
-    if settings.report_facts:
-
-        async def write(facts: CaseFacts) -> None:
-            await asyncio.to_thread(store.write, [facts])
-
-        write_facts = write
+    if settings.report_facts:  # one transaction for the facts of every waiting dispatch
+        write_facts = GroupWriter(store).write
     return [
         notify.deliver,
         kb.search_knowledge_base,
