@@ -11,6 +11,8 @@ Activity names (the workflow calls them by name, each with one pydantic argument
   messages and CRM events of one workflow task at once, each as ``deliver`` / ``sync_crm``,
   and the case's facts for the report store)
 - ``weekly_digest_text(DigestWeek) -> DigestText``           (:mod:`activities.digest`)
+- ``customer_history(CustomerHistoryQuery) -> CustomerHistory`` (:mod:`activities.history`:
+  the customer's past escalations, from the report store)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def build_activities(
     from activities.crm import CrmActivities
     from activities.digest import DigestActivities
     from activities.dispatch import make_dispatch
+    from activities.history import HistoryActivities
     from activities.http import WebhookPoster
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
@@ -63,4 +66,5 @@ def build_activities(
         crm.sync_crm,
         make_dispatch(notify.deliver, crm.sync_crm, write_facts),
         DigestActivities(store).weekly_digest_text,
+        HistoryActivities(store).customer_history,
     ]
