@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     import pydantic  # noqa: F401  (pass-through: avoids re-importing it per workflow)
 
-    from workflows import access, opening, rules
+    from workflows import access, opening, packet, rules
     from workflows.access import Action
     from workflows.escalation import actions, guards, handover
     from workflows.escalation.notifier import Notifier
@@ -137,7 +137,7 @@ class EscalationWorkflow:
 
     @workflow.query
     def handover(self) -> Handover:
-        return opening.handover(self.s, self.policy)
+        return packet.handover(self.s, self.policy)
 
     # --- updates --------------------------------------------------------------------------------
     # Each handler runs its validator again first: several updates accepted in one workflow task
