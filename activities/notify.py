@@ -47,6 +47,7 @@ from temporalio.exceptions import ApplicationError
 from activities.http import WebhookPoster, idempotency_key
 from activities.logging import activity_context, redact_address, safe_host
 from activities.smtp import SmtpSender
+from core.feedback import LINK_PLACEHOLDER, FeedbackLinks
 from core.settings import Settings
 from workflows.messages import Delivery, DeliveryReceipt
 
@@ -105,6 +106,15 @@ def build_email(d: Delivery, sender: str, mid: str, key: str) -> MIMEText:
     return msg
 
 
+def with_feedback_link(d: Delivery, links: FeedbackLinks) -> Delivery:
+    """A check-in's body with its signed feedback link in place of `{feedback_link}` (signed
+    here: the secret never enters the workflow or its history)."""
+    if d.feedback is None:
+        return d
+    url = links.url(d.escalation_id, d.feedback.key, d.feedback.expires_at)
+    return d.model_copy(update={"body": d.body.replace(LINK_PLACEHOLDER, url)})
+
+
 class NotifyActivities:
     def __init__(
         self,
@@ -115,6 +125,7 @@ class NotifyActivities:
         self.settings = settings
         self.poster = poster or WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
         self.smtp = smtp or SmtpSender(settings)
+        self.links = FeedbackLinks.from_settings(settings)
 
     def gateway(self, d: Delivery) -> str:
         """Which gateway a non-email delivery goes to (its signing secret is that gateway's)."""
@@ -138,6 +149,7 @@ class NotifyActivities:
 
     @activity.defn(name="deliver")
     async def deliver(self, d: Delivery) -> DeliveryReceipt:
+        d = with_feedback_link(d, self.links)
         key = d.idempotency_key or idempotency_key()
         with activity_context(
             escalation_id=d.escalation_id, notification=d.event, channel=d.channel

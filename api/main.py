@@ -24,6 +24,7 @@ from api.console.session import session_secret_refusal
 from api.errors import add_exception_handlers, error_response
 from core.codec import PayloadKeyError, codec_from_settings
 from core.directory import reload_on_sighup
+from core.feedback import feedback_secret_refusal
 from core.logging import setup_logging
 from core.report_store import ReportStore
 from core.settings import Settings, get_settings
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         reload_on_sighup()
-        if (why := session_secret_refusal(settings)) is not None:
+        if why := session_secret_refusal(settings) or feedback_secret_refusal(settings):
             raise StartupRefused(why)
         app.state.policy_file = PolicyFile(settings.policy_path)
         # every update and start the API sends is signed; the workers refuse unsigned ones
@@ -200,7 +201,7 @@ def main() -> None:
     setup_logging(settings.log_format, settings.log_level)
     try:
         load_people(settings)  # fail fast, in one line, before the server starts
-        if (why := session_secret_refusal(settings)) is not None:
+        if why := session_secret_refusal(settings) or feedback_secret_refusal(settings):
             raise StartupRefused(why)
         codec_from_settings(settings)
         signer_from_settings(settings)

@@ -110,6 +110,91 @@ class ResolveBody(Body):
         description="What was done for the customer",
         examples=["Duplicate charge refunded; customer informed by e-mail."],
     )
+    root_cause: str | None = Field(
+        None,
+        max_length=64,
+        description="The root-cause category, one of the policy's `root_causes` (`GET /policy`; "
+        "422 for any other); counted in reports. Optional, so callers of the first contract "
+        "keep working",
+        examples=["billing_error"],
+    )
+    avoidable: bool | None = Field(
+        None,
+        description="Whether the trigger was avoidable after all (overrides triage's verdict "
+        "in the case and the `Avoidable` search attribute); omit to keep triage's",
+        examples=[True],
+    )
+
+
+class CallbackBody(Body):
+    at: datetime = Field(
+        description="When the customer will be called back, with a time zone; within the "
+        "promiser's business hours and the next 30 days (422 otherwise)",
+        examples=["2026-12-07T10:30:00Z"],
+    )
+    note: str = Field(
+        "", max_length=2_000, description="What the call is for", examples=["Confirm the refund"]
+    )
+
+
+class CallbackDoneBody(Body):
+    note: str = Field(
+        "", max_length=2_000, description="How the call went", examples=["Customer happy"]
+    )
+
+
+class ReassignBody(Body):
+    assignee: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Person id of the specialist who takes the case over (422 for anyone "
+        "else); they must acknowledge it within their team's window",
+        examples=["p-specialist-2"],
+    )
+    reason: str = Field(
+        "", max_length=5_000, description="Why (kept in the timeline)", examples=["Sam is off"]
+    )
+
+
+class ChaseBody(Body):
+    message: str = Field(
+        min_length=1,
+        max_length=5_000,
+        description="The staff message the owner gets (kept in the timeline)",
+        examples=["Customer called twice today; please update them by noon."],
+    )
+
+
+class ContributionBody(Body):
+    team: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Another team of the policy (`GET /policy` teams; 422 for the case's own)",
+        examples=["technical-specialists"],
+    )
+    question: str = Field(
+        min_length=1,
+        max_length=5_000,
+        description="What the team is asked",
+        examples=["Was the second charge caused by the payment-gateway retry on 3 March?"],
+    )
+    within_h: float = Field(
+        4,
+        gt=0,
+        le=24 * 30,
+        description="Business hours the team has, on its own calendar; the deadline is capped "
+        "at the resolution clock's due time (a nested budget)",
+        examples=[4],
+    )
+
+
+class ContributionAnswerBody(Body):
+    answer: str = Field(
+        min_length=1,
+        max_length=20_000,
+        description="The team's answer (the owner is told)",
+        examples=["Yes: the gateway retried; the second charge is reversed automatically."],
+    )
 
 
 class SeverityBody(Body):
@@ -307,6 +392,29 @@ SHARED_FIELD_DOCS: dict[str, dict[str, str]] = {
         "policy_version": "Version of the policy pinned for the life of the case",
         "opened_at": "When the case was opened",
         "updated_at": "When anything last changed",
+    },
+    "Callback": {
+        "note": "What the call is for",
+        "promised_by_id": "Person id of the promiser",
+        "promised_by_role": "The promiser's role",
+        "reminded": "The promiser was reminded",
+        "done_at": "When the call was recorded done (null: not yet)",
+        "done_by": "Who recorded it done",
+    },
+    "Contribution": {
+        "number": "1, 2, ... on the case",
+        "team": "The team asked (a team of the policy)",
+        "question": "What the team is asked",
+        "asked_by": "The case's owner who asked (name)",
+        "asked_at": "When it was asked",
+        "answer": "The team's answer (null: not yet)",
+        "answered_by": "Who answered (name)",
+        "answered_at": "When it was answered",
+    },
+    "CustomerFeedback": {
+        "comment": "The customer's own words",
+        "still_broken": "The customer said the problem is back",
+        "at": "When the answer was recorded",
     },
     "ClockView": {
         "name": "first_response or resolution",

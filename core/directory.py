@@ -28,7 +28,7 @@ import weakref
 from pathlib import Path
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from workflows.models import Person
 
@@ -55,6 +55,13 @@ def token_hmac(token: str, pepper: str) -> str:
 
 class DirectoryEntry(Person):
     token_hmac: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+    @field_validator("role")
+    @classmethod
+    def _staff_or_system(cls, v: str) -> str:
+        if v == "customer":  # customers act only through their feedback link's token
+            raise ValueError("a directory lists staff and systems; customers have no token")
+        return v
 
 
 class Directory(BaseModel):

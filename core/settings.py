@@ -20,6 +20,7 @@ DEMO_WEBHOOK_SECRET = "demo-webhook-secret"
 GATEWAYS = ("sms", "chat", "social", "phone", "staff", "crm")
 # Public, so refused outside the demo (api/console/session.py)
 DEMO_SESSION_SECRET = "demo-session-secret"
+DEMO_FEEDBACK_SECRET = "demo-feedback-secret"  # public, so refused outside the demo
 
 
 class Settings(BaseSettings):
@@ -86,6 +87,19 @@ class Settings(BaseSettings):
         ),
     )
     session_hours: float = Field(8.0, gt=0, le=24 * 7, description="Console session lifetime")
+    # The customer's feedback link in each check-in (core/feedback.py)
+    feedback_secret: SecretStr = Field(
+        default=SecretStr(DEMO_FEEDBACK_SECRET),
+        description=(
+            "Signs the feedback links of check-in messages (workers) and verifies them (API) "
+            "(ESCALATIONS_FEEDBACK_SECRET). Required outside the demo; the same everywhere."
+        ),
+    )
+    public_url: str = Field(
+        "http://localhost:8000",
+        description="The API as customers reach it: feedback links start with it "
+        "(ESCALATIONS_PUBLIC_URL)",
+    )
     trust_forwarded_proto: bool = Field(
         False,
         description="Behind a TLS-terminating proxy that sets X-Forwarded-Proto: believe it "

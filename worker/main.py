@@ -28,6 +28,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core.codec import PayloadKeyError, codec_from_settings
 from core.directory import reload_on_sighup
+from core.feedback import feedback_secret_refusal
 from core.logging import setup_logging
 from core.settings import Settings, get_settings
 from core.signing import ActionKeyError, VerifyingInterceptor, signer_from_settings
@@ -120,6 +121,8 @@ def main() -> None:
         codec_from_settings(settings)  # refuse in one line, before connecting
         signer_from_settings(settings)
         settings.check_webhook_secrets()
+        if (why := feedback_secret_refusal(settings)) is not None:
+            raise ValueError(why)
     except (PayloadKeyError, ActionKeyError, ValueError) as e:
         raise SystemExit(f"escalations-worker: {e}") from None
     asyncio.run(run(settings))

@@ -14,7 +14,15 @@ from typing import Literal
 from workflows.stages import OPEN_STAGES, Stage
 
 Role = Literal[
-    "system", "agent", "helpline", "specialist", "supervisor", "manager", "executive", "operator"
+    "system",
+    "agent",
+    "helpline",
+    "specialist",
+    "supervisor",
+    "manager",
+    "executive",
+    "operator",
+    "customer",  # only through a feedback link (core/feedback.py), never a directory token
 ]
 ROLES: tuple[Role, ...] = (
     "system",
@@ -46,6 +54,13 @@ class Action(StrEnum):
     REOPEN = "reopen"
     CANCEL = "cancel"
     CHANGE_SEVERITY = "change_severity"
+    CUSTOMER_FEEDBACK = "customer_feedback"
+    PROMISE_CALLBACK = "promise_callback"
+    CALLBACK_DONE = "callback_done"
+    REASSIGN = "reassign"
+    CHASE = "chase"
+    REQUEST_CONTRIBUTION = "request_contribution"
+    ANSWER_CONTRIBUTION = "answer_contribution"
     REPORTS = "reports"
     REPORTS_COACHING = "reports_coaching"  # avoidable escalations per agent: names people
     DECODE_PAYLOADS = "decode_payloads"
@@ -76,6 +91,13 @@ ACCESS: dict[Action, Rule] = {
     Action.REOPEN: Rule(("system", "agent", "manager"), (Stage.RESOLVED, Stage.FOLLOW_UP)),
     Action.CANCEL: Rule(("operator", "manager"), OPEN_STAGES),
     Action.CHANGE_SEVERITY: Rule(("supervisor", "manager", "executive"), _BEFORE_RESOLUTION),
+    Action.CUSTOMER_FEEDBACK: Rule(("customer",), OPEN_STAGES),
+    Action.PROMISE_CALLBACK: Rule(("agent", "specialist"), OPEN_STAGES),
+    Action.CALLBACK_DONE: Rule(("agent", "specialist"), OPEN_STAGES),
+    Action.REASSIGN: Rule(("manager",), (Stage.SPECIALIST,)),
+    Action.REQUEST_CONTRIBUTION: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.ANSWER_CONTRIBUTION: Rule(("specialist", "supervisor"), OPEN_STAGES),
+    Action.CHASE: Rule(("supervisor", "manager"), (Stage.SPECIALIST, Stage.EXECUTIVE_SIGNOFF)),
     Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
     Action.REPORTS_COACHING: Rule(("supervisor", "manager")),
     Action.DECODE_PAYLOADS: Rule(("operator",)),

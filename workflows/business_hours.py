@@ -100,3 +100,22 @@ def business_seconds_between(spec: CalendarSpec, a: datetime, b: datetime) -> fl
             break
         total += min(e, b) - s
     return total.total_seconds()
+
+
+def business_before(spec: CalendarSpec, end: datetime, seconds: float) -> datetime:
+    """The latest instant from which `seconds` of business time remain until `end` (a reminder
+    "15 business minutes before"): found by bisection over business_seconds_between, at most 60
+    days back (the earliest of them when the calendar holds less)."""
+    _check(end)
+    if spec.always_open:
+        return end - timedelta(seconds=seconds)
+    lo, hi = end - timedelta(days=60), end
+    if business_seconds_between(spec, lo, end) <= seconds:
+        return lo
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if business_seconds_between(spec, mid, end) > seconds:
+            lo = mid
+        else:
+            hi = mid
+    return hi.replace(microsecond=0)

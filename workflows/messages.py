@@ -45,6 +45,14 @@ class PeopleResult(Model):
     people: list[Person]
 
 
+class FeedbackLink(Model):
+    """The feedback link a check-in carries: which check-in it answers and until when. The
+    `deliver` activity signs it into the body's `{feedback_link}` (core/feedback.py)."""
+
+    key: str = Field(description="The check-in: `<reopen count>.<check-in number>`")
+    expires_at: datetime
+
+
 class Delivery(Model):
     """One message on one channel to one address."""
 
@@ -67,6 +75,9 @@ class Delivery(Model):
         "the customer chat platform, staff chat to the staff chat tool, never the other way "
         "round. None only on deliveries scheduled before the field existed (routed by the old "
         "`@` handle rule)",
+    )
+    feedback: FeedbackLink | None = Field(
+        None, description="A check-in's feedback link, signed into the body by the activity"
     )
 
 

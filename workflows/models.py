@@ -181,10 +181,45 @@ class CustomerRecord(Model):
 class CustomerFeedback(Model):
     """A customer's answer to a check-in (the signed feedback link, issue 22)."""
 
+    key: str = Field("", description="The check-in answered (its link's key)")
     score: int = Field(ge=1, le=5, description="How the resolution went, 1 (bad) to 5 (good)")
     comment: str = Field("", max_length=5_000)
     still_broken: bool = False
     at: datetime
+
+
+class Callback(Model):
+    """A promise to call the customer back at a time (issue 22): the promiser is reminded before
+    it; not recorded done by the promised time (and the policy's grace) is a breach of promise."""
+
+    number: int = Field(description="1, 2, ... on the case")
+    at: datetime = Field(description="The time promised to the customer")
+    note: str = ""
+    promised_by: str = Field(description="Who promised (name); reminded before it")
+    promised_by_id: str
+    promised_by_role: str
+    remind_at: datetime = Field(description="When the promiser is reminded (business hours)")
+    reminded: bool = False
+    done_at: datetime | None = None
+    done_by: str | None = None
+    missed: bool = Field(False, description="Not done in time: a breach of promise")
+
+
+class Contribution(Model):
+    """A question to another team, with its own deadline carved from the case's remaining
+    resolution time (issue 22)."""
+
+    number: int
+    team: str
+    question: str
+    asked_by: str
+    asked_at: datetime
+    due_at: datetime = Field(description="Never after the resolution clock's due time")
+    capped: bool = Field(False, description="The deadline is the resolution clock's due time")
+    answer: str | None = None
+    answered_by: str | None = None
+    answered_at: datetime | None = None
+    breached: bool = Field(False, description="Not answered by its deadline")
 
 
 class EscalationState(Model):
@@ -247,6 +282,10 @@ class EscalationState(Model):
         "new (outbox items): the next run sends them on, with the same idempotency keys",
     )
     check_ins_done: int = 0
+    callbacks: list[Callback] = Field(default_factory=list, description="Promised callbacks")
+    contributions: list[Contribution] = Field(
+        default_factory=list, description="Questions to other teams"
+    )
     reopen_count: int = 0
     root_cause: str | None = Field(
         None, description="The root-cause category recorded at resolution (the policy's list)"
@@ -340,6 +379,20 @@ class EscalationView(BaseModel):
     )
     resolved_at_tier: Tier | None
     outcome: str | None = None
+    root_cause: str | None = Field(None, description="Recorded at resolution (policy's list)")
+    feedback: list[CustomerFeedback] = Field(
+        default_factory=list, description="The customer's answers to check-ins, oldest first"
+    )
+    callbacks: list[Callback] = Field(
+        default_factory=list, description="Callbacks promised to the customer, with reminders"
+    )
+    contributions: list[Contribution] = Field(
+        default_factory=list,
+        description="Questions to other teams, each with a deadline inside the resolution clock",
+    )
+    feedback_open_until: datetime | None = Field(
+        None, description="After the last check-in: until when its feedback link is awaited"
+    )
     waiting_on_customer: bool = False
     external_ref: str | None = None
     kb_matches: list[KbMatch] = Field(
@@ -493,6 +546,53 @@ class Decision(ActionInput):
 
 class ResolveCase(ActionInput):
     outcome: str = Field(min_length=1, max_length=5_000)
+    root_cause: str | None = Field(
+        None, max_length=64, description="One of the policy's `root_causes` (None: not given)"
+    )
+    avoidable: bool | None = Field(
+        None, description="Whether the trigger was avoidable after all (None: as triaged)"
+    )
+
+
+class FeedbackAnswer(ActionInput):
+    """The customer's answer through a check-in's feedback link (the API verified the link)."""
+
+    key: str = Field(min_length=1, max_length=32, description="The check-in the link names")
+    score: int = Field(ge=1, le=5)
+    comment: str = Field("", max_length=5_000)
+    still_broken: bool = False
+
+
+class CallbackPromise(ActionInput):
+    at: datetime = Field(description="When the customer is called back (the promiser's hours)")
+    note: str = Field("", max_length=2_000)
+
+
+class CallbackDone(ActionInput):
+    number: int = Field(ge=1, description="The callback's number on the case")
+    note: str = Field("", max_length=2_000)
+
+
+class ReassignCase(ActionInput):
+    to: Person = Field(description="The new owner, as the API found them in the directory")
+    reason: str = Field("", max_length=5_000)
+
+
+class ChaseOwner(ActionInput):
+    message: str = Field(min_length=1, max_length=5_000)
+
+
+class ContributionRequest(ActionInput):
+    team: str = Field(min_length=1, max_length=128)
+    question: str = Field(min_length=1, max_length=5_000)
+    within_h: float = Field(
+        4, gt=0, le=24 * 30, description="Business hours the team has (on its own calendar)"
+    )
+
+
+class ContributionAnswer(ActionInput):
+    number: int = Field(ge=1)
+    answer: str = Field(min_length=1, max_length=20_000)
 
 
 class SeverityChange(ActionInput):

@@ -351,6 +351,21 @@ def customer_summary(s: EscalationState, p: Policy) -> str:
     )
 
 
+def feedback_window(s: EscalationState, p: Policy | None) -> datetime | None:
+    """After the last check-in: until when the answer to its feedback link is awaited (None:
+    not in that wait, or the pinned policy's check-in carries no link)."""
+    if (
+        p is None
+        or s.stage != Stage.FOLLOW_UP
+        or not p.follow_up_h
+        or s.check_ins_done < len(p.follow_up_h)
+        or s.resolved_at is None
+        or "{feedback_link}" not in p.templates.get("check_in", "")
+    ):
+        return None
+    return s.resolved_at + timedelta(hours=p.follow_up_h[-1] + p.feedback_valid_h)
+
+
 def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
     views = []
     for c in s.clocks:
@@ -377,6 +392,9 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         s.consult_due_at if s.stage == Stage.HELPLINE_CONSULT else None,
         s.ack_due_at,
         s.pending_approval.due_at if s.pending_approval else None,
+        feedback_window(s, p),
+        *(c.at for c in s.callbacks if c.done_at is None and not c.missed),
+        *(c.due_at for c in s.contributions if c.answered_at is None and not c.breached),
     ):
         if t:
             candidates.append(t)
@@ -416,6 +434,11 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         promise_at=s.promise_at,
         resolved_at_tier=s.resolved_at_tier,
         outcome=s.outcome,
+        root_cause=s.root_cause,
+        feedback=list(s.feedback),
+        callbacks=list(s.callbacks),
+        contributions=list(s.contributions),
+        feedback_open_until=feedback_window(s, p),
         waiting_on_customer=s.waiting_on_customer,
         external_ref=req.external_ref,
         kb_matches=list(s.kb_matches),

@@ -8,6 +8,7 @@ carries is self-contained and deterministic.
 from __future__ import annotations
 
 import json
+import re
 import string
 import threading
 from collections import OrderedDict
@@ -17,6 +18,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflows.models import Channel, CustomerTier, RemedyKind, Severity, Trigger, Urgency
+
+# A policy pinned before root causes existed resolves against these.
+DEFAULT_ROOT_CAUSES = (
+    "billing_error", "product_fault", "process_gap", "policy_limit", "communication",
+    "third_party", "customer_misunderstanding", "other",
+)  # fmt: skip
+ROOT_CAUSE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -46,9 +54,17 @@ EVENT_FIELDS: dict[str, frozenset[str]] = {
     "reassigned": frozenset({"previous"}),
     "notification_failed": frozenset({"failed_event", "recipient"}),
     "resolved": frozenset(),
-    "check_in": frozenset(),
+    "check_in": frozenset({"feedback_link"}),
     "reopened": frozenset(),
     "cancelled": frozenset({"reason"}),
+    "contribution_requested": frozenset({"number", "team", "question", "contribution_due"}),
+    "contribution_answered": frozenset(
+        {"number", "team", "question", "contribution_due", "answer"}
+    ),
+    "contribution_breached": frozenset({"number", "team", "question", "contribution_due"}),
+    "chased": frozenset({"message", "chased_by"}),
+    "callback_reminder": frozenset({"number", "callback_at", "note"}),
+    "callback_missed": frozenset({"number", "callback_at", "promised_by"}),
 }
 
 
@@ -229,6 +245,40 @@ class Policy(PolicyModel):
     templates: dict[str, str] = Field(
         description="Message per event; {placeholders} from the escalation"
     )
+    callback_reminder_min: float = Field(
+        15,
+        gt=0,
+        le=24 * 60,
+        description="A promised callback's promiser is reminded this many business minutes "
+        "before it (on their team's calendar; wall clock on round-the-clock severities)",
+    )
+    callback_grace_min: float = Field(
+        10,
+        ge=0,
+        le=24 * 60,
+        description="A callback not recorded done this many minutes after its promised time "
+        "is recorded as missed (a breach of promise) and raised to the manager",
+    )
+    feedback_valid_h: float = Field(
+        72,
+        gt=0,
+        le=24 * 60,
+        description="How long a check-in's feedback link works; after the last check-in the "
+        "case stays in follow-up this long for the answer (wall clock: the customer's time)",
+    )
+    feedback_reopen_at_most: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description='A feedback rating at or below this reopens the case, as "still broken" '
+        'does (0: only "still broken" reopens)',
+    )
+    root_causes: list[str] = Field(
+        default=list(DEFAULT_ROOT_CAUSES),
+        min_length=1,
+        description="The root-cause categories a resolution records (lower-case words joined "
+        "by underscores), counted in reports",
+    )
 
     @field_validator("templates")
     @classmethod
@@ -237,6 +287,16 @@ class Policy(PolicyModel):
             problem = template_problem(event, template)
             if problem:
                 raise ValueError(f"templates.{event}: {problem}")
+        return v
+
+    @field_validator("root_causes")
+    @classmethod
+    def _root_causes(cls, v: list[str]) -> list[str]:
+        for cause in v:
+            if not ROOT_CAUSE.fullmatch(cause):
+                raise ValueError(f"{cause!r}: lower-case words joined by underscores, at most 64")
+        if len(set(v)) != len(v):
+            raise ValueError("each root cause once")
         return v
 
     @field_validator("warning_fractions")

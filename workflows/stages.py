@@ -122,7 +122,10 @@ STAGES: dict[Stage, StageSpec] = {
     ),
     Stage.FOLLOW_UP: StageSpec(
         "check-ins with the customer",
-        ("each check-in (policy follow_up_h)",),
+        (
+            "each check-in (policy follow_up_h)",
+            "after the last: its feedback link's expiry (policy feedback_valid_h, wall clock)",
+        ),
         "workflows/escalation/stage_work.py follow_up",
     ),
     Stage.CLOSED: StageSpec("final", (), "-"),

@@ -24,6 +24,7 @@ import hashlib
 import os
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import hypothesis
 import pytest
@@ -101,6 +102,8 @@ def _httpx_kwargs(case: schemathesis.Case, role: str) -> dict[str, Any]:
     }
     if "json" in kw:
         out["json"] = kw["json"]
+    elif isinstance(kw.get("data"), dict):  # a form (the feedback page's)
+        out["content"] = urlencode(kw["data"], doseq=True)
     elif kw.get("data") is not None:
         out["content"] = kw["data"]
     if kw.get("cookies"):

@@ -110,6 +110,7 @@ async def _app(dev_env, path: Path, **settings):
             token_pepper=PEPPER,
             # the other secrets a production API needs (the console's sessions, signed actions)
             session_secret=SecretStr("s" * 40),
+            feedback_secret=SecretStr("f" * 40),
             action_keys={"a1": SecretStr(base64.b64encode(b"k" * 32).decode())},
             **settings,
         ),

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         PendingApproval,
         Proposal,
         Reason,
+        ResolveCase,
         SeverityChange,
     )
     from workflows.stages import Stage
@@ -138,11 +139,31 @@ def decide(wf: EscalationWorkflow, u: Decision) -> None:
         wf.goto(Stage.SPECIALIST)
 
 
+def resolve(wf: EscalationWorkflow, u: ResolveCase) -> None:
+    """The owner resolves: the root cause and whether the trigger was avoidable after all are
+    recorded first (the report store reads them from the state)."""
+    s = wf.s
+    if u.root_cause is not None or u.avoidable is not None:
+        s.root_cause = u.root_cause or s.root_cause
+        triaged = s.avoidable
+        if u.avoidable is not None:
+            s.avoidable = u.avoidable  # the Avoidable search attribute follows with the move
+        avoidable = "unknown" if s.avoidable is None else "yes" if s.avoidable else "no"
+        wf.record(
+            u.actor,
+            "root_cause_recorded",
+            f"{s.root_cause or 'not given'}; avoidable after all: {avoidable}"
+            + (" (triaged otherwise)" if triaged is not None and triaged != s.avoidable else ""),
+        )
+    wf.resolve_case("specialist", u.outcome, u.actor)
+
+
 def reopen(wf: EscalationWorkflow, actor: Actor, reason: str) -> None:
     """Back to a specialist, one severity higher, with a fresh resolution clock."""
     s = wf.s
     s.reopen_count += 1
     s.resolved_at_tier = s.outcome = s.resolved_at = None
+    s.root_cause = None  # the next resolution names its own
     s.granted_remedy = None
     s.proposal = None
     s.acknowledged = False

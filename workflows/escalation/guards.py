@@ -21,6 +21,10 @@ def forbidden(detail: str) -> ApplicationError:
     return ApplicationError(detail, type="Forbidden", non_retryable=True)
 
 
+def invalid(detail: str) -> ApplicationError:
+    return ApplicationError(detail, type="Invalid", non_retryable=True)
+
+
 def allowed(s: EscalationState, action: Action, actor: Actor) -> None:
     """The access table: the caller's role (403), then the case's stage (409)."""
     refusal = access.role_refusal(action, actor.role)

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import opening
     from workflows.business_hours import is_open, next_open
     from workflows.escalation import calls
-    from workflows.messages import Delivery, OutboxItem, OutboxResult, PeopleQuery
+    from workflows.messages import Delivery, FeedbackLink, OutboxItem, OutboxResult, PeopleQuery
     from workflows.models import Channel, Person, Role
 
 if TYPE_CHECKING:
@@ -46,12 +46,13 @@ class Notifier:
 
     # --- whom ---------------------------------------------------------------------------------
 
-    def customer(self, event: str, **extra: Any) -> None:
+    def customer(self, event: str, feedback: FeedbackLink | None = None, **extra: Any) -> None:
         c = self.wf.s.request.customer
-        self._message(event, c.name, self._customer_channels(), self._context(**extra), None)
+        ctx = self._context(**extra)
+        self._message(event, c.name, self._customer_channels(), ctx, None, feedback=feedback)
 
     def staff(
-        self, person: Person, event: str, stale: Callable[[], bool] | None = None, **extra: Any
+        self, person: Person, event: str, *, stale: Callable[[], bool] | None = None, **extra: Any
     ) -> None:
         """`stale`: the message no longer applies (a consult that timed out): held for working
         hours, it is dropped instead of sent."""
@@ -127,7 +128,13 @@ class Notifier:
         return seen
 
     def _deliveries(
-        self, event: str, name: str, channels: Channels, ctx: dict[str, Any], staff: Person | None
+        self,
+        event: str,
+        name: str,
+        channels: Channels,
+        ctx: dict[str, Any],
+        staff: Person | None,
+        feedback: FeedbackLink | None = None,
     ) -> list[Delivery]:
         """The message on each of the recipient's channels, in order of preference, addressed
         to the customer's or the staff's gateways (`staff` None: the customer)."""
@@ -146,6 +153,7 @@ class Notifier:
                 urgent=opening.round_the_clock(p, s),
                 idempotency_key=f"{key}:{channel}",
                 audience="customer" if staff is None else "staff",
+                feedback=feedback,
             )
             for channel, address in channels
         ]
@@ -160,6 +168,7 @@ class Notifier:
         ctx: dict[str, Any],
         staff: Person | None,
         stale: Callable[[], bool] | None = None,
+        feedback: FeedbackLink | None = None,
     ) -> None:
         """Queued at once (it joins this workflow task's dispatch) unless the recipient is off
         duty; the outcome is handled in the background."""
@@ -168,7 +177,7 @@ class Notifier:
         if self._quiet_hours_until(staff) is not None:
             self.wf.spawn(self._after_quiet_hours(event, name, channels, ctx, staff, stale))
             return
-        deliveries = self._deliveries(event, name, channels, ctx, staff)
+        deliveries = self._deliveries(event, name, channels, ctx, staff, feedback)
         queued = (
             self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}")
             if deliveries

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
     from workflows import opening, packet
     from workflows.business_hours import add_business_seconds
-    from workflows.escalation import actions, calls, goodwill
+    from workflows.escalation import actions, calls, feedback, goodwill
     from workflows.messages import KbQuery, PeopleQuery
     from workflows.models import Person
     from workflows.policy import RouteRequest
@@ -228,7 +228,18 @@ async def follow_up(wf: EscalationWorkflow) -> None:
             return
         s.check_ins_done += 1
         wf.record_process("check_in", f"check-in {s.check_ins_done} sent")
-        wf.notify.customer("check_in")
+        wf.notify.customer("check_in", feedback=feedback.link(wf))
+    until = opening.feedback_window(s, p)
+    if until is not None and workflow.patched("p22b-feedback-window"):
+        last = feedback.key(s, s.check_ins_done)
+        woke = await wf.wait(
+            epoch,
+            until,
+            "customer feedback on the last check-in",
+            extra=lambda: feedback.answered(s, last),
+        )
+        if woke in (Wake.TRANSITION, Wake.CONTINUE_AS_NEW):
+            return
     wf.record_process("closed", "last check-in done")
     wf.goto(Stage.CLOSED)
 

@@ -69,4 +69,23 @@ def details(s: EscalationState) -> str:
         f"**{s.id}** - {req.customer.name}: {req.summary}\n\n"
         f"stage **{s.stage}**, {s.severity or '-'}; waiting on: {waiting or '-'}\n\n"
         f"clocks: {clocks or '-'}"
-    )
+    ) + promises(s)
+
+
+def promises(s: EscalationState) -> str:
+    """Open promises with their own deadlines (callbacks, contributions asked of other
+    teams), for the current details."""
+    open_ = [
+        f"callback {c.number} {c.at.strftime('%Y-%m-%d %H:%M')} ({c.promised_by})"
+        for c in s.callbacks
+        if c.done_at is None and not c.missed
+    ]
+    open_ += [
+        f"contribution {c.number} from {c.team} due {c.due_at.strftime('%Y-%m-%d %H:%M')}"
+        for c in s.contributions
+        if c.answered_at is None and not c.breached
+    ]
+    missed = sum(c.missed for c in s.callbacks) + sum(c.breached for c in s.contributions)
+    if not open_ and not missed:
+        return ""
+    return "\n\npromises: " + (", ".join(open_) or "-") + (f"; {missed} MISSED" if missed else "")

@@ -7,6 +7,8 @@
 - Actions are updates: the validator refuses what must not enter history (the access table,
   workflows/access.py, and the case's own rules); the handler records the fact and, where it
   decides the next stage, moves the case at once, so every reply already shows its effect.
+- The updates that follow a case through beyond its stages (callbacks, the customer's feedback)
+  are in follow_through.py, a base class of this one.
 - Alongside: the SLA watcher (sla.py), messages (notifier.py), the outbox of side effects
   (outbox.py), directory lookups (people.py), what the Temporal UI shows (visibility.py).
 """
@@ -25,7 +27,8 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, packet, rules
     from workflows.access import Action
-    from workflows.escalation import actions, guards, handover
+    from workflows.escalation import actions, contributions, guards, handover, promises
+    from workflows.escalation.follow_through import FollowThrough
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
     from workflows.escalation.people import People
@@ -57,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 @workflow.defn
-class EscalationWorkflow:
+class EscalationWorkflow(FollowThrough):
     @workflow.init
     def __init__(self, inp: StartEscalation) -> None:
         self.epoch = 0  # bumped on every stage transition (wakes the main loop)
@@ -98,6 +101,8 @@ class EscalationWorkflow:
         # (dropped here, after the workers' interceptor has checked the input's signature).
         inp.policy = None
         self.watcher = self.spawn(self.sla.run())
+        promises.resume(self)  # the promises a previous run was watching
+        contributions.resume(self)
         carried, self.s.carried = self.s.carried, []
         for item in carried:
             self.outbox.resume(OutboxItem.model_validate(item), self.notify.resume)
@@ -244,13 +249,17 @@ class EscalationWorkflow:
     @workflow.update
     async def resolve(self, u: ResolveCase) -> EscalationView:
         self._v_resolve(u)
-        self.resolve_case("specialist", u.outcome, u.actor)
+        actions.resolve(self, u)
         return self.view()
 
     @resolve.validator
     def _v_resolve(self, u: ResolveCase) -> None:
         guards.allowed(self.s, Action.RESOLVE, u.actor)
         guards.owner_only(self.s, Action.RESOLVE, u.actor)
+        if u.root_cause is not None and u.root_cause not in self.policy.root_causes:
+            raise guards.invalid(
+                f"root_cause: not in the policy's list ({', '.join(self.policy.root_causes)})"
+            )
 
     @workflow.update
     async def reopen(self, u: Reason) -> EscalationView:
