@@ -83,8 +83,19 @@ def write_policy(tmp_path: Path, follow_up_h: list[float] | None = None) -> Path
     text, n = re.subn(r"(?m)^(hours = \{.*\})$", r"\1\nalways_open = true", text)
     assert n >= 2, "the demo policy's calendars changed shape; adapt write_policy"
     text = text.replace('version = "2026.11-demo"', 'version = "2026.11-faults"')
+    # these tests' P1 legal threats go through the help line (the path they crash), not
+    # straight to the manager (decision 0040)
+    text, n = re.subn(
+        r"(?m)^manager_direct_(triggers|severities) = .*$", r"manager_direct_\1 = []", text
+    )
+    assert n == 2, "the demo policy's manager_direct_* lines changed; adapt write_policy"
     if follow_up_h is not None:
         text, n = re.subn(r"(?m)^follow_up_h = .*$", f"follow_up_h = {follow_up_h!r}", text)
+        assert n == 1
+        # the last check-in waits this long for the customer's feedback before the case closes
+        text, n = re.subn(
+            r"(?m)^feedback_valid_h = .*$", f"feedback_valid_h = {follow_up_h[-1]!r}", text
+        )
         assert n == 1
     path = tmp_path / "policy.toml"
     path.write_text(text)

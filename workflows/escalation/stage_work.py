@@ -16,7 +16,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
-    from workflows import opening
+    from workflows import opening, packet
     from workflows.business_hours import add_business_seconds
     from workflows.escalation import actions, calls, feedback, goodwill
     from workflows.messages import KbQuery, PeopleQuery
@@ -83,7 +83,7 @@ async def specialist(wf: EscalationWorkflow) -> None:
             wf.notify.assignee(
                 "transferred",
                 ack_due=s.ack_due_at.isoformat(timespec="minutes"),
-                handover=opening.handover_text(s, wf.policy),
+                handover=packet.handover_text(s, wf.policy),
             )
         woke = await wf.wait(
             epoch,

@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     import pydantic  # noqa: F401  (pass-through: avoids re-importing it per workflow)
 
-    from workflows import access, opening, rules
+    from workflows import access, opening, packet, rules
     from workflows.access import Action
     from workflows.escalation import actions, contributions, guards, handover, promises
     from workflows.escalation.facts import all_facts
@@ -148,7 +148,7 @@ class EscalationWorkflow(FollowThrough):
 
     @workflow.query
     def handover(self) -> Handover:
-        return opening.handover(self.s, self.policy)
+        return packet.handover(self.s, self.policy)
 
     # --- updates --------------------------------------------------------------------------------
     # Each handler runs its validator again first: several updates accepted in one workflow task
