@@ -20,7 +20,14 @@ from api.schemas import EscalationPage, error_responses
 from core.directory import DirectoryEntry
 from workflows import opening
 from workflows.access import Action
-from workflows.models import EscalationRequest, EscalationView, Severity, Stage, Timeline
+from workflows.models import (
+    EscalationRequest,
+    EscalationView,
+    Handover,
+    Severity,
+    Stage,
+    Timeline,
+)
 
 log = structlog.get_logger("api")
 
@@ -54,9 +61,12 @@ SafeValue = Annotated[str | None, Query(pattern=gateway.SAFE_VALUE)]
         "`Retry-After` (the case exists; retry).\n\n"
         "**Triage happens here**, with the policy in force (the copy the workflow is started "
         "with): the answer already shows the severity, the SLA clocks, `promise_at` and the "
-        "tier-1 decision (stage `helpline_consult`, or `resolved` when tier 1 granted the "
-        "remedy), whether or not a worker is running; the workflow holds the same state and "
-        "takes it from there (notifications, help-line consult). The clocks count from the "
+        "tier-1 decision (stage `helpline_consult`; `tier1_exception` when tier 1 may grant "
+        "the remedy and the workflow checks it against the customer's goodwill budget for the "
+        "year, then `resolved` or `helpline_consult`; `specialist` when a threat or P1 goes "
+        "straight to the escalated-accounts manager), whether or not a worker is running; the "
+        "workflow holds the same state and takes it from there (notifications, help-line "
+        "consult). The clocks count from the "
         "moment the request was accepted. A retry answers the live state. If the policy file "
         "cannot be read the answer is 503 and nothing is started. "
         "`GET /escalations/{id}` shows the live state."
@@ -100,6 +110,49 @@ async def open_escalation(
     return await gateway.query_state(client, escalation_id)
 
 
+HANDOVER_EXAMPLE = {
+    "details": "Two identical charges on 3 March",
+    "triage_rule": 5,
+    "triage_reason": "triage rule 5 matched on category billing: P3, urgency normal",
+    "consult_answer": "Above tier-1 authority: needs a billing specialist",
+    "kb_matches": [
+        {"slug": "duplicate-charge", "title": "Duplicate charges", "score": 1.0, "snippet": ""}
+    ],
+    "notes": ["Customer has the bank statement"],
+    "assignee_name": "Sam Specialist",
+    "acknowledged": False,
+    "calendars": [
+        {"clock": "first_response", "calendar": "uk_extended", "timezone": "Europe/London",
+         "target_s": 14400.0}
+    ],
+    "request": {
+        "customer": {"id": "C-1001", "name": "Ada Lovelace", "tier": "standard",
+                     "contact": {"email": "ada@example.com", "phone": None,
+                                 "preferred_channel": "email"}},
+        "channel": "phone", "category": "billing", "summary": "Charged twice for March",
+        "details": "Two identical charges on 3 March", "trigger": "customer_request",
+        "requested_remedy": {"kind": "refund", "amount": 600.0, "currency": "GBP",
+                             "description": "Refund both charges"},
+        "external_ref": "CRM-778812",
+    },
+    "opened_by": "Alex Agent",
+    "opened_at": "2026-12-01T10:00:00Z",
+    "severity": "P3",
+    "urgency": "normal",
+    "consult_question": "billing: Charged twice for March",
+    "customer_message": None,
+    "notes_count": 1,
+    "customer": {"tier": "standard", "past_escalations": 1, "goodwill_granted": 30.0,
+                 "goodwill_left": 120.0},
+    "previous_escalations": [
+        {"escalation_id": "E-3F2A9C1B7D6E5F40", "opened_at": "2026-06-01T09:12:00Z",
+         "trigger": "customer_request", "stage": "closed", "resolved_tier": "tier1",
+         "outcome": "Granted refund 30 GBP at tier 1", "root_cause": None,
+         "granted_amount": 30.0, "currency": "GBP"}
+    ],
+}  # fmt: skip
+
+
 # --- read ---------------------------------------------------------------------------------------
 
 
@@ -129,6 +182,26 @@ async def get_escalation(
 )
 async def get_timeline(escalation_id: IdParam, _: Reader, client: TemporalClient) -> Timeline:
     return await gateway.query_timeline(client, escalation_id)
+
+
+@router.get(
+    "/{escalation_id}/handover",
+    response_model=Handover,
+    summary="Warm-transfer handover packet",
+    description=f"{access_doc(Action.READ)}\n\n"
+    "Everything a person taking the case over needs, so the customer never repeats "
+    "themselves: what the frontline captured at the opening (`request`), the triage rule and "
+    "why, the help line's question and answer, knowledge-base matches, notes, the business "
+    "hours each clock counts on, and the customer's value, past escalations of the year and "
+    "their outcomes (`customer`, `previous_escalations`). The assignee gets the same packet "
+    "in the transfer message.",
+    responses={
+        200: {"content": {"application/json": {"example": HANDOVER_EXAMPLE}}},
+        **error_responses(401, 404, 503),
+    },
+)
+async def get_handover(escalation_id: IdParam, _: Reader, client: TemporalClient) -> Handover:
+    return await gateway.query_handover(client, escalation_id)
 
 
 @router.get(

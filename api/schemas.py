@@ -28,8 +28,17 @@ class ConsultAnswerBody(Body):
     answer: str = Field(
         min_length=1,
         max_length=20_000,
-        description="The help line's answer to the frontline",
+        description="The help line's answer: advice to the frontline agent, relayed to the "
+        "agent who opened the case; never sent to the customer word for word",
         examples=["Duplicate charges above 50 GBP need a billing specialist."],
+    )
+    customer_message: str | None = Field(
+        None,
+        min_length=1,
+        max_length=5_000,
+        description="With `resolves: true`: what the customer is told, as the frontline agent "
+        "confirmed it. Without it the customer gets the policy's `helpline_resolved` message",
+        examples=["We have refunded the duplicate charge; it will show within 3 working days."],
     )
 
 
@@ -318,6 +327,41 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 # manual; a description set on the model itself always wins.
 
 SHARED_FIELD_DOCS: dict[str, dict[str, str]] = {
+    "Handover": {
+        "details": "Free text the frontline captured at the opening",
+        "triage_rule": "The policy's triage rule that matched (1-based; null: the default)",
+        "triage_reason": "Why triage chose severity and urgency",
+        "consult_answer": "The help line's answer (advice to the frontline), if any",
+        "kb_matches": "Knowledge-base articles matching the case",
+        "notes": "The latest notes, whole",
+        "assignee_name": "Who has the case now",
+        "acknowledged": "Whether the owner has taken the case (acknowledged)",
+        "calendars": "The business hours each SLA clock counts on",
+        "opened_at": "When the case was opened",
+        "severity": "P1 (worst) to P4",
+        "urgency": "immediate, high, normal or low",
+    },
+    "ClockCalendar": {
+        "clock": "The SLA clock: first_response or resolution",
+        "timezone": "The calendar's time zone",
+    },
+    "KbMatch": {
+        "slug": "The article's id in the knowledge base",
+        "title": "The article's title",
+        "score": "How well it matches (higher is better)",
+        "snippet": "The matching passage",
+    },
+    "PastCase": {
+        "escalation_id": "The earlier escalation's id",
+        "opened_at": "When it was opened",
+        "trigger": "Why it was escalated",
+        "stage": "Where it is now (closed, follow_up, ...)",
+        "resolved_tier": "Where it was resolved: tier1, helpline, specialist or executive",
+        "outcome": "What was done for the customer",
+        "root_cause": "The root-cause category recorded at resolution",
+        "granted_amount": "The remedy granted, if any",
+        "currency": "The granted amount's currency",
+    },
     "EscalationView": {
         "id": "Public escalation id (the workflow id is `escalation-<id>`)",
         "stage": "Where the case is: triage, tier1_exception, helpline_consult, specialist, "

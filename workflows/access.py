@@ -72,19 +72,22 @@ class Rule:
     stages: tuple[Stage, ...] | None = None  # None: not a case action (no stage applies)
 
 
+# The escalated-accounts manager owns the threats and P1s sent straight to them (and cases
+# routing could not place): they work them as a specialist would, on cases assigned to them.
+_CASE_OWNERS: tuple[Role, ...] = ("specialist", "manager")
 _BEFORE_RESOLUTION = tuple(s for s in OPEN_STAGES if s not in (Stage.RESOLVED, Stage.FOLLOW_UP))
 
 ACCESS: dict[Action, Rule] = {
     Action.OPEN: Rule(("system", "agent")),
     Action.READ: Rule(ROLES),
     Action.CONSULT_ANSWER: Rule(("helpline",), (Stage.HELPLINE_CONSULT,)),
-    Action.ACKNOWLEDGE: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.ACKNOWLEDGE: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
     Action.ADD_NOTE: Rule(STAFF_ROLES, OPEN_STAGES),
-    Action.REQUEST_INFO: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.REQUEST_INFO: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
     Action.CUSTOMER_CONTACT: Rule(("system", "agent"), OPEN_STAGES),
-    Action.PROPOSE: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.PROPOSE: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
     Action.DECIDE: Rule(APPROVER_ROLES, (Stage.EXECUTIVE_SIGNOFF,)),
-    Action.RESOLVE: Rule(("specialist",), (Stage.SPECIALIST,)),
+    Action.RESOLVE: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
     Action.REOPEN: Rule(("system", "agent", "manager"), (Stage.RESOLVED, Stage.FOLLOW_UP)),
     Action.CANCEL: Rule(("operator", "manager"), OPEN_STAGES),
     Action.CHANGE_SEVERITY: Rule(("supervisor", "manager", "executive"), _BEFORE_RESOLUTION),

@@ -150,6 +150,34 @@ class KbMatch(Model):
     snippet: str = ""
 
 
+class PastCase(Model):
+    """One of the customer's earlier escalations, as the case keeps it (from the report store's
+    `customer_history`: workflows.messages.PastEscalation)."""
+
+    escalation_id: str
+    opened_at: datetime
+    trigger: str
+    stage: str
+    resolved_tier: str | None = None
+    outcome: str | None = None
+    root_cause: str | None = None
+    granted_amount: float | None = None
+    currency: str | None = None
+
+
+class CustomerRecord(Model):
+    """The customer's past year, read once per case for the goodwill budget, the approvers and
+    the handover. `known` False: the report store could not be read (the budget is unknown)."""
+
+    known: bool
+    since: datetime
+    count: int = Field(0, description="Escalations in the window (may exceed the list)")
+    goodwill_granted: dict[str, float] = Field(
+        default_factory=dict, description="Remedies granted in the window, per currency"
+    )
+    escalations: list[PastCase] = Field(default_factory=list, description="Newest first")
+
+
 class CustomerFeedback(Model):
     """A customer's answer to a check-in (the signed feedback link, issue 22)."""
 
@@ -204,6 +232,10 @@ class EscalationState(Model):
     severity: Severity | None = None
     urgency: Urgency | None = None
     avoidable: bool | None = None
+    triage_rule: int | None = Field(
+        None, description="The policy's triage rule that matched (1-based; None: the default)"
+    )
+    triage_reason: str | None = Field(None, description="Why triage chose severity and urgency")
     granted_remedy: Remedy | None = None
     proposal: Remedy | None = None
     assigned_team: str | None = None
@@ -225,7 +257,21 @@ class EscalationState(Model):
         "was moved to",
     )
     waiting_on_customer: bool = False
+    opening_rules: int = Field(
+        0, description="StartEscalation.opening_rules of the case (kept across continue-as-new)"
+    )
+    customer_record: CustomerRecord | None = Field(
+        None, description="The customer's past year (read by the workflow; None: not yet)"
+    )
+    direct_to_manager: bool = Field(
+        False,
+        description="A threat or P1 sent straight to the escalated-accounts manager at the "
+        "opening (no tier 1, no help line)",
+    )
     consult_answer: str | None = None
+    customer_message: str | None = Field(
+        None, description="What the customer was told when the help line resolved the case"
+    )
     kb_matches: list[KbMatch] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="The latest notes, whole")
     notes_count: int = Field(0, description="Notes added in all")
@@ -267,12 +313,31 @@ class ClockView(BaseModel):
     remaining_business_s: float | None = None
 
 
+class CustomerContext(BaseModel):
+    """What an approver weighs besides the amount: who the customer is to us."""
+
+    tier: CustomerTier = Field(description="The customer's value tier")
+    past_escalations: int | None = Field(
+        description="Escalations in the rolling year before this one (null: unknown)"
+    )
+    goodwill_granted: float | None = Field(
+        description="Remedies already granted in that year, in the policy's currency (null: "
+        "unknown)"
+    )
+    goodwill_left: float | None = Field(
+        None, description="What is left of the yearly goodwill budget (null: unknown or none)"
+    )
+
+
 class PendingApprovalView(BaseModel):
     remedy: Remedy
     required_authority: float
     level: Role
     since: datetime
     due_at: datetime | None
+    customer: CustomerContext | None = Field(
+        None, description="The customer's value, past escalations and goodwill already given"
+    )
 
 
 class EscalationView(BaseModel):
@@ -282,6 +347,19 @@ class EscalationView(BaseModel):
     stage: Stage
     severity: Severity | None
     urgency: Urgency | None
+    triage_rule: int | None = Field(
+        None, description="The policy's triage rule that matched (1-based; null: the default)"
+    )
+    triage_reason: str | None = Field(
+        None,
+        description='Why triage chose severity and urgency, e.g. "triage rule 1 matched on '
+        'trigger legal_threat: P1, urgency immediate"',
+    )
+    round_the_clock: bool = Field(
+        False,
+        description="Staff deadlines and messages ignore business and quiet hours (a P1, or "
+        "urgency immediate)",
+    )
     customer: Customer
     channel: Channel
     category: str
@@ -317,6 +395,11 @@ class EscalationView(BaseModel):
     )
     waiting_on_customer: bool = False
     external_ref: str | None = None
+    kb_matches: list[KbMatch] = Field(
+        default_factory=list,
+        description="Knowledge-base articles matching the case, found when the help line was "
+        "asked (they reach the help line with the request and the agent with the answer)",
+    )
     policy_version: str | None
     opened_at: datetime
     updated_at: datetime
@@ -344,12 +427,37 @@ class Handover(BaseModel):
     business hours each clock counts on."""
 
     details: str
+    triage_rule: int | None = None
+    triage_reason: str | None = None
     consult_answer: str | None
     kb_matches: list[KbMatch]
     notes: list[str]
     assignee_name: str | None
     acknowledged: bool
     calendars: list[ClockCalendar]
+    # the warm-transfer packet (issue 22): everything so the customer never repeats themselves
+    request: EscalationRequest | None = Field(
+        None, description="Everything captured at the opening, as the frontline sent it"
+    )
+    opened_by: str | None = Field(None, description="Who opened the case")
+    opened_at: datetime | None = None
+    severity: Severity | None = None
+    urgency: Urgency | None = None
+    consult_question: str | None = Field(
+        None, description="What the help line was asked (null: the case skipped the help line)"
+    )
+    customer_message: str | None = Field(
+        None, description="What the customer was told when the help line resolved the case"
+    )
+    notes_count: int = Field(0, description="Notes added in all (the latest are in `notes`)")
+    customer: CustomerContext | None = Field(
+        None, description="The customer's value, past escalations and goodwill already given"
+    )
+    previous_escalations: list[PastCase] = Field(
+        default_factory=list,
+        description="The customer's escalations of the past year and their outcomes, newest "
+        "first (empty: none, or the history could not be read: see `customer`)",
+    )
 
 
 # --- workflow input, updates --------------------------------------------------------------------
@@ -376,6 +484,12 @@ class StartEscalation(Model):
         None, description="Force continue-as-new past this history length (tests, operations)"
     )
     signature: str | None = Field(None, description="Set by the API's client; verified by workers")
+    opening_rules: int = Field(
+        0,
+        description="Which opening rules the case was triaged under: 0 before issue 22 (cases "
+        "already running keep them on replay), 1 the help line's window on business hours, "
+        "threats and P1 straight to the escalated-accounts manager. Set by new_case.",
+    )
     version: int = Field(
         WORKFLOW_VERSION,
         description="The workflow behaviour the starter asks for. Only "
@@ -394,7 +508,14 @@ class ActionInput(Model):
 
 class ConsultAnswer(ActionInput):
     resolves: bool
-    answer: str = Field(min_length=1, max_length=20_000)
+    answer: str = Field(min_length=1, max_length=20_000, description="Advice to the frontline")
+    customer_message: str | None = Field(
+        None,
+        min_length=1,
+        max_length=5_000,
+        description="What the customer is told when the answer resolves the case (confirmed by "
+        "the frontline agent); None: the policy's helpline_resolved message",
+    )
 
 
 class Acknowledge(ActionInput):

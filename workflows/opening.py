@@ -18,11 +18,13 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from workflows import clocks as clk
 from workflows import rules
 from workflows import search_attributes as sa
+from workflows.business_hours import add_business_seconds
 from workflows.models import (
     Actor,
     Clock,
     ClockCalendar,
     ClockView,
+    CustomerContext,
     EscalationRequest,
     EscalationState,
     EscalationView,
@@ -38,6 +40,8 @@ from workflows.policy import Policy
 from workflows.stages import Stage, check_transition
 
 WORKFLOW_ACTOR = Actor(id="workflow", name="Escalation process", role="system")
+# The opening rules new cases get (StartEscalation.opening_rules); running cases keep theirs.
+OPENING_RULES = 1
 
 
 def money(r: Remedy | None) -> str:
@@ -114,6 +118,8 @@ def default_calendar(p: Policy, s: EscalationState) -> str:
 
 def target_s(p: Policy, s: EscalationState, name: str) -> float:
     t = rules.sla_target(p, triaged(s), s.request.customer.tier)
+    if name == "first_response" and s.direct_to_manager:
+        return min(t.first_response_h * 3600, p.manager_first_response_min * 60)
     return (t.first_response_h if name == "first_response" else t.resolution_h) * 3600
 
 
@@ -126,6 +132,7 @@ def promise_at(s: EscalationState) -> datetime | None:
 def triage(s: EscalationState, p: Policy, now: datetime) -> None:
     t = rules.triage(p, s.request)
     s.severity, s.urgency, s.avoidable = t.severity, t.urgency, t.avoidable
+    s.triage_rule, s.triage_reason = t.rule, t.why
     s.policy_version = p.version
     cal = default_calendar(p, s)
     s.clocks = [
@@ -138,7 +145,8 @@ def triage(s: EscalationState, p: Policy, now: datetime) -> None:
         WORKFLOW_ACTOR,
         "triaged",
         f"{t.severity}, urgency {t.urgency}, "
-        f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}",
+        f"{'avoidable' if t.avoidable else 'unavoidable'} trigger {s.request.trigger}"
+        + (f"; {t.why}" if s.opening_rules >= 1 else ""),
         now,
     )
     move(s, Stage.TIER1_EXCEPTION, now)
@@ -158,29 +166,93 @@ def resolve(
     move(s, Stage.RESOLVED, now)
 
 
-def tier1(s: EscalationState, p: Policy, now: datetime) -> None:
+def round_the_clock(p: Policy, s: EscalationState) -> bool:
+    """Staff deadlines and messages ignore business and quiet hours: a round-the-clock severity
+    (P1), or (cases opened under issue 22's rules) urgency `immediate`."""
+    return rules.round_the_clock(p, s.severity, s.urgency if s.opening_rules >= 1 else None)
+
+
+def consult_deadline(p: Policy, s: EscalationState, now: datetime) -> datetime:
+    """The end of the help line's consult window: counted on the help line's business hours, so
+    a consult asked out of hours waits for the help line to open instead of timing out unread;
+    wall clock on round-the-clock severities (P1), whoever is on call."""
+    cal = "24x7" if round_the_clock(p, s) else p.helpline_calendar
+    return add_business_seconds(p.calendar(cal), now, p.consult_window_min * 60)
+
+
+def tier1(s: EscalationState, p: Policy, now: datetime, rules_version: int = OPENING_RULES) -> None:
     """The tier-1 exception check: grant within the frontline's authority (resolved at tier 1),
     or hand the case to the help line, whose consult window starts now."""
-    allowed, why = rules.tier1_decision(p, s.request)
+    if rules_version >= 1 and direct_to_manager(p, s, now):
+        return
+    allowed, why = rules.tier1_decision(p, s.request, s.opened_by if rules_version >= 1 else None)
+    if allowed and rules_version >= 1 and p.goodwill_budget_per_year is not None:
+        return  # stays in tier1_exception: the workflow checks the goodwill budget (goodwill.py)
     if allowed:
-        s.granted_remedy = s.request.requested_remedy
-        record(s, WORKFLOW_ACTOR, "tier1_granted", why, now)
-        resolve(s, p, "tier1", f"Granted {money(s.granted_remedy)} at tier 1", s.opened_by, now)
+        grant_tier1(s, p, why, now)
     else:
-        record(s, WORKFLOW_ACTOR, "tier1_declined", why, now)
-        move(s, Stage.HELPLINE_CONSULT, now)
+        decline_tier1(s, p, why, now, rules_version)
+
+
+def grant_tier1(s: EscalationState, p: Policy, why: str, now: datetime) -> None:
+    s.granted_remedy = s.request.requested_remedy
+    record(s, WORKFLOW_ACTOR, "tier1_granted", why, now)
+    resolve(s, p, "tier1", f"Granted {money(s.granted_remedy)} at tier 1", s.opened_by, now)
+
+
+def decline_tier1(
+    s: EscalationState, p: Policy, why: str, now: datetime, rules_version: int = OPENING_RULES
+) -> None:
+    """Beyond tier 1: the help line is asked, and its consult window starts now."""
+    record(s, WORKFLOW_ACTOR, "tier1_declined", why, now)
+    move(s, Stage.HELPLINE_CONSULT, now)
+    if rules_version >= 1:
+        s.consult_due_at = consult_deadline(p, s, now)
+    else:
         s.consult_due_at = now + timedelta(minutes=p.consult_window_min)
+
+
+def direct_to_manager(p: Policy, s: EscalationState, now: datetime) -> bool:
+    """A threat or P1 skips tier 1 and the help-line queue: straight to the escalated-accounts
+    manager, whose first response is counted in wall-clock minutes (the first-response clock is
+    re-targeted; the acknowledgement window is the same minutes, stage_work.specialist)."""
+    req = s.request
+    if req.trigger in p.manager_direct_triggers:
+        why = f"trigger {req.trigger}"
+    elif s.severity in p.manager_direct_severities:
+        why = f"severity {s.severity}"
+    else:
+        return False
+    s.direct_to_manager = True
+    c = clock(s, "first_response")
+    clk.rebase(c, "24x7", p.calendar(c.calendar), p.calendar("24x7"), target_s(p, s, c.name), now)
+    s.promise_at = promise_at(s)
+    record(
+        s,
+        WORKFLOW_ACTOR,
+        "tier1_declined",
+        f"{why}: straight to the escalated-accounts manager, first response within "
+        f"{p.manager_first_response_min:g} minutes",
+        now,
+    )
+    move(s, Stage.SPECIALIST, now)
+    return True
 
 
 def open_case(p: Policy, start: StartEscalation, now: datetime) -> EscalationState:
     """The state of a new escalation once triaged and through the tier-1 check (stage
     `helpline_consult`, or `resolved` when tier 1 granted the remedy)."""
     s = EscalationState(
-        id=start.id, request=start.request, opened_by=start.opened_by, opened_at=now, updated_at=now
+        id=start.id,
+        request=start.request,
+        opened_by=start.opened_by,
+        opened_at=now,
+        updated_at=now,
+        opening_rules=start.opening_rules,
     )
     record(s, start.opened_by, "opened", start.request.summary, now)
     triage(s, p, now)
-    tier1(s, p, now)
+    tier1(s, p, now, s.opening_rules)
     return s
 
 
@@ -219,7 +291,7 @@ def new_case(
         opened_by=opened_by,
         policy=policy_json,
         opened_at=now,
-        **start_options,
+        **({"opening_rules": OPENING_RULES} | start_options),
     )
     return NewCase(start=start, state=open_case(policy, start, now))
 
@@ -261,14 +333,95 @@ def handover(s: EscalationState, p: Policy | None) -> Handover:
                 target_s=c.target_s,
             )
         )
+    record = s.customer_record
     return Handover(
         details=s.request.details,
+        triage_rule=s.triage_rule,
+        triage_reason=s.triage_reason,
         consult_answer=s.consult_answer,
         kb_matches=list(s.kb_matches),
         notes=list(s.notes),
         assignee_name=s.assignee_name,
         acknowledged=s.acknowledged,
         calendars=calendars,
+        request=s.request,
+        opened_by=s.opened_by.name,
+        opened_at=s.opened_at,
+        severity=s.severity,
+        urgency=s.urgency,
+        consult_question=consult_question(s),
+        customer_message=s.customer_message,
+        notes_count=max(s.notes_count, len(s.notes)),
+        customer=customer_context(s, p) if p and record is not None else None,
+        previous_escalations=list(record.escalations) if record is not None else [],
+    )
+
+
+def consult_question(s: EscalationState) -> str | None:
+    """What the help line was asked: the case as the frontline summarised it."""
+    if s.consult_due_at is None:  # set when tier 1 handed the case to the help line
+        return None
+    return f"{s.request.category}: {s.request.summary}"
+
+
+def handover_text(s: EscalationState, p: Policy) -> str:
+    """The warm-transfer packet in a message (the handover query has it structured)."""
+    req = s.request
+    record = s.customer_record
+    lines = [
+        f"Captured by {s.opened_by.name} ({req.channel}): {req.summary}. "
+        f"Details: {req.details or '-'}. Requested: {money(req.requested_remedy)}. "
+        f"Trigger: {req.trigger}.",
+        f"Triage: {s.triage_reason or s.severity}.",
+    ]
+    question = consult_question(s)
+    if question:
+        lines.append(
+            f"Help line asked: {question}; answer: {s.consult_answer or 'none (timed out)'}."
+        )
+    if s.kb_matches:
+        lines.append("Knowledge base: " + "; ".join(m.title for m in s.kb_matches) + ".")
+    if s.notes:
+        lines.append(f"Notes ({max(s.notes_count, len(s.notes))}): " + " | ".join(s.notes[-3:]))
+    lines.append(f"Customer: {customer_summary(s, p)}.")
+    if record is not None:
+        for past in record.escalations[:3]:
+            lines.append(
+                f"Previously {past.escalation_id} ({past.opened_at:%Y-%m-%d}, {past.trigger}): "
+                f"{past.outcome or past.stage}."
+            )
+    return "\n".join(lines)
+
+
+def goodwill_given(s: EscalationState, p: Policy) -> float | None:
+    """Remedies granted to the customer in the past year, in the policy's currency (None:
+    unknown)."""
+    r = s.customer_record
+    return r.goodwill_granted.get(p.currency, 0.0) if r is not None and r.known else None
+
+
+def customer_context(s: EscalationState, p: Policy) -> CustomerContext:
+    """What approvers see of the customer besides the amount."""
+    r = s.customer_record
+    known = r is not None and r.known
+    return CustomerContext(
+        tier=s.request.customer.tier,
+        past_escalations=r.count if r is not None and known else None,
+        goodwill_granted=goodwill_given(s, p),
+        goodwill_left=rules.goodwill_left(p, r.goodwill_granted)
+        if r is not None and known
+        else None,
+    )
+
+
+def customer_summary(s: EscalationState, p: Policy) -> str:
+    """The customer in one line, for messages and the timeline."""
+    r = s.customer_record
+    if r is None or not r.known:
+        return f"{s.request.customer.tier} customer; past escalations unknown"
+    return (
+        f"{s.request.customer.tier} customer; {r.count} escalation(s) in the past year; "
+        f"{goodwill_given(s, p) or 0:g} {p.currency} goodwill already granted"
     )
 
 
@@ -326,6 +479,9 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         stage=s.stage,
         severity=s.severity,
         urgency=s.urgency,
+        triage_rule=s.triage_rule,
+        triage_reason=s.triage_reason,
+        round_the_clock=round_the_clock(p, s) if p else False,
         customer=req.customer,
         channel=req.channel,
         category=req.category,
@@ -343,6 +499,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
             level=pa.level,
             since=pa.since,
             due_at=pa.due_at,
+            customer=customer_context(s, p) if p and s.opening_rules >= 1 else None,
         )
         if pa
         else None,
@@ -358,6 +515,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         feedback_open_until=feedback_window(s, p),
         waiting_on_customer=s.waiting_on_customer,
         external_ref=req.external_ref,
+        kb_matches=list(s.kb_matches),
         policy_version=s.policy_version,
         opened_at=s.opened_at,
         updated_at=s.updated_at,

@@ -34,13 +34,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # pinned to it sends its first message.
 CASE_FIELDS = frozenset({
     "id", "summary", "category", "customer", "severity", "promise_at", "assignee", "outcome",
-    "remedy", "required_authority", "proposed_by",
+    "remedy", "required_authority", "proposed_by", "kb_matches", "customer_tier",
+    "customer_history",
 })  # fmt: skip
 EVENT_FIELDS: dict[str, frozenset[str]] = {
     "opened": frozenset(),
     "tier1_granted": frozenset(),
     "consult_requested": frozenset({"consult_window_min"}),
-    "transferred": frozenset({"ack_due"}),
+    "consult_answered": frozenset({"answer"}),
+    "helpline_resolved": frozenset(),
+    "transferred": frozenset({"ack_due", "handover"}),
     "acknowledged": frozenset(),
     "info_requested": frozenset({"question"}),
     "approval_needed": frozenset(),
@@ -193,8 +196,28 @@ class Policy(PolicyModel):
     manager_id: str = Field(description="Escalated-accounts manager (person id), accountable")
     tier1_limit: float = Field(ge=0)
     tier1_catalogue: list[ExceptionEntry]
+    goodwill_budget_per_year: float | None = Field(
+        None,
+        ge=0,
+        description="Most a customer may be granted at tier 1 over a rolling year (remedies "
+        "granted on their escalations, in the policy's currency); None: no budget",
+    )
     consult_window_min: float = Field(gt=0)
     helpline_calendar: str
+    manager_direct_triggers: list[Trigger] = Field(
+        default=["legal_threat", "social_media_threat"],
+        description="Threats (legal, regulator, social media) that skip tier 1 and the help line "
+        "and go straight to the escalated-accounts manager",
+    )
+    manager_direct_severities: list[Severity] = Field(
+        default=["P1"], description="Severities that go straight to the escalated-accounts manager"
+    )
+    manager_first_response_min: float = Field(
+        15,
+        gt=0,
+        description="Wall-clock minutes the escalated-accounts manager has to acknowledge a case "
+        "sent straight to them (its first-response clock); then it is routed to a specialist",
+    )
     avoidable_triggers: list[Trigger]
     triage: list[TriageRule] = Field(min_length=1)
     default_severity: Severity = "P3"

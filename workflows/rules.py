@@ -16,22 +16,41 @@ class Triage:
     severity: Severity
     urgency: Urgency
     avoidable: bool
+    rule: int | None = None  # 1-based position of the matching rule in the policy (None: default)
+    why: str = ""
 
 
 def triage(policy: Policy, req: EscalationRequest) -> Triage:
-    """First matching rule wins; an empty list in a rule matches anything."""
-    severity, urgency = policy.default_severity, policy.default_urgency
+    """First matching rule wins; an empty list in a rule matches anything. The result says
+    which rule matched and on what, so the case can explain its severity."""
+    avoidable = req.trigger in policy.avoidable_triggers
     category = req.category.lower()
-    for rule in policy.triage:
+    for i, rule in enumerate(policy.triage, start=1):
         if rule.categories and category not in {c.lower() for c in rule.categories}:
             continue
         if rule.triggers and req.trigger not in rule.triggers:
             continue
         if rule.tiers and req.customer.tier not in rule.tiers:
             continue
-        severity, urgency = rule.severity, rule.urgency
-        break
-    return Triage(severity, urgency, req.trigger in policy.avoidable_triggers)
+        on = [
+            f"category {req.category}" if rule.categories else "",
+            f"trigger {req.trigger}" if rule.triggers else "",
+            f"customer tier {req.customer.tier}" if rule.tiers else "",
+        ]
+        matched = ", ".join(x for x in on if x) or "any case (catch-all)"
+        why = f"triage rule {i} matched on {matched}: {rule.severity}, urgency {rule.urgency}"
+        return Triage(rule.severity, rule.urgency, avoidable, i, why)
+    why = (
+        f"no triage rule matched: the policy's default {policy.default_severity}, "
+        f"urgency {policy.default_urgency}"
+    )
+    return Triage(policy.default_severity, policy.default_urgency, avoidable, None, why)
+
+
+def round_the_clock(policy: Policy, severity: Severity | None, urgency: Urgency | None) -> bool:
+    """Staff deadlines and messages ignore business and quiet hours: the policy's round-the-clock
+    severities (P1) and any case triaged `immediate`."""
+    return severity in policy.quiet_hours_except or urgency == "immediate"
 
 
 def sla_target(policy: Policy, severity: Severity, tier: str) -> SlaTarget:
@@ -48,8 +67,12 @@ def raise_severity(severity: Severity) -> Severity:
     return SEVERITIES[max(0, SEVERITIES.index(severity) - 1)]
 
 
-def tier1_decision(policy: Policy, req: EscalationRequest) -> tuple[bool, str]:
-    """Can the frontline grant the requested remedy itself? (allowed, reason)."""
+def tier1_decision(
+    policy: Policy, req: EscalationRequest, opener: Actor | None = None
+) -> tuple[bool, str]:
+    """Can the frontline grant the requested remedy itself? (allowed, reason). `opener`: the
+    person who opened the case; an agent's own authority caps tier 1's (a system opening for
+    the frontline gets the policy's limit)."""
     remedy = req.requested_remedy
     if remedy is None:
         return False, "no remedy requested"
@@ -61,10 +84,26 @@ def tier1_decision(policy: Policy, req: EscalationRequest) -> tuple[bool, str]:
         if entry.categories and req.category.lower() not in {c.lower() for c in entry.categories}:
             continue
         limit = min(entry.max_amount, policy.tier1_limit)
+        if opener is not None and opener.role == "agent" and opener.authority_limit < limit:
+            limit = opener.authority_limit
+            if remedy.amount > limit:
+                return False, (
+                    f"{remedy.kind} {remedy.amount:g} above {opener.name}'s own authority "
+                    f"{limit:g} {policy.currency}"
+                )
         if remedy.amount <= limit:
             return True, f"{remedy.kind} within tier-1 limit {limit:g} {policy.currency}"
         return False, f"{remedy.kind} {remedy.amount:g} above tier-1 limit {limit:g}"
     return False, f"{remedy.kind} is not in the tier-1 exception catalogue"
+
+
+def goodwill_left(policy: Policy, given: dict[str, float]) -> float | None:
+    """What is left of the customer's goodwill budget for the rolling year, given what was
+    granted in it per currency (None: the policy sets no budget)."""
+    budget = policy.goodwill_budget_per_year
+    if budget is None:
+        return None
+    return max(0.0, budget - given.get(policy.currency, 0.0))
 
 
 def signoff_required(

@@ -56,7 +56,20 @@ class StageSpec:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(Stage.TRIAGE, Stage.TIER1_EXCEPTION, "opening: the policy's triage rules"),
     Transition(Stage.TIER1_EXCEPTION, Stage.RESOLVED, "opening: tier 1 grants the remedy"),
+    Transition(
+        Stage.TIER1_EXCEPTION, Stage.RESOLVED, "process: within the customer's goodwill budget"
+    ),
+    Transition(
+        Stage.TIER1_EXCEPTION,
+        Stage.HELPLINE_CONSULT,
+        "process: beyond the customer's goodwill budget",
+    ),
     Transition(Stage.TIER1_EXCEPTION, Stage.HELPLINE_CONSULT, "opening: beyond tier 1"),
+    Transition(
+        Stage.TIER1_EXCEPTION,
+        Stage.SPECIALIST,
+        "opening: a threat or P1 goes straight to the escalated-accounts manager",
+    ),
     Transition(Stage.HELPLINE_CONSULT, Stage.RESOLVED, "consult_answer (resolves)"),
     Transition(Stage.HELPLINE_CONSULT, Stage.SPECIALIST, "consult_answer (needs a specialist)"),
     Transition(Stage.HELPLINE_CONSULT, Stage.SPECIALIST, "deadline: consult window"),
@@ -80,9 +93,10 @@ STAGES: dict[Stage, StageSpec] = {
         "workflows/opening.py triage",
     ),
     Stage.TIER1_EXCEPTION: StageSpec(
-        "tier-1 exception catalogue against the frontline's authority",
+        "tier-1 exception catalogue against the frontline's authority; a grant it allows waits "
+        "here for the customer's past year (the goodwill budget)",
         (),
-        "workflows/opening.py tier1",
+        "workflows/opening.py tier1, workflows/escalation/goodwill.py tier1",
     ),
     Stage.HELPLINE_CONSULT: StageSpec(
         "customer told; knowledge-base lookup; the help line asked",
@@ -90,8 +104,12 @@ STAGES: dict[Stage, StageSpec] = {
         "workflows/escalation/stage_work.py consult",
     ),
     Stage.SPECIALIST: StageSpec(
-        "routed to a team and specialist (warm transfer); the assignee told",
-        ("acknowledgement window (team business hours): re-routed when it passes",),
+        "routed to a team and specialist (warm transfer), or for a threat or P1 to the "
+        "escalated-accounts manager; the assignee told",
+        (
+            "acknowledgement window (team business hours; the manager's first response in "
+            "wall-clock minutes): re-routed when it passes",
+        ),
         "workflows/escalation/stage_work.py specialist",
     ),
     Stage.EXECUTIVE_SIGNOFF: StageSpec(

@@ -77,9 +77,17 @@ FORMS: dict[Action, Form] = {
             (
                 Field("answer", "Answer"),
                 Field("resolves", "This answer resolves the case", "checkbox", required=False),
+                Field(
+                    "customer_message",
+                    "If it resolves: what the customer is told (as the agent confirmed it)",
+                    required=False,
+                ),
             ),
             lambda p, f: ConsultAnswer(
-                actor=actor_of(p), resolves=f.get("resolves") == "on", answer=f.get("answer", "")
+                actor=actor_of(p),
+                resolves=f.get("resolves") == "on",
+                answer=f.get("answer", ""),
+                customer_message=f.get("customer_message") or None,
             ),
         ),
         Form(Action.ACKNOWLEDGE, "Take ownership", "Acknowledge"),

@@ -104,7 +104,7 @@ async def my_work(client: Client, person: DirectoryEntry) -> list[WorkSection]:
             for c in await _list(client, stage="helpline_consult")
         ]
         sections.append(WorkSection("Consults waiting for an answer", items, "No consults."))
-    if role == "specialist":
+    if role in ("specialist", "manager"):  # the manager owns threats and P1s (decision 0040)
         mine = await _list(client, assignee=person.id)
         acknowledged = await asyncio.gather(*(_acknowledged(client, c.id) for c in mine))
         to_ack = [c for c, ack in zip(mine, acknowledged, strict=True) if not ack]

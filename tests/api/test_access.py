@@ -71,6 +71,9 @@ ROLES = (
 )
 ANY = frozenset(ROLES)
 STAFF = ANY - {"system"}
+# a specialist, or the escalated-accounts manager on the threats and P1s sent straight to them
+OWNERS = frozenset({"specialist", "manager"})
+OWNER_ACTIONS = {"acknowledge", "info-requests", "proposals", "resolve"}
 ID = "{escalation_id}"
 
 # (method, path) -> (roles allowed by the contract, a valid body, the stage the case must be in
@@ -80,15 +83,16 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
     ("GET", "/escalations"): (ANY, None, None),
     ("GET", f"/escalations/{ID}"): (ANY, None, "helpline_consult"),
     ("GET", f"/escalations/{ID}/timeline"): (ANY, None, "helpline_consult"),
+    ("GET", f"/escalations/{ID}/handover"): (ANY, None, "helpline_consult"),
     ("POST", f"/escalations/{ID}/consult-answer"): (
         frozenset({"helpline"}),
         {"resolves": False, "answer": "needs a specialist"},
         "helpline_consult",
     ),
-    ("POST", f"/escalations/{ID}/acknowledge"): (frozenset({"specialist"}), {}, "specialist"),
+    ("POST", f"/escalations/{ID}/acknowledge"): (OWNERS, {}, "specialist"),
     ("POST", f"/escalations/{ID}/notes"): (STAFF, {"text": "access check"}, "helpline_consult"),
     ("POST", f"/escalations/{ID}/info-requests"): (
-        frozenset({"specialist"}),
+        OWNERS,
         {"question": "Which card was charged?"},
         "acknowledged",  # only the owner asks: the demo specialist, once they acknowledged
     ),
@@ -98,7 +102,7 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
         "helpline_consult",
     ),
     ("POST", f"/escalations/{ID}/proposals"): (
-        frozenset({"specialist"}),
+        OWNERS,
         {"remedy": {"kind": "refund", "amount": 100, "currency": "GBP"}},
         "acknowledged",
     ),
@@ -108,7 +112,7 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
         "executive_signoff",
     ),
     ("POST", f"/escalations/{ID}/resolve"): (
-        frozenset({"specialist"}),
+        OWNERS,
         {"outcome": "fixed"},
         "acknowledged",
     ),
@@ -208,8 +212,11 @@ async def call(stack, method: str, path: str, caller: str, body: Any, eid: str |
     return await stack.http.post(url, json=body, headers=headers_for(caller))
 
 
-async def case_at(stack, stage: str, amount: float = 300) -> str:
-    """A fresh escalation (billing refund 600 -> help-line consult), driven to `stage`."""
+async def case_at(stack, stage: str, amount: float = 300, direct: bool = False) -> str:
+    """A fresh escalation (billing refund 600 -> help-line consult), driven to `stage`; `direct`:
+    a legal threat, straight to the manager, who owns it."""
+    if direct:
+        return await direct_case_at(stack, stage)
     if stage == "contribution_asked":  # Tess (technical) owns it and asks the billing team
         eid = await case_at(stack, "acknowledged")
         body = {"assignee": "p-specialist-tech"}
@@ -271,6 +278,18 @@ async def case_at(stack, stage: str, amount: float = 300) -> str:
     return eid
 
 
+async def direct_case_at(stack, stage: str) -> str:
+    eid = (await stack.open(trigger="legal_threat"))["id"]
+    view = await stack.wait_stage(eid, "specialist")
+    while view["assignee"] is None:
+        view = await stack.wait_stage(eid, "specialist")
+    assert view["assignee"] == "p-manager", view
+    if stage == "acknowledged":
+        r = await stack.http.post(f"/escalations/{eid}/acknowledge", headers=auth("manager"))
+        assert r.status_code == 200, r.text
+    return eid
+
+
 @pytest.fixture(scope="module")
 def shared_cases() -> dict[str, str]:
     return {}
@@ -309,7 +328,8 @@ async def test_access(stack, shared_cases, operation, caller):
             eid = shared_cases.get(stage) or await case_at(stack, stage)
             shared_cases[stage] = eid
         else:
-            eid = await case_at(stack, stage)
+            direct = caller == "manager" and action in OWNER_ACTIONS
+            eid = await case_at(stack, stage, direct=direct)
     r = await call(stack, method, path, caller, body, eid)
     expected = 201 if (method, path) == ("POST", "/escalations") else 200
     assert r.status_code == expected, r.text
@@ -410,7 +430,7 @@ WRONG_ROLE: dict[str, tuple[str, Any]] = {
     "acknowledge": ("helpline", lambda a: Acknowledge(actor=a)),
     "propose": ("agent", lambda a: Proposal(actor=a, remedy=REMEDY)),
     "decide": ("specialist", lambda a: Decision(actor=a, decision="approve")),
-    "resolve": ("manager", lambda a: ResolveCase(actor=a, outcome="done")),
+    "resolve": ("supervisor", lambda a: ResolveCase(actor=a, outcome="done")),
     "reopen": ("operator", lambda a: Reason(actor=a, reason="again")),
     "cancel": ("agent", lambda a: Reason(actor=a, reason="dup")),
     "add_note": ("system", lambda a: AddNote(actor=a, text="note")),

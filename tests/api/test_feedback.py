@@ -55,8 +55,18 @@ async def resolved_case(http: httpx.AsyncClient) -> str:
         ),
         headers=auth("agent"),
     )
-    assert r.status_code == 201 and r.json()["stage"] == "resolved", r.text
+    assert r.status_code == 201, r.text
+    await stack_wait(http, r.json()["id"], ("resolved", "follow_up"))  # tier 1 grants it
     return r.json()["id"]
+
+
+async def stack_wait(http: httpx.AsyncClient, eid: str, stages: tuple[str, ...]) -> None:
+    deadline = time.monotonic() + 15
+    while (await http.get(f"/escalations/{eid}", headers=auth("operator"))).json()[
+        "stage"
+    ] not in stages:
+        assert time.monotonic() < deadline, f"{eid} not in {stages}"
+        await asyncio.sleep(0.1)
 
 
 async def check_in_token(stack, settings: Settings, eid: str, n: int) -> str:

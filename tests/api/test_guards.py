@@ -26,7 +26,7 @@ ACTIONS: dict[str, tuple[dict | None, str]] = {
         "supervisor",
     ),
     f"/escalations/{E}/approvals": ({"decision": "approve", "comment": ""}, "specialist"),
-    f"/escalations/{E}/resolve": ({"outcome": "fixed"}, "manager"),
+    f"/escalations/{E}/resolve": ({"outcome": "fixed"}, "supervisor"),
     f"/escalations/{E}/reopen": ({"reason": "back"}, "operator"),
     f"/escalations/{E}/cancel": ({"reason": "dup"}, "agent"),
 }

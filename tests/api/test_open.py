@@ -74,14 +74,18 @@ async def test_open_answers_what_the_workflow_then_holds(stack):
     ]
 
 
-async def test_open_granted_at_tier1_answers_resolved(stack):
+async def test_open_within_tier1_waits_for_the_goodwill_budget_then_is_granted(stack):
+    """The demo policy has a goodwill budget: a grant tier 1 allows answers `tier1_exception`
+    and is granted once the workflow has read the customer's past year."""
     answer = await stack.open(
         requested_remedy={"kind": "refund", "amount": 40.0, "currency": "GBP"}
     )
-    assert answer["stage"] == "resolved" and answer["resolved_at_tier"] == "tier1"
-    assert answer["granted_remedy"]["amount"] == 40.0 and answer["promise_at"] is None
+    assert answer["stage"] == "tier1_exception" and answer["granted_remedy"] is None
     live = await stack.wait_stage(answer["id"], "follow_up")
-    assert comparable(live) == comparable(answer)
+    assert live["resolved_at_tier"] == "tier1" and live["granted_remedy"]["amount"] == 40.0
+    assert live["promise_at"] is None
+    actions = await timeline(stack, answer["id"])
+    assert actions[2:4] == ["customer_history", "tier1_granted"]
 
 
 async def test_open_answers_at_once_without_a_worker_and_the_case_waits_for_one(stack):

@@ -18,6 +18,8 @@ from core.directory import load_directory
 from core.settings import CONFIG_DIR
 from workflows.messages import (
     CrmEvent,
+    CustomerHistory,
+    CustomerHistoryQuery,
     Delivery,
     DeliveryReceipt,
     KbQuery,
@@ -41,6 +43,10 @@ class World:
     routed: list[RouteRequest] = field(default_factory=list)
     routing_down: bool = False
     kb_delay_s: float = 0  # a slow knowledge base holds up the opening's workflow task
+    # customer id -> their past year as the report store answers it (others: no past)
+    histories: dict[str, CustomerHistory] = field(default_factory=dict)
+    history_down: bool = False
+    history_asked: list[CustomerHistoryQuery] = field(default_factory=list)
     # channel (or "crm") -> until when its relay or gateway is down (a transient failure), by
     # the server's clock (the time-skipping server's own)
     down_until: dict[str, datetime] = field(default_factory=dict)
@@ -59,6 +65,13 @@ class World:
             return KbResult(
                 matches=[KbMatch(slug="duplicate-charge", title="Duplicate charges", score=1.0)]
             )
+
+        @activity.defn(name="customer_history")
+        async def customer_history(q: CustomerHistoryQuery) -> CustomerHistory:
+            world.history_asked.append(q)
+            if world.history_down:
+                raise ApplicationError("report store unreachable", non_retryable=True)
+            return world.histories.get(q.customer_id, CustomerHistory())
 
         @activity.defn(name="find_people")
         async def find_people(q: PeopleQuery) -> PeopleResult:
@@ -105,6 +118,7 @@ class World:
 
         return [
             search_knowledge_base,
+            customer_history,
             find_people,
             route_specialist,
             deliver,

@@ -37,8 +37,9 @@ def test_every_stage_is_reachable_and_every_open_stage_can_end():
 
 
 def test_the_main_loop_has_work_for_every_stage_a_started_case_can_rest_in():
-    # triage and the tier-1 check happen in the opening, before the workflow's first task
-    assert set(STAGE_WORK) == set(OPEN_STAGES) - {Stage.TRIAGE, Stage.TIER1_EXCEPTION}
+    # triage and the tier-1 check happen in the opening, before the workflow's first task; a
+    # grant the opening allows waits in tier1_exception for the customer's goodwill budget
+    assert set(STAGE_WORK) == set(OPEN_STAGES) - {Stage.TRIAGE}
 
 
 def test_a_move_the_table_does_not_list_is_refused():
@@ -63,11 +64,29 @@ def test_the_opening_moves_through_the_table():
     )
     opening.triage(s, policy, now)
     assert s.stage is Stage.TIER1_EXCEPTION
-    opening.tier1(s, policy, now)
+    opening.tier1(s, policy, now, rules_version=0)  # before issue 22: granted at once
     assert s.stage is Stage.RESOLVED
     with pytest.raises(IllegalTransition):
         opening.move(s, Stage.EXECUTIVE_SIGNOFF, now)
     assert s.stage is Stage.RESOLVED
+
+
+def test_a_grant_waits_in_tier1_for_the_goodwill_budget_and_a_threat_skips_it():
+    from datetime import UTC, datetime
+
+    from tests.workflows.helpers import demo_policy
+
+    now = datetime(2026, 12, 2, 10, tzinfo=UTC)
+    policy = demo_policy(now.date())
+    for req, stage in (
+        (request(40), Stage.TIER1_EXCEPTION),
+        (request(400), Stage.HELPLINE_CONSULT),
+        (request(40, trigger="legal_threat"), Stage.SPECIALIST),
+    ):
+        s = EscalationState(id="E-1", request=req, opened_by=AGENT, opened_at=now, updated_at=now)
+        opening.triage(s, policy, now)
+        opening.tier1(s, policy, now)
+        assert s.stage is stage, req
 
 
 def test_every_case_action_is_an_update_of_the_workflow_and_back():

@@ -10,6 +10,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
     from workflows import opening, rules
+    from workflows.messages import PeopleQuery
     from workflows.models import (
         Acknowledge,
         Actor,
@@ -29,13 +30,34 @@ if TYPE_CHECKING:
     from workflows.escalation.workflow import EscalationWorkflow
 
 
+HELPLINE_OUTCOME = "Resolved by the frontline with the help line's advice"
+
+
 def consult_answer(wf: EscalationWorkflow, u: ConsultAnswer) -> None:
+    """The answer is advice to the frontline: relayed to the agent who asked, kept for the
+    handover; the customer hears only what the agent confirmed (`customer_message`) or the
+    policy's `helpline_resolved` message (stage_work.resolved)."""
+    s = wf.s
     wf.record(u.actor, "consult_answered", u.answer)
-    wf.s.consult_answer = u.answer
+    s.consult_answer = u.answer
+    if s.opened_by.role == "agent" and workflow.patched("p22a-answer-relayed-to-agent"):
+        wf.spawn(relay_answer(wf, u.answer))
     if u.resolves:
-        wf.resolve_case("helpline", u.answer, u.actor)
+        s.customer_message = u.customer_message
+        wf.resolve_case("helpline", u.customer_message or HELPLINE_OUTCOME, u.actor)
     else:
         wf.goto(Stage.SPECIALIST)  # the main loop routes the case, then settles
+
+
+async def relay_answer(wf: EscalationWorkflow, answer: str) -> None:
+    """A staff message to the agent who opened the case, with the knowledge-base matches."""
+    agent_id = wf.s.opened_by.id
+    found = await wf.people.find(PeopleQuery(roles=["agent"]))
+    for person in found:
+        if person.id == agent_id:
+            wf.notify.staff(person, "consult_answered", answer=answer)
+            return
+    wf.record_process("notification_failed", f"consult_answered: agent {agent_id} not found")
 
 
 def acknowledge(wf: EscalationWorkflow, u: Acknowledge) -> None:

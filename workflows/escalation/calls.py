@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.routing import RoutingActivities
     from workflows.messages import (
         CrmEvent,
+        CustomerHistory,
+        CustomerHistoryQuery,
         Delivery,
         DeliveryReceipt,
         Dispatch,
@@ -84,6 +86,30 @@ async def search_knowledge_base(q: KbQuery) -> KbResult:
         start_to_close_timeout=LOCAL_START_TO_CLOSE,
         schedule_to_close_timeout=LOCAL_SCHEDULE_TO_CLOSE,
         retry_policy=LOCAL_RETRY,
+    )
+
+
+# The report store's read of a customer's past year (activities: issue 24's report store). A
+# regular activity, not a local one: a worker without it then fails the call at once
+# (NotFoundError, not retried) and the case goes on without the history
+# (workflows/escalation/goodwill.py), where a local activity would fail the workflow task.
+CUSTOMER_HISTORY = "customer_history"
+HISTORY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    non_retryable_error_types=["NotFoundError"],
+)
+
+
+async def customer_history(q: CustomerHistoryQuery) -> CustomerHistory:
+    return await workflow.execute_activity(
+        CUSTOMER_HISTORY,
+        q,
+        result_type=CustomerHistory,
+        summary="customer's past year",
+        start_to_close_timeout=timedelta(seconds=10),
+        schedule_to_close_timeout=timedelta(seconds=30),
+        retry_policy=HISTORY_RETRY,
     )
 
 

@@ -10,6 +10,7 @@ what no channel takes is recorded and raised to the escalated-accounts manager.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,10 +49,16 @@ class Notifier:
     def customer(self, event: str, feedback: FeedbackLink | None = None, **extra: Any) -> None:
         c = self.wf.s.request.customer
         ctx = self._context(**extra)
-        self._message(event, c.name, self._customer_channels(), ctx, None, feedback)
+        self._message(event, c.name, self._customer_channels(), ctx, None, feedback=feedback)
 
-    def staff(self, person: Person, event: str, **extra: Any) -> None:
-        self._message(event, person.name, staff_channels(person), self._context(**extra), person)
+    def staff(
+        self, person: Person, event: str, stale: Callable[[], bool] | None = None, **extra: Any
+    ) -> None:
+        """`stale`: the message no longer applies (a consult that timed out): held for working
+        hours, it is dropped instead of sent."""
+        self._message(
+            event, person.name, staff_channels(person), self._context(**extra), person, stale
+        )
 
     def assignee(self, event: str, **extra: Any) -> None:
         person = self.wf.people.known.get(self.wf.s.assignee or "")
@@ -97,6 +104,9 @@ class Notifier:
                 ),
                 required_authority=f"{pending.required_authority:g}" if pending else "",
                 proposed_by=pending.proposed_by if pending else "",
+                customer_tier=s.request.customer.tier,
+                customer_history=opening.customer_summary(s, self.wf.policy),
+                kb_matches="; ".join(f"{m.title} ({m.slug})" for m in s.kb_matches) or "no match",
             )
             | extra
         )
@@ -140,7 +150,7 @@ class Notifier:
                 recipient_name=name,
                 subject=f"[{s.id}] {event.replace('_', ' ')}",
                 body=body,
-                urgent=s.severity in p.quiet_hours_except,
+                urgent=opening.round_the_clock(p, s),
                 idempotency_key=f"{key}:{channel}",
                 audience="customer" if staff is None else "staff",
                 feedback=feedback,
@@ -157,6 +167,7 @@ class Notifier:
         channels: Channels,
         ctx: dict[str, Any],
         staff: Person | None,
+        stale: Callable[[], bool] | None = None,
         feedback: FeedbackLink | None = None,
     ) -> None:
         """Queued at once (it joins this workflow task's dispatch) unless the recipient is off
@@ -164,7 +175,7 @@ class Notifier:
         if self.wf.policy.templates.get(event) is None:
             return
         if self._quiet_hours_until(staff) is not None:
-            self.wf.spawn(self._after_quiet_hours(event, name, channels, ctx, staff))
+            self.wf.spawn(self._after_quiet_hours(event, name, channels, ctx, staff, stale))
             return
         deliveries = self._deliveries(event, name, channels, ctx, staff, feedback)
         queued = (
@@ -178,14 +189,20 @@ class Notifier:
         """When an off-duty staff member's working hours start (None: on duty, or the case is
         urgent, or a customer)."""
         s, p = self.wf.s, self.wf.policy
-        if staff is not None and staff.calendar and s.severity not in p.quiet_hours_except:
+        if staff is not None and staff.calendar and not opening.round_the_clock(p, s):
             spec = p.calendars.get(staff.calendar)
             if spec is not None and not is_open(spec, workflow.now()):
                 return next_open(spec, workflow.now())
         return None
 
     async def _after_quiet_hours(
-        self, event: str, name: str, channels: Channels, ctx: dict[str, Any], staff: Person | None
+        self,
+        event: str,
+        name: str,
+        channels: Channels,
+        ctx: dict[str, Any],
+        staff: Person | None,
+        stale: Callable[[], bool] | None = None,
     ) -> None:
         wake = self._quiet_hours_until(staff)
         if wake is not None and staff is not None:
@@ -205,6 +222,15 @@ class Notifier:
                     return
             except TimeoutError:
                 pass
+            if (
+                stale is not None
+                and stale()
+                and workflow.patched("p22a-stale-staff-message-dropped")
+            ):
+                self.wf.record_process(
+                    "notification_dropped", f"{event} to {staff.name}: no longer needed"
+                )
+                return
         deliveries = self._deliveries(event, name, channels, ctx, staff)
         queued = (
             self.wf.outbox.send(OutboxItem(deliveries=deliveries), f"{event} to {name}")

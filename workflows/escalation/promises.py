@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import opening
     from workflows.business_hours import business_before, is_open
     from workflows.escalation import guards
     from workflows.messages import PeopleQuery
@@ -31,7 +32,7 @@ def calendar_of(wf: EscalationWorkflow, actor: Actor) -> CalendarSpec:
     """The promiser's business hours: their team's, else the frontline office's (the help
     line's); round the clock on severities that may wake people up."""
     p = wf.policy
-    if wf.s.severity in p.quiet_hours_except:
+    if opening.round_the_clock(p, wf.s):
         return p.calendar("24x7")
     team = next((t for t in p.teams if t.name == actor.team), None)
     return p.calendar(team.calendar if team else p.helpline_calendar)
@@ -141,7 +142,7 @@ async def _tell_promiser(wf: EscalationWorkflow, cb: Callback, event: str, **ext
     found = await wf.people.find(PeopleQuery(roles=[cb.promised_by_role]))  # type: ignore[list-item]
     person = next((p for p in found if p.id == cb.promised_by_id), None)
     if person is not None:
-        ctx = {"number": str(cb.number), "callback_at": _when(cb.at)} | extra
+        ctx: dict[str, Any] = {"number": str(cb.number), "callback_at": _when(cb.at)} | extra
         wf.notify.staff(person, event, **ctx)
 
 

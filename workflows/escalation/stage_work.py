@@ -18,8 +18,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
     from workflows import opening
     from workflows.business_hours import add_business_seconds
-    from workflows.escalation import actions, calls, feedback
+    from workflows.escalation import actions, calls, feedback, goodwill
     from workflows.messages import KbQuery, PeopleQuery
+    from workflows.models import Person
     from workflows.policy import RouteRequest
     from workflows.stages import Stage, Wake
 
@@ -46,10 +47,17 @@ async def consult(wf: EscalationWorkflow) -> None:
         )
         for person in await wf.people.find(PeopleQuery(roles=["helpline"])):
             wf.notify.staff(
-                person, "consult_requested", consult_window_min=f"{p.consult_window_min:g}"
+                person,
+                "consult_requested",
+                stale=lambda: s.stage != Stage.HELPLINE_CONSULT,
+                consult_window_min=f"{p.consult_window_min:g}",
             )
     if await wf.wait(epoch, s.consult_due_at, "help-line consult window") is Wake.TIMEOUT:
-        wf.record_process("consult_timed_out", f"no answer within {p.consult_window_min:g} minutes")
+        on_hours = s.opening_rules >= 1 and not opening.round_the_clock(p, s)
+        hours = " of the help line's hours" if on_hours else ""
+        wf.record_process(
+            "consult_timed_out", f"no answer within {p.consult_window_min:g} minutes{hours}"
+        )
         wf.goto(Stage.SPECIALIST)
 
 
@@ -67,10 +75,16 @@ async def specialist(wf: EscalationWorkflow) -> None:
         if s.ack_due_at is None:
             team = next((t for t in wf.policy.teams if t.name == s.assigned_team), None)
             minutes = team.acknowledge_within_min if team else 30
-            s.ack_due_at = business_deadline(
-                wf, team.calendar if team else wf.policy.helpline_calendar, minutes * 60
+            if manager_first_response(wf):
+                minutes, calendar = wf.policy.manager_first_response_min, "24x7"
+            else:
+                calendar = team.calendar if team else wf.policy.helpline_calendar
+            s.ack_due_at = business_deadline(wf, calendar, minutes * 60)
+            wf.notify.assignee(
+                "transferred",
+                ack_due=s.ack_due_at.isoformat(timespec="minutes"),
+                handover=opening.handover_text(s, wf.policy),
             )
-            wf.notify.assignee("transferred", ack_due=s.ack_due_at.isoformat(timespec="minutes"))
         woke = await wf.wait(
             epoch,
             s.ack_due_at,
@@ -94,26 +108,12 @@ async def specialist(wf: EscalationWorkflow) -> None:
 
 async def route(wf: EscalationWorkflow) -> None:
     """A warm transfer: the team and member who fit, with everything captured so far; the
-    manager when routing fails. The SLA clocks move to the team's business hours."""
+    manager when routing fails, or at once for a threat or P1 (opening.direct_to_manager). The
+    SLA clocks move to the team's business hours."""
     s, p = wf.s, wf.policy
-    required = s.request.requested_remedy.amount if s.request.requested_remedy else 0
-    try:
-        r = await calls.route_specialist(
-            RouteRequest(
-                escalation_id=s.id,
-                category=s.request.category,
-                required_authority=required,
-                exclude=s.previous_assignees,
-                teams=p.teams,
-                calendars=p.calendars,
-                at=workflow.now(),
-            )
-        )
-        team, person = r.team, r.assignee
-    except FailureError as e:
-        person = await wf.people.manager(p.manager_id)
-        team = "escalations-management"
-        wf.record_process("routing_failed", f"{e.cause or e}; assigned to the manager")
+    if s.opening_rules >= 1:  # the handover and the approvers show the customer's past
+        await goodwill.load(wf)
+    team, person = await _pick(wf)
     wf.people.known[person.id] = person
     old_calendar = opening.default_calendar(p, s)
     s.assigned_team, s.assignee, s.assignee_name = team, person.id, person.name
@@ -139,6 +139,39 @@ async def route(wf: EscalationWorkflow) -> None:
         f"help line: {s.consult_answer or 'no answer'}; notes: {max(s.notes_count, len(s.notes))}",
     )
     wf.mark_visibility()
+
+
+MANAGEMENT_TEAM = "escalations-management"
+
+
+def manager_first_response(wf: EscalationWorkflow) -> bool:
+    """A case sent straight to the manager, still with them for its first response (once they
+    miss it, it is routed like any other: `previous_assignees` then holds them)."""
+    return wf.s.direct_to_manager and not wf.s.previous_assignees
+
+
+async def _pick(wf: EscalationWorkflow) -> tuple[str, Person]:
+    s, p = wf.s, wf.policy
+    if manager_first_response(wf):
+        return MANAGEMENT_TEAM, await wf.people.manager(p.manager_id)
+    required = s.request.requested_remedy.amount if s.request.requested_remedy else 0
+    try:
+        r = await calls.route_specialist(
+            RouteRequest(
+                escalation_id=s.id,
+                category=s.request.category,
+                required_authority=required,
+                exclude=s.previous_assignees,
+                teams=p.teams,
+                calendars=p.calendars,
+                at=workflow.now(),
+            )
+        )
+    except FailureError as e:
+        person = await wf.people.manager(p.manager_id)
+        wf.record_process("routing_failed", f"{e.cause or e}; assigned to the manager")
+        return MANAGEMENT_TEAM, person
+    return r.team, r.assignee
 
 
 async def signoff(wf: EscalationWorkflow) -> None:
@@ -170,7 +203,17 @@ async def signoff(wf: EscalationWorkflow) -> None:
 
 
 async def resolved(wf: EscalationWorkflow) -> None:
-    wf.notify.customer("resolved", outcome=wf.s.outcome)
+    """The customer is told the outcome: tier 1's grant in the policy's `tier1_granted` words;
+    a help-line resolution in what the agent confirmed, else the policy's `helpline_resolved`
+    (the help line's answer is advice to the agent, never sent as it is). A policy copy without
+    those messages (older cases) uses `resolved`."""
+    s, templates = wf.s, wf.policy.templates
+    event = "resolved"
+    if s.resolved_at_tier == "tier1" and "tier1_granted" in templates:
+        event = "tier1_granted"
+    elif s.resolved_at_tier == "helpline" and not s.customer_message:
+        event = "helpline_resolved" if "helpline_resolved" in templates else event
+    wf.notify.customer(event, outcome=s.outcome)
     wf.goto(Stage.FOLLOW_UP)
 
 
@@ -202,14 +245,15 @@ async def follow_up(wf: EscalationWorkflow) -> None:
 
 
 def business_deadline(wf: EscalationWorkflow, calendar: str, seconds: float) -> datetime:
-    """A process deadline counted on business hours (wall clock for round-the-clock severities
-    such as P1), so nobody is chased or bypassed overnight."""
+    """A process deadline counted on business hours (wall clock for round-the-clock cases: P1
+    or urgency immediate), so nobody is chased or bypassed overnight."""
     p = wf.policy
-    spec = p.calendar("24x7" if wf.s.severity in p.quiet_hours_except else calendar)
+    spec = p.calendar("24x7" if opening.round_the_clock(p, wf.s) else calendar)
     return add_business_seconds(spec, workflow.now(), seconds)
 
 
 STAGE_WORK: dict[Stage, Callable[[EscalationWorkflow], Awaitable[None]]] = {
+    Stage.TIER1_EXCEPTION: goodwill.tier1,
     Stage.HELPLINE_CONSULT: consult,
     Stage.SPECIALIST: specialist,
     Stage.EXECUTIVE_SIGNOFF: signoff,

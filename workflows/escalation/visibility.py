@@ -42,6 +42,7 @@ def details(s: EscalationState) -> str:
     """The Temporal UI's current details: the case, its stage, whom it waits on, its clocks."""
     req = s.request
     waiting = {
+        Stage.TIER1_EXCEPTION: "the customer's past year (goodwill budget)",
         Stage.HELPLINE_CONSULT: "the help line (consult)",
         Stage.SPECIALIST: f"{s.assignee_name or 'routing'}"
         + ("" if s.acknowledged else " to acknowledge"),
