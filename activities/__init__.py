@@ -11,11 +11,12 @@ Activity names (the workflow calls them by name, each with one pydantic argument
   messages and CRM events of one workflow task at once, each as ``deliver`` / ``sync_crm``,
   and the case's facts for the report store)
 - ``weekly_digest_text(DigestWeek) -> DigestText``           (:mod:`activities.digest`)
+- ``customer_history(CustomerHistoryQuery) -> CustomerHistory`` (:mod:`activities.history`:
+  the customer's past escalations, from the report store)
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -33,12 +34,14 @@ def build_activities(
     from activities.crm import CrmActivities
     from activities.digest import DigestActivities
     from activities.dispatch import make_dispatch
+    from activities.history import HistoryActivities
     from activities.http import WebhookPoster
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
     from core.report_store import ReportStore
+    from core.report_store.writer import GroupWriter
 
     poster = WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
     smtp = SmtpSender(settings)
@@ -53,12 +56,8 @@ def build_activities(
     if resources is not None:
         resources.callback(store.close)
     write_facts: Callable[[CaseFacts], Awaitable[None]] | None = None
-    if settings.report_facts:
-
-        async def write(facts: CaseFacts) -> None:
-            await asyncio.to_thread(store.write, [facts])
-
-        write_facts = write
+    if settings.report_facts:  # one transaction for the facts of every waiting dispatch
+        write_facts = GroupWriter(store).write
     return [
         notify.deliver,
         kb.search_knowledge_base,
@@ -67,4 +66,5 @@ def build_activities(
         crm.sync_crm,
         make_dispatch(notify.deliver, crm.sync_crm, write_facts),
         DigestActivities(store).weekly_digest_text,
+        HistoryActivities(store).customer_history,
     ]

@@ -107,12 +107,16 @@ class Dispatcher:
     @activity.defn(name="dispatch")
     async def dispatch(self, batch: Dispatch) -> DispatchResult:
         progress = DispatchProgress()
-        pending = len(batch.items)
+        # Items a retry could send twice; the facts are not among them (their write is
+        # idempotent, and commits within milliseconds), so an e-mail that finishes before them
+        # needs no heartbeat (one was a write on the server for nothing).
+        pending = sum(item.facts is None for item in batch.items)
 
         async def one(index: int, item: OutboxItem) -> OutboxResult:
             nonlocal pending
             result = await self._one(item)
-            pending -= 1
+            if item.facts is None:
+                pending -= 1
             progress.finished.append((index, result))
             # Only an e-mail needs it: webhook and CRM receivers drop a repeat by its key, SMTP
             # cannot. Each heartbeat is a write on the server, so none for the other items,

@@ -31,6 +31,7 @@ from api.schemas import EscalationPage, EscalationSummary
 from api.temporal_errors import temporal_errors
 from workflows import search_attributes as sa
 from workflows.access import Action
+from workflows.messages import CaseFacts
 from workflows.models import EscalationView, Handover, Timeline
 from workflows.opening import NewCase
 
@@ -39,6 +40,7 @@ log = structlog.get_logger("api")
 WORKFLOW_TYPE = "EscalationWorkflow"
 STATE_QUERY = "state"
 TIMELINE_QUERY = "timeline"
+FACTS_QUERY = "facts"
 HANDOVER_QUERY = "handover"
 QUERY_TIMEOUT_S = 10.0
 UPDATE_TIMEOUT_S = 30.0
@@ -167,6 +169,17 @@ async def query_state(client: Client, escalation_id: str) -> EscalationView:
             handle.query(
                 STATE_QUERY, result_type=EscalationView, rpc_timeout=_timeout(QUERY_TIMEOUT_S)
             ),
+            QUERY_TIMEOUT_S,
+        )
+
+
+async def query_facts(client: Client, escalation_id: str) -> CaseFacts:
+    """The case's facts for the report store (its rebuild; the same snapshot the worker
+    writes)."""
+    handle = handle_for(client, escalation_id)
+    async with temporal_errors(escalation_id):
+        return await _bounded(
+            handle.query(FACTS_QUERY, result_type=CaseFacts, rpc_timeout=_timeout(QUERY_TIMEOUT_S)),
             QUERY_TIMEOUT_S,
         )
 

@@ -29,9 +29,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench import scenarios as sc
 from bench.api_client import Api
+from bench.facts_cost import section_facts
 from bench.stack import ROOT, Stack
 
-SECTIONS = ("history", "throughput", "anatomy", "latency", "scale")
+SECTIONS = ("history", "throughput", "facts", "anatomy", "latency", "scale")
 BENCH_DIR = Path(__file__).resolve().parent
 
 FULL = dict(
@@ -284,6 +285,8 @@ async def run(args: argparse.Namespace) -> dict:
             f"{stack.worker_pids[0]}), API {stack.api_url}",
             flush=True,
         )
+        if "facts" in args.sections:
+            await stack.start_facts_off()
         client = await Client.connect(
             stack.temporal_address, data_converter=pydantic_data_converter
         )
@@ -308,6 +311,17 @@ async def run(args: argparse.Namespace) -> dict:
                             timeout=max(300, args.tp_n * 2),
                             rounds=args.tp_rounds,
                         )
+                    elif section == "facts":
+                        async with Api(stack.off_api_url, timeout=30, connections=200) as off:
+                            await section_facts(
+                                ctx,
+                                res,
+                                off,
+                                args.tp_n,
+                                args.tp_conc,
+                                timeout=max(300, args.tp_n * 2),
+                                rounds=args.tp_rounds,
+                            )
                     elif section == "anatomy":
                         await sc.section_anatomy(ctx, res, args.anatomy_n, args.tp_conc)
                     elif section == "latency":

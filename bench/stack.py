@@ -119,6 +119,10 @@ class Stack:
         self.worker_pids: list[int] = []
         self.server_pid: int | None = None
         self.api_pid: int | None = None
+        # the second service of section `facts` (start_facts_off)
+        self.off_api_port: int | None = None
+        self.off_worker_pids: list[int] = []
+        self.off_api_pid: int | None = None
 
     @property
     def api_url(self) -> str:
@@ -156,14 +160,19 @@ class Stack:
         return env
 
     async def _spawn(
-        self, name: str, cmd: list[str], ready_line: str | None = None, timeout: float = 60
+        self,
+        name: str,
+        cmd: list[str],
+        ready_line: str | None = None,
+        timeout: float = 60,
+        extra_env: dict[str, str] | None = None,
     ) -> asyncio.subprocess.Process:
         log = open(self.out / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
         self.logs.append(log)
         proc = await asyncio.create_subprocess_exec(
             *cmd,
             cwd=str(ROOT),
-            env=self.env(),
+            env={**self.env(), **(extra_env or {})},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE if ready_line else log,
             stderr=log,
@@ -261,6 +270,50 @@ class Stack:
                 "raw-worker ready",
                 60,
             )
+
+    async def start_facts_off(self) -> None:
+        """A second service beside the first, on the same dev server: as many worker processes
+        and an API of its own, on task queue `escalations-nofacts`, with
+        `ESCALATIONS_REPORT_FACTS=false` (its workers answer the facts `done` unwritten). The
+        same code and policy otherwise, so section `facts` can alternate rounds between the two
+        and measure what writing the facts costs within one run."""
+        api_port, metrics = free_ports(2, block=self.workers)
+        self.off_api_port = api_port
+        env = {
+            "ESCALATIONS_TEMPORAL_ADDRESS": self.temporal_address,
+            "ESCALATIONS_TASK_QUEUE": "escalations-nofacts",
+            "ESCALATIONS_REPORT_FACTS": "false",
+            "ESCALATIONS_DATA_DIR": str(self.out / "data"),
+            "ESCALATIONS_API_HOST": "127.0.0.1",
+            "ESCALATIONS_API_PORT": str(api_port),
+            "ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS": str(self.max_cached_workflows()),
+        }
+        for i in range(self.workers):
+            proc = await self._spawn(
+                f"nofacts-worker-{i + 1}",
+                [sys.executable, "-m", "worker"],
+                extra_env={**env, "ESCALATIONS_WORKER_METRICS_BIND": f"127.0.0.1:{metrics + i}"},
+            )
+            self.off_worker_pids.append(proc.pid)
+        proc = await self._spawn("nofacts-api", [sys.executable, "-m", "api"], extra_env=env)
+        self.off_api_pid = proc.pid
+        deadline = time.monotonic() + 120
+        async with httpx.AsyncClient(timeout=2) as http:
+            while True:
+                if proc.returncode is not None:
+                    raise RuntimeError(f"the facts-off API exited; see {self.out}/nofacts-api.log")
+                try:
+                    if (await http.get(f"http://127.0.0.1:{api_port}/readyz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the facts-off API not ready in 120 s")
+                await asyncio.sleep(0.25)
+
+    @property
+    def off_api_url(self) -> str:
+        return f"http://127.0.0.1:{self.off_api_port}"
 
     @staticmethod
     def _raw_name(i: int) -> str:
@@ -366,7 +419,8 @@ class Stack:
 
     async def stop(self) -> None:
         # The launcher stops its own children (API, worker, dev server) on SIGTERM.
-        for name in (*map(self._raw_name, range(self.workers)), "embedded", "sinks"):
+        off = [name for name in self.procs if name.startswith("nofacts-")]
+        for name in (*off, *map(self._raw_name, range(self.workers)), "embedded", "sinks"):
             proc = self.procs.get(name)
             if proc is None or proc.returncode is not None:
                 continue

@@ -141,6 +141,7 @@ class CaseSnapshot(Model):
     opened_at: datetime
     opened_by_id: str
     opened_by_name: str
+    customer_id: str | None = Field(None, description="Whose case (the customer-history query)")
     channel: str
     category: str
     trigger: str
@@ -152,6 +153,7 @@ class CaseSnapshot(Model):
     assignee: str | None = None
     resolved_tier: str | None = None
     resolved_at: datetime | None = None
+    outcome: str | None = Field(None, description="What resolved it (first 500 characters)")
     requested_amount: float | None = None
     granted_amount: float | None = None
     currency: str | None = None

@@ -3,10 +3,11 @@
     python -m core.report_store.rebuild                 # every escalation visibility lists
     python -m core.report_store.rebuild --since 2026-01-01
 
-Lists the escalations through visibility, asks each for its `state` and `timeline` (queries; a
-closed case is replayed by a worker, so one must be running) and writes their facts with the
-same idempotent write as the worker: running it twice, or over cases the worker already wrote,
-changes nothing (a snapshot older than the stored one is ignored).
+Lists the escalations through visibility, asks each for its `facts` (a query answered by the
+workflow's own `facts.all_facts`, so the snapshot is the one the worker writes; a closed case is
+replayed by a worker, so one must be running) and writes them with the same idempotent write as
+the worker: running it twice, or over cases the worker already wrote, changes nothing (a
+snapshot older than the stored one is ignored).
 
 Stage visits are not rebuilt: the timeline does not say when a case changed stage, and guessed
 times would skew the time-in-stage report, so rebuilt cases count in every report but that one.
@@ -21,66 +22,10 @@ from datetime import datetime
 import structlog
 from temporalio.client import Client
 
-from api.gateway import decode_memo, list_page, query_state, query_timeline, visibility_query
+from api.gateway import list_page, query_facts, visibility_query
 from core.report_store import ReportStore
-from workflows.messages import CaseFacts, CaseSnapshot, ClockFact, FactEvent
-from workflows.models import EscalationView, Timeline
-from workflows.opening import numbered
 
 log = structlog.get_logger("rebuild")
-
-
-def facts_of(view: EscalationView, timeline: Timeline, opened_by_id: str) -> CaseFacts:
-    opened = next((e for e in timeline.items if e.action == "opened"), None)
-    remedy = view.granted_remedy or view.requested_remedy
-    return CaseFacts(
-        case=CaseSnapshot(
-            escalation_id=view.id,
-            as_of=view.updated_at,
-            events_seen=len(timeline.items) + timeline.elided,
-            opened_at=view.opened_at,
-            opened_by_id=opened_by_id,
-            opened_by_name=opened.actor if opened else opened_by_id,
-            channel=view.channel,
-            category=view.category,
-            trigger=view.trigger,
-            customer_tier=view.customer.tier,
-            severity=view.severity,
-            avoidable=view.avoidable,
-            stage=view.stage,
-            team=view.assigned_team,
-            assignee=view.assignee,
-            resolved_tier=view.resolved_at_tier,
-            resolved_at=next(
-                (e.at for e in reversed(timeline.items) if e.action == "resolved"), None
-            ),
-            requested_amount=view.requested_remedy.amount if view.requested_remedy else None,
-            granted_amount=view.granted_remedy.amount if view.granted_remedy else None,
-            currency=remedy.currency if remedy else None,
-            reopen_count=sum(e.action == "reopened" for e in timeline.items),
-            clocks=[
-                ClockFact(
-                    name=c.name,
-                    due_at=c.due_at,
-                    met_at=c.met_at if not c.breached else None,
-                    breached=c.breached,
-                )
-                for c in view.clocks
-            ],
-        ),
-        events=[
-            FactEvent(
-                seq=i,
-                at=e.at,
-                actor=e.actor,
-                role=e.role,
-                action=e.action,
-                stage=e.stage,
-                detail=e.detail[:500],
-            )
-            for i, e in numbered(timeline.items, timeline.elided)
-        ],
-    )
 
 
 async def rebuild(client: Client, store: ReportStore, clauses: list[str] | None = None) -> int:
@@ -91,11 +36,7 @@ async def rebuild(client: Client, store: ReportStore, clauses: list[str] | None 
         page = await list_page(client, query, 200, token)
         for info in page.executions:
             eid = info.execution.workflow_id.removeprefix("escalation-")
-            memo = await decode_memo(client, info)
-            view, timeline = await asyncio.gather(
-                query_state(client, eid), query_timeline(client, eid)
-            )
-            facts = facts_of(view, timeline, str(memo.get("opened_by") or "unknown"))
+            facts = await query_facts(client, eid)
             await asyncio.to_thread(store.write, [facts])
             written += 1
         token = page.next_page_token

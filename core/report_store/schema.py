@@ -32,6 +32,7 @@ cases = Table(
     Column("opened_week", String(10), nullable=False),
     Column("opened_by_id", String(128), nullable=False),
     Column("opened_by_name", String(256), nullable=False),
+    Column("customer_id", String(128)),  # null for cases written before revision 0003
     Column("channel", String(16), nullable=False),
     Column("category", String(64), nullable=False),
     Column("trigger", String(32), nullable=False),
@@ -43,6 +44,7 @@ cases = Table(
     Column("assignee", String(128)),
     Column("resolved_tier", String(16)),
     Column("resolved_at", DateTime(timezone=True)),
+    Column("outcome", String(500)),
     Column("requested_amount", Float),
     Column("granted_amount", Float),
     Column("currency", String(3)),
@@ -53,14 +55,14 @@ cases = Table(
     Column("res_due_at", DateTime(timezone=True)),
     Column("res_met_at", DateTime(timezone=True)),
     Column("res_breached", Boolean, nullable=False, default=False),
-    # Captured by a later workflow change; reported when present.
     Column("root_cause", String(128)),
-    Column("feedback_score", Integer),
+    Column("feedback_score", Integer),  # the customer's latest answer
     Index("ix_cases_opened_at", "opened_at"),
     Index("ix_cases_opened_day", "opened_day"),
     Index("ix_cases_day_trigger", "opened_day", "trigger"),
     Index("ix_cases_week_trigger", "opened_week", "trigger"),
     Index("ix_cases_coaching", "avoidable", "opened_by_id", "opened_by_name", "trigger"),
+    Index("ix_cases_customer", "customer_id", "opened_at"),
 )
 
 events = Table(

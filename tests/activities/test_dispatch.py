@@ -140,3 +140,39 @@ async def test_finished_items_are_recorded_in_heartbeats_while_others_are_pendin
     release.set()
     await run
     assert len(beats) == 1  # no heartbeat for the last item: the completion follows
+
+
+async def test_facts_still_committing_hold_no_heartbeat():
+    """An e-mail that goes out while the batch's report facts are still being committed is as
+    good as the last item: the facts write is idempotent and commits at once, so no heartbeat
+    (each is a write on the server)."""
+    from tests.report_store.data import E1
+
+    committing = asyncio.Event()
+    commit = asyncio.Event()
+
+    async def deliver(d: Delivery) -> DeliveryReceipt:
+        await committing.wait()
+        return DeliveryReceipt(channel=d.channel, idempotency_key=d.idempotency_key or "")
+
+    async def write_facts(_facts) -> None:
+        committing.set()
+        await commit.wait()
+
+    async def sync_crm(e: CrmEvent) -> None:
+        return None
+
+    env = ActivityEnvironment()
+    beats: list = []
+    env.on_heartbeat = lambda *details: beats.append(details[0])
+    run = asyncio.create_task(
+        env.run(
+            make_dispatch(deliver, sync_crm, write_facts),
+            Dispatch(items=[OutboxItem(facts=E1), msg("email", key="a")]),
+        )
+    )
+    await asyncio.sleep(0.1)  # the e-mail went out; the facts are still committing
+    assert not run.done() and beats == []
+    commit.set()
+    res = await run
+    assert [r.status for r in res.results] == ["done", "done"] and beats == []

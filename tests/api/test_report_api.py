@@ -19,7 +19,7 @@ from activities import build_activities
 from activities.dispatch import make_dispatch
 from api.main import create_app
 from core.report_store import ReportStore
-from core.report_store.schema import events, stage_visits
+from core.report_store.schema import cases, events, stage_visits
 from core.settings import Settings
 from tests.api.conftest import auth, request_body
 from tests.conftest import run_worker
@@ -164,12 +164,14 @@ async def test_a_case_s_facts_reach_the_store(dev_env, tmp_path):
                     ("customer_request", 1)
                 ]
     with live.engine.connect() as conn:
+        who, outcome = conn.execute(select(cases.c.customer_id, cases.c.outcome)).one()
         actions = [a for (a,) in conn.execute(select(events.c.action).order_by(events.c.seq))]
         visits = conn.execute(
             select(stage_visits.c.stage, stage_visits.c.left_at.is_not(None)).order_by(
                 stage_visits.c.entered_at, stage_visits.c.stage
             )
         ).all()
+    assert (who, outcome) == ("C-1001", "refunded both charges")
     # every timeline entry, once, in order
     assert actions == [
         "opened",

@@ -37,10 +37,16 @@ async def test_rebuild_writes_a_case_s_facts_once(stack, tmp_path):
         ).json()
         with store.engine.connect() as conn:
             row = conn.execute(
-                select(cases.c.stage, cases.c.resolved_tier, cases.c.opened_by_id, cases.c.trigger)
+                select(
+                    cases.c.stage,
+                    cases.c.resolved_tier,
+                    cases.c.opened_by_id,
+                    cases.c.trigger,
+                    cases.c.customer_id,
+                )
             ).one()
             actions = [a for (a,) in conn.execute(select(events.c.action).order_by(events.c.seq))]
-        assert tuple(row) == ("follow_up", "helpline", "p-agent", "customer_request")
+        assert tuple(row) == ("follow_up", "helpline", "p-agent", "customer_request", "C-1001")
         assert actions == [e["action"] for e in timeline["items"]]
     finally:
         store.close()

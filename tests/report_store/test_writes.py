@@ -4,12 +4,14 @@ end before its start, and the dispatch activity retried, all leave the store as 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
 from activities.dispatch import Dispatcher
 from core.report_store.schema import cases, events, stage_visits
+from core.report_store.writer import GroupWriter
 from tests.report_store.data import ALL, E2, E4, at
 from workflows.messages import Dispatch, OutboxItem, StageVisit
 
@@ -110,3 +112,67 @@ async def test_a_failing_store_answers_retry_and_sends_the_rest(store):
     )
     assert [r.status for r in out.results] == ["retry", "done"]
     assert len(sent) == 1
+
+
+def test_two_snapshots_of_one_case_in_one_batch_keep_the_newer(store):
+    """A group commit may carry two flushes of one case; whichever comes first, the newer wins."""
+    newer = E4
+    older = E4.model_copy(deep=True)
+    older.case.as_of = at(12, 10)
+    older.case.stage = "specialist"
+    older.case.resolved_tier = None
+    for batch in ([older, newer], [newer, older]):
+        store.write(batch)
+        with store.engine.connect() as conn:
+            row = conn.execute(select(cases.c.stage, cases.c.resolved_tier)).one()
+        assert tuple(row) == ("resolved", "specialist")
+
+
+async def test_group_commit_writes_waiting_facts_together_and_answers_each(store):
+    """Facts that arrive while a transaction runs go in the next one; each caller returns only
+    once its own facts are committed."""
+    transactions: list[int] = []
+    write = store.write
+    gate = threading.Event()
+
+    def counting(batch):
+        transactions.append(len(batch))
+        gate.wait(10)
+        write(batch)
+
+    store.write = counting
+    writer = GroupWriter(store)
+    first = asyncio.ensure_future(writer.write(ALL[0]))
+    while not transactions:  # the first transaction is running
+        await asyncio.sleep(0.01)
+    rest = [asyncio.ensure_future(writer.write(f)) for f in ALL[1:]]
+    await asyncio.sleep(0.1)
+    assert not first.done() and not any(r.done() for r in rest)  # nothing answered before commit
+    gate.set()
+    await asyncio.gather(first, *rest)
+    assert transactions == [1, 4]  # the first alone, the four that waited for it together
+    store.write = write
+    grouped = dump(store)
+    assert [len(grouped[t]) for t in ("cases", "events", "stage_visits")] == [5, 3, 13]
+    store.write(ALL)  # as if written one by one: nothing to add
+    assert dump(store) == grouped
+
+
+async def test_group_commit_keeps_one_bad_case_from_failing_the_others(store):
+    bad = E2.model_copy(deep=True)
+    bad.case.escalation_id = "x" * 100  # longer than the column: PostgreSQL refuses it
+    write = store.write
+
+    def strict(batch):
+        if any(len(f.case.escalation_id) > 64 for f in batch):
+            raise ValueError("value too long")
+        write(batch)
+
+    store.write = strict
+    writer = GroupWriter(store)
+    results = await asyncio.gather(
+        *(writer.write(f) for f in [E2, bad, E4]), return_exceptions=True
+    )
+    assert results[0] is None and isinstance(results[1], ValueError) and results[2] is None
+    store.write = write
+    assert {r[0] for r in dump(store)["cases"]} == {"E2", "E4"}

@@ -28,6 +28,7 @@ def snapshot(s: EscalationState, now: datetime) -> CaseSnapshot:
         opened_at=s.opened_at,
         opened_by_id=s.opened_by.id,
         opened_by_name=s.opened_by.name,
+        customer_id=r.customer.id,
         channel=r.channel,
         category=r.category,
         trigger=r.trigger,
@@ -39,6 +40,9 @@ def snapshot(s: EscalationState, now: datetime) -> CaseSnapshot:
         assignee=s.assignee,
         resolved_tier=s.resolved_at_tier,
         resolved_at=s.resolved_at,
+        outcome=s.outcome[:500] if s.outcome else None,
+        root_cause=s.root_cause,
+        feedback_score=s.feedback[-1].score if s.feedback else None,
         requested_amount=r.requested_remedy.amount if r.requested_remedy else None,
         granted_amount=s.granted_remedy.amount if s.granted_remedy else None,
         currency=remedy.currency if (remedy := s.granted_remedy or r.requested_remedy) else None,
@@ -54,6 +58,29 @@ def snapshot(s: EscalationState, now: datetime) -> CaseSnapshot:
             for c in s.clocks
         ],
     )
+
+
+def fact_events(s: EscalationState, since: int = 0) -> list[FactEvent]:
+    """The case's timeline entries from index `since` on, numbered as the store keys them."""
+    return [
+        FactEvent(
+            seq=i,
+            at=e.at,
+            actor=e.actor,
+            role=e.role,
+            action=e.action,
+            stage=e.stage,
+            detail=e.detail[:500],
+        )
+        for i, e in opening.numbered(s.timeline, s.timeline_elided)
+        if i >= since
+    ]
+
+
+def all_facts(s: EscalationState, now: datetime) -> CaseFacts:
+    """Everything the store would hold of the case but its stage visits (the `facts` query, read
+    by the rebuild: the same snapshot the worker writes)."""
+    return CaseFacts(case=snapshot(s, now), events=fact_events(s))
 
 
 class FactLog:
@@ -89,23 +116,7 @@ class FactLog:
         stages = list(self._closed)
         if self._entered is not None:
             stages.append(StageVisit(stage=self._stage, entered_at=self._entered))
-        return CaseFacts(
-            case=case,
-            events=[
-                FactEvent(
-                    seq=i,
-                    at=e.at,
-                    actor=e.actor,
-                    role=e.role,
-                    action=e.action,
-                    stage=e.stage,
-                    detail=e.detail[:500],
-                )
-                for i, e in opening.numbered(s.timeline, s.timeline_elided)
-                if i >= self._acked
-            ],
-            stages=stages,
-        )
+        return CaseFacts(case=case, events=fact_events(s, self._acked), stages=stages)
 
     def failed(self) -> None:
         """A write failed: the next flush sends everything not acknowledged again."""

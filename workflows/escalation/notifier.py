@@ -52,7 +52,7 @@ class Notifier:
         self._message(event, c.name, self._customer_channels(), ctx, None, feedback=feedback)
 
     def staff(
-        self, person: Person, event: str, stale: Callable[[], bool] | None = None, **extra: Any
+        self, person: Person, event: str, *, stale: Callable[[], bool] | None = None, **extra: Any
     ) -> None:
         """`stale`: the message no longer applies (a consult that timed out): held for working
         hours, it is dropped instead of sent."""

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import access, opening, rules
     from workflows.access import Action
     from workflows.escalation import actions, contributions, guards, handover, promises
+    from workflows.escalation.facts import all_facts
     from workflows.escalation.follow_through import FollowThrough
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
@@ -35,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation.sla import SlaWatcher
     from workflows.escalation.stage_work import STAGE_WORK
     from workflows.escalation.visibility import Visibility
-    from workflows.messages import OutboxItem
+    from workflows.messages import CaseFacts, OutboxItem
     from workflows.models import (
         WORKFLOW_VERSION,
         Acknowledge,
@@ -139,6 +140,11 @@ class EscalationWorkflow(FollowThrough):
     @workflow.query
     def timeline(self) -> Timeline:
         return Timeline(items=list(self.s.timeline), elided=self.s.timeline_elided)
+
+    @workflow.query
+    def facts(self) -> CaseFacts:
+        """The case's facts as the report store takes them (read by its rebuild)."""
+        return all_facts(self.s, workflow.now())
 
     @workflow.query
     def handover(self) -> Handover:
