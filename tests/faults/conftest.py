@@ -92,9 +92,9 @@ def write_policy(tmp_path: Path, follow_up_h: list[float] | None = None) -> Path
     if follow_up_h is not None:
         text, n = re.subn(r"(?m)^follow_up_h = .*$", f"follow_up_h = {follow_up_h!r}", text)
         assert n == 1
-        # the last check-in waits this long for the customer's feedback before the case closes
+        # the last check-in's feedback link is awaited before the case closes: as briefly
         text, n = re.subn(
-            r"(?m)^feedback_valid_h = .*$", f"feedback_valid_h = {follow_up_h[-1]!r}", text
+            r"(?m)^feedback_valid_h = .*$", f"feedback_valid_h = {min(follow_up_h)!r}", text
         )
         assert n == 1
     path = tmp_path / "policy.toml"

@@ -38,8 +38,9 @@ async def test_the_case_waits_for_the_last_answer_over_christmas_then_closes(fre
     await skip_to_christmas_eve(env)  # 24 Dec 16:00: the window spans Christmas and a weekend
     async with running(env, world) as tq:
         h = await start(env.client, tq, policy_edit=world.policy_edit, req=request(40))
-        v = await wait_for(h, lambda v: v.stage == "follow_up")
-        resolved_at = v.opened_at  # tier 1 resolves at the opening
+        await wait_for(h, lambda v: v.stage == "follow_up")
+        timeline = (await h.query(W.timeline)).items
+        resolved_at = next(i.at for i in timeline if i.action == "resolved")
         result = await h.result()
         assert result.stage == "closed" and result.feedback == []
         links = [d.feedback for d in world.deliveries if d.event == "check_in"]

@@ -13,6 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
+    from workflows import opening
     from workflows.business_hours import add_business_seconds
     from workflows.escalation import guards
     from workflows.messages import PeopleQuery
@@ -50,7 +51,7 @@ def check_request(wf: EscalationWorkflow, u: ContributionRequest) -> None:
 def request(wf: EscalationWorkflow, u: ContributionRequest) -> None:
     s, p = wf.s, wf.policy
     team = next(t for t in p.teams if t.name == u.team)
-    spec = p.calendar("24x7" if s.severity in p.quiet_hours_except else team.calendar)
+    spec = p.calendar("24x7" if opening.round_the_clock(p, s) else team.calendar)
     asked = add_business_seconds(spec, workflow.now(), u.within_h * 3600)
     parent = _parent_due(wf)
     assert parent is not None  # the validator refused otherwise

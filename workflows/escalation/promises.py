@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import opening
     from workflows.business_hours import business_before, is_open
     from workflows.escalation import guards
     from workflows.messages import PeopleQuery
@@ -31,7 +32,7 @@ def calendar_of(wf: EscalationWorkflow, actor: Actor) -> CalendarSpec:
     """The promiser's business hours: their team's, else the frontline office's (the help
     line's); round the clock on severities that may wake people up."""
     p = wf.policy
-    if wf.s.severity in p.quiet_hours_except:
+    if opening.round_the_clock(p, wf.s):
         return p.calendar("24x7")
     team = next((t for t in p.teams if t.name == actor.team), None)
     return p.calendar(team.calendar if team else p.helpline_calendar)
