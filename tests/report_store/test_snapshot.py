@@ -20,7 +20,9 @@ def resolved_at_tier1(eid: str) -> EscalationState:
     opening.record(s, AGENT, "opened", "", NOW)
     policy = demo_policy(NOW.date())
     opening.triage(s, policy, NOW)
-    opening.tier1(s, policy, NOW)  # waits for the goodwill budget (workflows/escalation/goodwill.py)
+    opening.tier1(
+        s, policy, NOW
+    )  # waits for the goodwill budget (workflows/escalation/goodwill.py)
     opening.grant_tier1(s, policy, "within the customer's goodwill budget", NOW)
     assert s.resolved_at_tier == "tier1"
     return s
