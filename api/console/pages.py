@@ -158,15 +158,19 @@ async def sign_out(request: Request) -> Response:
 # --- my work ------------------------------------------------------------------------------------
 
 
+def _currency(request: Request) -> str:
+    return request.app.state.policy_file.get().currency
+
+
 @router.get("")
 async def work_page(request: Request, r: SignedIn, client: TemporalClient) -> Response:
-    sections = await my_work(client, r.person)
+    sections = await my_work(client, r.person, _currency(request))
     return page(request, "work.html", person=r.person, csrf=r.csrf, sections=sections)
 
 
 @router.get("/work/live")
 async def work_live(request: Request, r: SignedIn, client: TemporalClient) -> Response:
-    sections = await my_work(client, r.person)
+    sections = await my_work(client, r.person, _currency(request))
     return page(request, "_work.html", person=r.person, sections=sections)
 
 

@@ -198,13 +198,24 @@ async def test_the_managers_board_lists_a_breached_case(console: Console, tmp_pa
     board = manager.locator("section", has_text="Breached cases")
     await expect(board.locator(f"a[href='/console/cases/{eid}']")).to_be_visible(timeout=20_000)
 
-    # a P1 case under the demo policy: first response due within the hour, not breached
-    at_risk = (await console.open(trigger="legal_threat", summary="Due soon"))["id"]
-    due_soon = manager.locator("section", has_text="Due within")
-    await expect(due_soon.locator(f"a[href='/console/cases/{at_risk}']")).to_be_visible(
-        timeout=15_000  # the 5 s promise is the executive's test; this one runs under load too
+    # a transfer nobody acknowledged is listed until the specialist acknowledges it
+    transfer = (await console.open(summary="Transferred, not acknowledged"))["id"]
+    r = await console.http.post(
+        f"/escalations/{transfer}/consult-answer",
+        json={"resolves": False, "answer": "Needs a specialist"},
+        headers=auth("helpline"),
     )
-    await expect(due_soon.locator(f"a[href='/console/cases/{eid}']")).to_have_count(0)
+    assert r.status_code == 200, r.text
+    unacked = manager.locator("section", has_text="Unacknowledged transfers")
+    row = unacked.locator(f"a[href='/console/cases/{transfer}']")
+    await expect(row).to_be_visible(timeout=15_000)  # the 5 s promise is the executive's test
+    await expect(unacked).to_contain_text(f"Waiting for {r.json()['assignee']}")
+    # the demo specialist acknowledges (their team's case: theirs or taken over)
+    r = await console.http.post(f"/escalations/{transfer}/acknowledge", headers=auth("specialist"))
+    assert r.status_code == 200, r.text
+    await expect(row).to_have_count(0, timeout=15_000)
+    at_risk = manager.locator("section", has_text="At risk")
+    await expect(at_risk.locator(f"a[href='/console/cases/{eid}']")).to_have_count(0)
     assert await axe_violations(manager) == []
     assert console.console_errors == []
 
