@@ -62,7 +62,7 @@ def cli_flags() -> list[str]:
         "DATETIME": "Datetime",
         "TEXT": "Text",
         "INT": "Int",
-        "FLOAT": "Double",
+        "DOUBLE": "Double",
         "KEYWORD_LIST": "KeywordList",
     }
     flags: list[str] = []

@@ -83,9 +83,9 @@ def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResp
 
 def _next(path: str | None) -> str:
     # Only our own pages, never another site (an open redirect)
-    return (
-        path if path and path.startswith("/console") and not path.startswith("//") else "/console"
-    )
+    if path and path.startswith(("/console", "/temporal")) and not path.startswith("//"):
+        return path
+    return "/console"
 
 
 def add_sign_in_handler(app) -> None:

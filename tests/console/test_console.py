@@ -253,3 +253,33 @@ async def test_lists_filter_search_and_page(console: Console):
     await expect(page.locator("[data-stage]")).to_be_visible()
     assert await axe_violations(page) == []
     assert console.console_errors == []
+
+
+async def test_an_operator_reads_decoded_details_in_the_temporal_ui(console: Console):
+    """Signed in once in the console, the operator follows the case's link to the Temporal UI
+    (served by the API at /temporal) and reads the decoded current details: nothing to type."""
+    eid = (await console.open(summary="Read in the Temporal UI"))["id"]
+    await console.wait_stage(eid, "helpline_consult")
+    operator = await console.signed_in("operator")
+    await operator.goto(f"{console.base}/console/cases/{eid}")
+    await operator.get_by_role("link", name="Open the workflow in the Temporal UI").click()
+    await operator.wait_for_url(
+        re.compile(f"/temporal/namespaces/default/workflows/escalation-{eid}")
+    )
+    # the input is decoded (the customer's request), and so are the current details (a query
+    # result, encrypted like every payload), under "User Metadata"
+    main = operator.locator("main")
+    await expect(main).to_contain_text("Read in the Temporal UI", timeout=30_000)
+    await expect(main).to_contain_text("opened to Ada Lovelace")  # an activity's summary
+    await operator.get_by_role("tab", name="User Metadata").click()
+    details = operator.frame_locator("#user-metadata-current-details").locator("body")
+    await expect(details).to_contain_text("stage helpline_consult", timeout=30_000)
+    await expect(details).to_contain_text("waiting on: the help line")
+    assert "binary/encrypted" not in await main.inner_text()
+
+    # the UI and the codec are for operators only
+    manager = await console.signed_in("manager")
+    r = await manager.goto(f"{console.base}/temporal/namespaces/default/workflows")
+    assert r is not None and r.status == 403
+    r = await manager.request.post(f"{console.base}/codec/decode", data={"payloads": []})
+    assert r.status == 403
