@@ -283,3 +283,76 @@ async def test_an_operator_reads_decoded_details_in_the_temporal_ui(console: Con
     assert r is not None and r.status == 403
     r = await manager.request.post(f"{console.base}/codec/decode", data={"payloads": []})
     assert r.status == 403
+
+
+async def test_the_case_forms_request_info_note_severity_resolve_reopen_cancel(console: Console):
+    """Each action form of the case page, clicked, as the access table offers it."""
+    eid = (await console.open(summary="Every form"))["id"]
+    await console.wait_stage(eid, "helpline_consult")
+    r = await console.http.post(
+        f"/escalations/{eid}/consult-answer",
+        json={"resolves": False, "answer": "Needs a specialist"},
+        headers=auth("helpline"),
+    )
+    assert r.status_code == 200, r.text
+    r = await console.http.post(f"/escalations/{eid}/acknowledge", headers=auth("specialist"))
+    assert r.status_code == 200, r.text
+
+    def form(page: Page, action: str):
+        return page.locator(f"form[action$='/actions/{action}']")
+
+    specialist = await console.signed_in("specialist")
+    await specialist.goto(f"{console.base}/console/cases/{eid}")
+    ask = form(specialist, "request_info")
+    await ask.get_by_label("Question").fill("Which card was charged?")
+    await ask.get_by_role("button", name="Send request").click()
+    await expect(specialist.locator("dl.facts")).to_contain_text("clocks paused")
+    await expect(specialist.locator("table")).to_contain_text("paused")
+    note = form(specialist, "add_note")
+    await note.get_by_label("Note").fill("Customer on holiday until Monday")
+    await note.get_by_role("button", name="Add note").click()
+    await expect(specialist.get_by_role("region", name="Handover")).to_contain_text(
+        "Customer on holiday until Monday"
+    )
+
+    # the manager raises the severity while the case is open
+    manager = await console.signed_in("manager")
+    await manager.goto(f"{console.base}/console/cases/{eid}")
+    severity = form(manager, "change_severity")
+    await severity.get_by_label("Severity").select_option("P2")
+    await severity.get_by_label("Reason").fill("Press enquiry")
+    await severity.get_by_role("button", name="Change severity").click()
+    await expect(manager.locator("dl.facts")).to_contain_text("P2")
+    await expect(manager.locator(".timeline")).to_contain_text("severity changed")
+
+    # the specialist resolves; the manager reopens, then cancels
+    r = await console.http.post(
+        f"/escalations/{eid}/customer-contact",
+        json={"message": "The Visa ending 4242", "still_broken": False},
+        headers=auth("system"),
+    )
+    assert r.status_code == 200, r.text
+    await specialist.goto(f"{console.base}/console/cases/{eid}")
+    resolve = form(specialist, "resolve")
+    await resolve.get_by_label("Outcome").fill("Duplicate charge refunded")
+    await resolve.get_by_role("button", name="Resolve").click()
+    await expect(specialist.locator("[data-resolution]")).to_contain_text("specialist")
+
+    await manager.goto(f"{console.base}/console/cases/{eid}")
+    await expect(form(manager, "change_severity")).to_have_count(0)  # resolved: not offered
+    reopen = form(manager, "reopen")
+    await reopen.get_by_label("Reason").fill("Charged again")
+    await reopen.get_by_role("button", name="Reopen").click()
+    await expect(manager.locator("[data-stage]")).to_have_text("specialist")
+    cancel = form(manager, "cancel")
+    await cancel.get_by_label("Reason").fill("Opened twice")
+    await cancel.get_by_role("button", name="Cancel case").click()
+    await expect(manager.locator("[data-stage]")).to_have_text("cancelled")
+    await expect(manager.locator("form.action")).to_have_count(0)  # nothing left to do
+    timeline = await console.http.get(f"/escalations/{eid}/timeline", headers=auth("operator"))
+    actions = [e["action"] for e in timeline.json()["items"]]
+    for done in ("info_requested", "note_added", "severity_changed", "resolved", "reopened"):
+        assert done in actions, actions
+    assert "cancelled" in actions, actions
+    assert await axe_violations(manager) == []
+    assert console.script_errors() == []
