@@ -95,7 +95,9 @@ async def section_console(
     missing = max(0, n - running - len(ids))
     await asyncio.gather(*(open_one(signoff + i) for i in range(missing)))
     opening_s = time.monotonic() - t0
-    settle = await quiet(ctx, max_wait=180.0)
+    # the workers run every new case's first tasks well after the API accepted it: measure the
+    # pages on a stack at rest, not beside that backlog
+    settle = await quiet(ctx, max_wait=900.0)
     running = await running_escalations(ctx)
 
     base = ctx.stack.api_url
