@@ -275,6 +275,7 @@ async def test_an_operator_reads_decoded_details_in_the_temporal_ui(console: Con
     details = operator.frame_locator("#user-metadata-current-details").locator("body")
     await expect(details).to_contain_text("stage helpline_consult", timeout=30_000)
     await expect(details).to_contain_text("waiting on: the help line")
+    await shoot(operator, "temporal-ui-decoded")
     assert "binary/encrypted" not in await main.inner_text()
 
     # the UI and the codec are for operators only
