@@ -30,7 +30,7 @@ from api.errors import Conflict, Invalid, NotFound
 from api.schemas import EscalationPage, EscalationSummary
 from api.temporal_errors import temporal_errors
 from workflows import search_attributes as sa
-from workflows.access import Action
+from workflows.access import APPROVER_ROLES, Action
 from workflows.messages import CaseFacts
 from workflows.models import EscalationView, Handover, Timeline
 from workflows.opening import NewCase
@@ -381,7 +381,14 @@ async def summary_of(client: Client, info: Any) -> EscalationSummary:
         or (info.start_time.ToDatetime(tzinfo=UTC) if info.HasField("start_time") else None),
         closed_at=info.close_time.ToDatetime(tzinfo=UTC) if info.HasField("close_time") else None,
         status=WorkflowExecutionStatus(info.status).name.lower() if info.status else "unknown",
+        pending_level=_level_name(attrs.get(sa.PENDING_LEVEL)),
+        pending_authority=attrs.get(sa.PENDING_AUTHORITY),
+        attention=list(attrs.get(sa.ATTENTION) or []),
     )
+
+
+def _level_name(rank: int | None) -> str | None:
+    return None if rank is None or not 0 <= rank < len(APPROVER_ROLES) else APPROVER_ROLES[rank]
 
 
 async def list_cases(

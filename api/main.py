@@ -126,6 +126,9 @@ class RequestContext:
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", ()) if k != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
+                # the server's own time to the response (the benchmark reads it: bench/console.py)
+                took = (time.perf_counter() - start) * 1000
+                headers.append((b"server-timing", f"app;dur={took:.1f}".encode()))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -260,6 +260,25 @@ class EscalationSummary(BaseModel):
         "terminated, failed, timed_out",
         examples=["running"],
     )
+    pending_level: str | None = Field(
+        None,
+        description="The level a pending approval is asked of (supervisor, manager, executive); "
+        "null when nothing awaits sign-off",
+        examples=["executive"],
+    )
+    pending_authority: float | None = Field(
+        None,
+        description="The authority a pending approval needs (the amount, in the policy's "
+        "currency); null when nothing awaits sign-off",
+        examples=[600.0],
+    )
+    attention: list[str] = Field(
+        default_factory=list,
+        description="What the escalated-accounts manager should look at: `at_risk` (a running "
+        "clock past 75 % of its target), `undelivered` (a message no channel delivered), "
+        "`awaiting_ack` (transferred, not yet acknowledged)",
+        examples=[["at_risk"]],
+    )
 
 
 class EscalationPage(BaseModel):

@@ -29,10 +29,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench import scenarios as sc
 from bench.api_client import Api
+from bench.console import section_console
 from bench.facts_cost import section_facts
 from bench.stack import ROOT, Stack
 
-SECTIONS = ("history", "throughput", "facts", "anatomy", "latency", "scale")
+SECTIONS = ("history", "throughput", "facts", "anatomy", "latency", "scale", "console")
 BENCH_DIR = Path(__file__).resolve().parent
 
 FULL = dict(
@@ -49,6 +50,9 @@ FULL = dict(
     probe_n=100,
     sample=1_000,
     raw_deadline_n=2_000,
+    console_n=10_000,
+    console_signoff=30,
+    console_requests=100,
 )
 QUICK = dict(
     tp_n=10,
@@ -64,6 +68,9 @@ QUICK = dict(
     probe_n=5,
     sample=150,
     raw_deadline_n=50,
+    console_n=60,
+    console_signoff=5,
+    console_requests=10,
 )
 
 
@@ -153,6 +160,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="raw deadline workflows of the deadline baseline, fired at the "
         "escalations' rate (2,000; 0: no baseline)",
+    )
+    g.add_argument(
+        "--console-n",
+        dest="console_n",
+        type=int,
+        help="open escalations the console is timed at (10,000; counts what earlier "
+        "sections left open)",
+    )
+    g.add_argument(
+        "--console-signoff",
+        dest="console_signoff",
+        type=int,
+        help="of them, taken to executive sign-off (30)",
+    )
+    g.add_argument(
+        "--console-requests", dest="console_requests", type=int, help="requests per page (100)"
     )
     args = p.parse_args(argv)
     for k, v in (QUICK if args.quick else FULL).items():
@@ -326,6 +349,10 @@ async def run(args: argparse.Namespace) -> dict:
                         await sc.section_anatomy(ctx, res, args.anatomy_n, args.tp_conc)
                     elif section == "latency":
                         await sc.section_latency(ctx, res, args.lat_rate, args.lat_s)
+                    elif section == "console":
+                        await section_console(
+                            ctx, res, args.console_n, args.console_signoff, args.console_requests
+                        )
                     elif section == "scale":
                         await sc.section_scale(
                             ctx,

@@ -183,7 +183,11 @@ def activity_phases(events: list) -> list[list[int]]:
     for e in events:
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             phases.append([0, 0])
-        elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+        elif (
+            e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            # a local activity's marker; not a `workflow.patched` one ("core_patch")
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ):
             phases[-1][0] += 1
         elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             phases[-1][1] += 1

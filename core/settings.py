@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         "http://localhost:8233",
         description="The Temporal Web UI, linked from the console's case page for operators",
     )
+    temporal_ui_upstream: str | None = Field(
+        None,
+        description="A Temporal Web UI started with `--ui-public-path /temporal` (the embedded "
+        "run's dev server, e.g. http://127.0.0.1:8233), served by the API at /temporal to "
+        "signed-in operators, so its codec calls carry the console session "
+        "(docs/decisions/0022)",
+    )
 
     # Process behaviour
     api_host: str = "127.0.0.1"

@@ -42,6 +42,7 @@ async def test_quick_benchmark_completes_every_section(tmp_path: Path):
         "cost growth",
         "memory",
         "deadlines",
+        "console",
     } <= sections, sections
     assert not [r for r in results["rows"] if r["metric"] == "section completed"], results["rows"]
     signoff = next(

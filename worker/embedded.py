@@ -63,6 +63,12 @@ def dev_server_command(temporal: str, args: argparse.Namespace, db: Path) -> lis
         "--log-level",
         "error",
         "--ui-disable-news-fetch",
+        # The API serves this UI at /temporal to signed-in operators; its codec calls go to the
+        # same origin, so they carry the console session (api/console/temporal_ui.py).
+        "--ui-public-path",
+        "/temporal",
+        "--ui-codec-endpoint",
+        "/codec",
         *cli_flags(),
     ]
     for pragma in SQLITE_PRAGMAS:
@@ -86,6 +92,8 @@ class Stack:
             ESCALATIONS_DATA_DIR=str(a.data_dir),
         )
         env.setdefault("ESCALATIONS_DEMO", "true")
+        env.setdefault("ESCALATIONS_TEMPORAL_UI_UPSTREAM", f"http://{a.host}:{a.ui_port}")
+        env.setdefault("ESCALATIONS_TEMPORAL_UI_URL", "/temporal")
         env.setdefault(  # the UI's origin, wherever --ui-port put it (the codec's CORS)
             "ESCALATIONS_CODEC_CORS_ORIGINS",
             json.dumps([f"http://localhost:{a.ui_port}", f"http://127.0.0.1:{a.ui_port}"]),
@@ -244,7 +252,7 @@ async def run(args: argparse.Namespace) -> int:
         await stack.wait_http(f"http://{args.host}:{args.api_port}/readyz", 60, "API")
         log.info(
             "ready",
-            temporal_ui=f"http://localhost:{args.ui_port}",
+            temporal_ui=f"http://localhost:{args.api_port}/temporal (operators, signed in)",
             api=f"http://localhost:{args.api_port}/docs",
             tokens="demo-<role> (see README)",
             data=str(args.data_dir),

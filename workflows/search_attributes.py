@@ -21,6 +21,16 @@ CHANNEL = SearchAttributeKey.for_keyword("Channel")
 # resolution clock.
 RESOLVED_AT = SearchAttributeKey.for_datetime("ResolvedAt")
 RESOLVED_WITHIN_SLA = SearchAttributeKey.for_bool("ResolvedWithinSla")
+# Beyond the contract, for the console's inboxes (one visibility query each, no per-case query):
+# the pending approval's level (rank of the role asked: 0 supervisor, 1 manager, 2 executive)
+# and the authority it needs; and what the escalated-accounts manager must look at (ATTENTION).
+PENDING_LEVEL = SearchAttributeKey.for_int("PendingLevel")
+PENDING_AUTHORITY = SearchAttributeKey.for_float("PendingAuthority")
+ATTENTION = SearchAttributeKey.for_keyword_list("Attention")
+# The values of ATTENTION
+AT_RISK = "at_risk"  # a running clock past 75 % of its target, not breached
+UNDELIVERED = "undelivered"  # a message no channel delivered (`notification_failed`)
+AWAITING_ACK = "awaiting_ack"  # transferred to a specialist who has not acknowledged it
 
 ALL: list[SearchAttributeKey[Any]] = [
     STAGE,
@@ -38,6 +48,9 @@ ALL: list[SearchAttributeKey[Any]] = [
     CHANNEL,
     RESOLVED_AT,
     RESOLVED_WITHIN_SLA,
+    PENDING_LEVEL,
+    PENDING_AUTHORITY,
+    ATTENTION,
 ]
 
 
@@ -49,7 +62,7 @@ def cli_flags() -> list[str]:
         "DATETIME": "Datetime",
         "TEXT": "Text",
         "INT": "Int",
-        "FLOAT": "Double",
+        "DOUBLE": "Double",
         "KEYWORD_LIST": "KeywordList",
     }
     flags: list[str] = []

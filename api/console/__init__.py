@@ -1,7 +1,7 @@
 """The console: web pages for the people in the loop, served by the API process (same origin).
 
-`mount(app)` adds the pages (/console), their static files (/console/static) and a redirect
-from / to the console.
+`mount(app)` adds the pages (/console), their static files (/console/static), the Temporal UI
+for operators (/temporal, when configured) and a redirect from / to the console.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console import filters, pages
+from api.console import filters, pages, temporal_ui
 
 
 def mount(app: FastAPI) -> None:
     filters.install(pages.templates.env)
     pages.add_sign_in_handler(app)
     app.include_router(pages.router)
+    app.include_router(temporal_ui.router)
     static = Path(__file__).parent / "static"
     app.mount("/console/static", StaticFiles(directory=static), name="console-static")
 

@@ -83,9 +83,9 @@ def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResp
 
 def _next(path: str | None) -> str:
     # Only our own pages, never another site (an open redirect)
-    return (
-        path if path and path.startswith("/console") and not path.startswith("//") else "/console"
-    )
+    if path and path.startswith(("/console", "/temporal")) and not path.startswith("//"):
+        return path
+    return "/console"
 
 
 def add_sign_in_handler(app) -> None:
@@ -158,15 +158,19 @@ async def sign_out(request: Request) -> Response:
 # --- my work ------------------------------------------------------------------------------------
 
 
+def _currency(request: Request) -> str:
+    return request.app.state.policy_file.get().currency
+
+
 @router.get("")
 async def work_page(request: Request, r: SignedIn, client: TemporalClient) -> Response:
-    sections = await my_work(client, r.person)
+    sections = await my_work(client, r.person, _currency(request))
     return page(request, "work.html", person=r.person, csrf=r.csrf, sections=sections)
 
 
 @router.get("/work/live")
 async def work_live(request: Request, r: SignedIn, client: TemporalClient) -> Response:
-    sections = await my_work(client, r.person)
+    sections = await my_work(client, r.person, _currency(request))
     return page(request, "_work.html", person=r.person, sections=sections)
 
 

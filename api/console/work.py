@@ -1,17 +1,17 @@
 """ "My work": what each role has to do next, due first, read through the gateway.
 
-Lists come from the visibility store (search attributes). Approvers' items need the live state
-(the pending amount and level are not search attributes), so the cases in `executive_signoff`
-are queried, at most `APPROVAL_QUERIES` of them, concurrently; a specialist's own cases (at most
-`LIST_SIZE`) are queried for whether they acknowledged them
-(docs/decisions/0020-console-approvals-by-query.md says why not new search attributes).
+Every list is one visibility query (search attributes), never a query per case, so an inbox
+costs the same at 10,000 open cases as at ten: the approvers' lists read `PendingLevel` and
+`PendingAuthority`, the manager's board `SlaBreached` and `Attention` (the workflow upserts them,
+workflows/escalation/visibility.py). A specialist's own cases (at most `LIST_SIZE`) are queried
+for whether they acknowledged them (docs/decisions/0020 and 0021).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from temporalio.client import Client
 
@@ -19,14 +19,10 @@ from api import gateway
 from api.errors import DomainError
 from api.schemas import EscalationSummary
 from core.directory import DirectoryEntry
-from workflows.access import APPROVER_ROLES
-from workflows.models import EscalationView
+from workflows import search_attributes as sa
+from workflows.access import APPROVER_RANK, APPROVER_ROLES
 
 LIST_SIZE = 50
-# "At risk" on the manager's board: a running clock due within this many hours (wall clock).
-# Visibility holds the next due time, not the share of a clock used (docs/decisions/0020).
-AT_RISK_H = 2
-APPROVAL_QUERIES = 50
 
 
 @dataclass
@@ -35,7 +31,6 @@ class WorkItem:
     due_at: datetime | None
     why: str  # what is asked of the reader, in words
     decidable: bool | None = None  # approvals only: may the reader decide it?
-    view: EscalationView | None = None
 
 
 @dataclass
@@ -50,41 +45,85 @@ def _due_first(items: list[WorkItem]) -> list[WorkItem]:
     return sorted(items, key=lambda i: i.due_at.replace(tzinfo=None) if i.due_at else far)
 
 
-async def _list(client: Client, **filters) -> list[EscalationSummary]:
-    clauses = gateway.filter_clauses(status="open", **filters)
+async def _list(client: Client, *extra: str, **filters) -> list[EscalationSummary]:
+    clauses = gateway.filter_clauses(status="open", **filters) + list(extra)
     return (await gateway.list_cases(client, clauses, LIST_SIZE, None)).items
 
 
-async def _at_risk(client: Client) -> list[EscalationSummary]:
-    until = (datetime.now(UTC) + timedelta(hours=AT_RISK_H)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    clauses = gateway.filter_clauses(status="open", breached=False)
-    clauses.append(f"`SlaDueAt` <= '{until}'")
-    return (await gateway.list_cases(client, clauses, LIST_SIZE, None)).items
+def approval_clauses(person: DirectoryEntry) -> tuple[str, str]:
+    """The visibility clauses of the approvals a person may decide (their level and authority
+    cover the pending approval's, as the workflow's validator checks) and of the rest."""
+    rank = APPROVER_RANK.get(person.role, -1)
+    limit = float(person.authority_limit)
+    may = f"`PendingLevel` <= {rank} AND `PendingAuthority` <= {limit!r}"
+    # a case raised before the attributes existed has none: listed, to be opened to decide
+    rest = f"(`PendingLevel` > {rank} OR `PendingAuthority` > {limit!r} OR `PendingLevel` IS NULL)"
+    return may, rest
 
 
-async def _approvals(client: Client, person: DirectoryEntry) -> list[WorkItem]:
-    cases = (await _list(client, stage="executive_signoff"))[:APPROVAL_QUERIES]
+async def _approvals(client: Client, person: DirectoryEntry, currency: str) -> list[WorkItem]:
+    may, rest = approval_clauses(person)
+    decidable, visible = await asyncio.gather(
+        _list(client, may, stage="executive_signoff"),
+        _list(client, rest, stage="executive_signoff"),
+    )
 
-    async def one(case: EscalationSummary) -> WorkItem | None:
-        try:
-            view = await gateway.query_state(client, case.id)
-        except DomainError:  # closed or moved on since the list was read
-            return None
-        pending = view.pending_approval
-        if pending is None:
-            return None
-        decidable = person.authority_limit >= pending.required_authority
-        amount = f"{pending.remedy.amount:g} {pending.remedy.currency}"
-        why = (
-            f"Approve or reject {amount} ({pending.level} level)"
-            if decidable
-            else f"{amount} needs authority {pending.required_authority:g}; yours is "
-            f"{person.authority_limit:g}: you can see it but not decide it"
+    def why(c: EscalationSummary, yes: bool) -> str:
+        if c.pending_authority is None:
+            return "Awaiting sign-off: open the case to see the amount and whether you may decide"
+        amount = f"{c.pending_authority:g} {currency}"
+        if yes:
+            return f"Approve or reject {amount} ({c.pending_level} level)"
+        return (
+            f"{amount} at the {c.pending_level} level; your authority is "
+            f"{person.authority_limit:g} ({person.role}): you can see it but not decide it"
         )
-        return WorkItem(case, pending.due_at, why, decidable, view)
 
-    found = await asyncio.gather(*(one(c) for c in cases))
-    return [i for i in found if i is not None]
+    return [WorkItem(c, c.sla_due_at, why(c, True), True) for c in decidable] + [
+        WorkItem(c, c.sla_due_at, why(c, False), False) for c in visible
+    ]
+
+
+def _attention(flag: str) -> str:
+    return f"`{sa.ATTENTION.name}` = '{flag}'"
+
+
+async def managers_board(client: Client) -> list[WorkSection]:
+    """The escalated-accounts manager's board: four visibility queries at once."""
+    breached, at_risk, undelivered, unacked = await asyncio.gather(
+        _list(client, breached=True),
+        _list(client, _attention(sa.AT_RISK), breached=False),
+        _list(client, _attention(sa.UNDELIVERED)),
+        _list(client, _attention(sa.AWAITING_ACK), stage="specialist"),
+    )
+    return [
+        WorkSection(
+            "Breached cases",
+            [WorkItem(c, c.sla_due_at, "SLA breached") for c in breached],
+            "No open case has breached.",
+        ),
+        WorkSection(
+            "At risk: over 75 % of a clock used",
+            [WorkItem(c, c.sla_due_at, "At risk of breaching") for c in at_risk],
+            "No running clock is past 75 % of its target.",
+        ),
+        WorkSection(
+            "Undelivered messages",
+            [
+                WorkItem(c, c.sla_due_at, "A message reached nobody: see the timeline")
+                for c in undelivered
+            ],
+            "Every message was delivered.",
+        ),
+        WorkSection(
+            "Unacknowledged transfers",
+            [
+                WorkItem(c, c.sla_due_at, f"Waiting for {c.assignee or 'the team'} to acknowledge")
+                for c in unacked
+            ],
+            "Every transfer has been acknowledged.",
+        ),
+    ]
 
 
 async def _acknowledged(client: Client, escalation_id: str) -> bool | None:
@@ -95,7 +134,9 @@ async def _acknowledged(client: Client, escalation_id: str) -> bool | None:
         return None
 
 
-async def my_work(client: Client, person: DirectoryEntry) -> list[WorkSection]:
+async def my_work(
+    client: Client, person: DirectoryEntry, currency: str = "GBP"
+) -> list[WorkSection]:
     role = person.role
     sections: list[WorkSection] = []
     if role == "helpline":
@@ -124,7 +165,7 @@ async def my_work(client: Client, person: DirectoryEntry) -> list[WorkSection]:
             )
         )
     if role in APPROVER_ROLES:
-        approvals = await _approvals(client, person)
+        approvals = await _approvals(client, person, currency)
         sections.append(
             WorkSection(
                 "Approvals you may decide",
@@ -140,17 +181,7 @@ async def my_work(client: Client, person: DirectoryEntry) -> list[WorkSection]:
             )
         )
     if role == "manager":
-        items = [
-            WorkItem(c, c.sla_due_at, "SLA breached") for c in await _list(client, breached=True)
-        ]
-        sections.append(WorkSection("Breached cases", items, "No open case has breached."))
-        sections.append(
-            WorkSection(
-                f"Due within {AT_RISK_H} hours",
-                [WorkItem(c, c.sla_due_at, "At risk of breaching") for c in await _at_risk(client)],
-                "No running clock is due that soon.",
-            )
-        )
+        sections += await managers_board(client)
     if not sections:
         items = [WorkItem(c, c.sla_due_at, c.stage or "") for c in await _list(client)]
         sections.append(WorkSection("Open cases", items, "No open cases."))

@@ -122,23 +122,43 @@ async def axe_violations(page: Page) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+def ui_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+async def dev_env(ui_port: int) -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of the console tests' own: the approvers' inbox lists every case waiting for
-    sign-off in the namespace, and the cases other test modules leave there would crowd it."""
+    sign-off in the namespace, and the cases other test modules leave there would crowd it. Its
+    Web UI is set up as in the embedded run (served by the API at /temporal, codec at /codec)."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=sa.ALL,
         dev_server_log_level="error",
+        ui=True,
+        ui_port=ui_port,
+        dev_server_extra_args=[
+            "--ui-public-path",
+            "/temporal",
+            "--ui-codec-endpoint",
+            "/codec",
+            "--ui-disable-news-fetch",
+        ],
     )
     yield env
     await env.shutdown()
 
 
 @pytest.fixture(scope="module")
-async def served(stack) -> AsyncIterator[tuple[str, Stack]]:  # noqa: F811
-    """The same worker's task queue, behind a real HTTP server."""
-    settings = stack.settings
+async def served(stack, ui_port: int) -> AsyncIterator[tuple[str, Stack]]:  # noqa: F811
+    """The same worker's task queue, behind a real HTTP server (which serves the Temporal UI)."""
+    settings = stack.settings.model_copy(
+        update={
+            "temporal_ui_upstream": f"http://127.0.0.1:{ui_port}",
+            "temporal_ui_url": "/temporal",
+        }
+    )
     app = create_app(settings, client=stack.client)
     port = free_port()
     server = uvicorn.Server(

@@ -198,13 +198,24 @@ async def test_the_managers_board_lists_a_breached_case(console: Console, tmp_pa
     board = manager.locator("section", has_text="Breached cases")
     await expect(board.locator(f"a[href='/console/cases/{eid}']")).to_be_visible(timeout=20_000)
 
-    # a P1 case under the demo policy: first response due within the hour, not breached
-    at_risk = (await console.open(trigger="legal_threat", summary="Due soon"))["id"]
-    due_soon = manager.locator("section", has_text="Due within")
-    await expect(due_soon.locator(f"a[href='/console/cases/{at_risk}']")).to_be_visible(
-        timeout=15_000  # the 5 s promise is the executive's test; this one runs under load too
+    # a transfer nobody acknowledged is listed until the specialist acknowledges it
+    transfer = (await console.open(summary="Transferred, not acknowledged"))["id"]
+    r = await console.http.post(
+        f"/escalations/{transfer}/consult-answer",
+        json={"resolves": False, "answer": "Needs a specialist"},
+        headers=auth("helpline"),
     )
-    await expect(due_soon.locator(f"a[href='/console/cases/{eid}']")).to_have_count(0)
+    assert r.status_code == 200, r.text
+    unacked = manager.locator("section", has_text="Unacknowledged transfers")
+    row = unacked.locator(f"a[href='/console/cases/{transfer}']")
+    await expect(row).to_be_visible(timeout=15_000)  # the 5 s promise is the executive's test
+    await expect(unacked).to_contain_text(f"Waiting for {r.json()['assignee']}")
+    # the demo specialist acknowledges (their team's case: theirs or taken over)
+    r = await console.http.post(f"/escalations/{transfer}/acknowledge", headers=auth("specialist"))
+    assert r.status_code == 200, r.text
+    await expect(row).to_have_count(0, timeout=15_000)
+    at_risk = manager.locator("section", has_text="At risk")
+    await expect(at_risk.locator(f"a[href='/console/cases/{eid}']")).to_have_count(0)
     assert await axe_violations(manager) == []
     assert console.console_errors == []
 
@@ -242,3 +253,107 @@ async def test_lists_filter_search_and_page(console: Console):
     await expect(page.locator("[data-stage]")).to_be_visible()
     assert await axe_violations(page) == []
     assert console.console_errors == []
+
+
+async def test_an_operator_reads_decoded_details_in_the_temporal_ui(console: Console):
+    """Signed in once in the console, the operator follows the case's link to the Temporal UI
+    (served by the API at /temporal) and reads the decoded current details: nothing to type."""
+    eid = (await console.open(summary="Read in the Temporal UI"))["id"]
+    await console.wait_stage(eid, "helpline_consult")
+    operator = await console.signed_in("operator")
+    await operator.goto(f"{console.base}/console/cases/{eid}")
+    await operator.get_by_role("link", name="Open the workflow in the Temporal UI").click()
+    await operator.wait_for_url(
+        re.compile(f"/temporal/namespaces/default/workflows/escalation-{eid}")
+    )
+    # the input is decoded (the customer's request), and so are the current details (a query
+    # result, encrypted like every payload), under "User Metadata"
+    main = operator.locator("main")
+    await expect(main).to_contain_text("Read in the Temporal UI", timeout=30_000)
+    await expect(main).to_contain_text("opened to Ada Lovelace")  # an activity's summary
+    await operator.get_by_role("tab", name="User Metadata").click()
+    details = operator.frame_locator("#user-metadata-current-details").locator("body")
+    await expect(details).to_contain_text("stage helpline_consult", timeout=30_000)
+    await expect(details).to_contain_text("waiting on: the help line")
+    await shoot(operator, "temporal-ui-decoded")
+    assert "binary/encrypted" not in await main.inner_text()
+
+    # the UI and the codec are for operators only
+    manager = await console.signed_in("manager")
+    r = await manager.goto(f"{console.base}/temporal/namespaces/default/workflows")
+    assert r is not None and r.status == 403
+    r = await manager.request.post(f"{console.base}/codec/decode", data={"payloads": []})
+    assert r.status == 403
+
+
+async def test_the_case_forms_request_info_note_severity_resolve_reopen_cancel(console: Console):
+    """Each action form of the case page, clicked, as the access table offers it."""
+    eid = (await console.open(summary="Every form"))["id"]
+    await console.wait_stage(eid, "helpline_consult")
+    r = await console.http.post(
+        f"/escalations/{eid}/consult-answer",
+        json={"resolves": False, "answer": "Needs a specialist"},
+        headers=auth("helpline"),
+    )
+    assert r.status_code == 200, r.text
+    r = await console.http.post(f"/escalations/{eid}/acknowledge", headers=auth("specialist"))
+    assert r.status_code == 200, r.text
+
+    def form(page: Page, action: str):
+        return page.locator(f"form[action$='/actions/{action}']")
+
+    specialist = await console.signed_in("specialist")
+    await specialist.goto(f"{console.base}/console/cases/{eid}")
+    ask = form(specialist, "request_info")
+    await ask.get_by_label("Question").fill("Which card was charged?")
+    await ask.get_by_role("button", name="Send request").click()
+    await expect(specialist.locator("dl.facts")).to_contain_text("clocks paused")
+    await expect(specialist.locator("table")).to_contain_text("paused")
+    note = form(specialist, "add_note")
+    await note.get_by_label("Note").fill("Customer on holiday until Monday")
+    await note.get_by_role("button", name="Add note").click()
+    await expect(specialist.get_by_role("region", name="Handover")).to_contain_text(
+        "Customer on holiday until Monday"
+    )
+
+    # the manager raises the severity while the case is open
+    manager = await console.signed_in("manager")
+    await manager.goto(f"{console.base}/console/cases/{eid}")
+    severity = form(manager, "change_severity")
+    await severity.get_by_label("Severity").select_option("P2")
+    await severity.get_by_label("Reason").fill("Press enquiry")
+    await severity.get_by_role("button", name="Change severity").click()
+    await expect(manager.locator("dl.facts")).to_contain_text("P2")
+    await expect(manager.locator(".timeline")).to_contain_text("severity changed")
+
+    # the specialist resolves; the manager reopens, then cancels
+    r = await console.http.post(
+        f"/escalations/{eid}/customer-contact",
+        json={"message": "The Visa ending 4242", "still_broken": False},
+        headers=auth("system"),
+    )
+    assert r.status_code == 200, r.text
+    await specialist.goto(f"{console.base}/console/cases/{eid}")
+    resolve = form(specialist, "resolve")
+    await resolve.get_by_label("Outcome").fill("Duplicate charge refunded")
+    await resolve.get_by_role("button", name="Resolve").click()
+    await expect(specialist.locator("[data-resolution]")).to_contain_text("specialist")
+
+    await manager.goto(f"{console.base}/console/cases/{eid}")
+    await expect(form(manager, "change_severity")).to_have_count(0)  # resolved: not offered
+    reopen = form(manager, "reopen")
+    await reopen.get_by_label("Reason").fill("Charged again")
+    await reopen.get_by_role("button", name="Reopen").click()
+    await expect(manager.locator("[data-stage]")).to_have_text("specialist")
+    cancel = form(manager, "cancel")
+    await cancel.get_by_label("Reason").fill("Opened twice")
+    await cancel.get_by_role("button", name="Cancel case").click()
+    await expect(manager.locator("[data-stage]")).to_have_text("cancelled")
+    await expect(manager.locator("form.action")).to_have_count(0)  # nothing left to do
+    timeline = await console.http.get(f"/escalations/{eid}/timeline", headers=auth("operator"))
+    actions = [e["action"] for e in timeline.json()["items"]]
+    for done in ("info_requested", "note_added", "severity_changed", "resolved", "reopened"):
+        assert done in actions, actions
+    assert "cancelled" in actions, actions
+    assert await axe_violations(manager) == []
+    assert console.script_errors() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sys
@@ -75,8 +76,26 @@ async def test_stack_starts_ready_and_stops_on_ctrl_c(tmp_path: Path, ports: dic
     try:
         await wait_ready(f"http://127.0.0.1:{ports['api']}/readyz", proc)
         async with httpx.AsyncClient(timeout=5) as http:
-            ui = await http.get(f"http://127.0.0.1:{ports['ui']}/")
+            ui = await http.get(f"http://127.0.0.1:{ports['ui']}/temporal/")
             assert ui.status_code == 200
+            # the API serves that UI to signed-in operators only: others go to the sign-in page
+            proxied = await http.get(
+                f"http://127.0.0.1:{ports['api']}/temporal/", headers={"Accept": "text/html"}
+            )
+            assert proxied.status_code == 303
+            assert proxied.headers["location"].startswith("/console/sign-in")
+            # an operator signed in to the console reaches it, its codec on the same origin
+            api = f"http://127.0.0.1:{ports['api']}"
+            form = (await http.get(f"{api}/console/sign-in")).text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert csrf, form
+            signed = await http.post(
+                f"{api}/console/sign-in", data={"token": "demo-operator", "csrf": csrf.group(1)}
+            )
+            assert signed.status_code == 303
+            settings = await http.get(f"{api}/temporal/api/v1/settings")
+            assert settings.status_code == 200, settings.text
+            assert settings.json()["Codec"]["Endpoint"] == "/codec"
             metrics = await http.get(f"http://127.0.0.1:{ports['metrics']}/metrics")
             assert "temporal_" in metrics.text
             health = await http.get(f"http://127.0.0.1:{ports['api']}/healthz")

@@ -230,4 +230,6 @@ def raise_approval(wf: EscalationWorkflow, reason: str) -> bool:
     s.authority_level = max(s.authority_level, idx + 1)
     wf.record_process("authority_raised", f"approval moved to {pending.level}: {reason}")
     wf.spawn(wf.notify.approvers("authority_raised", reason=reason), lookup=True)
+    if workflow.patched("console2-pending-attributes"):  # PendingLevel follows the approval
+        wf.mark_visibility()
     return True

@@ -284,6 +284,8 @@ class Notifier:
             "notification_failed",
             f"{event} to {name}: no channel delivered ({', '.join(failed) or 'no address'})",
         )
+        if workflow.patched("console2-attention-attribute"):  # the manager's board lists it
+            self.wf.mark_visibility()
         if event != "notification_failed" and (
             staff is None or staff.id != self.wf.policy.manager_id
         ):

@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from workflows import opening
+    from workflows import search_attributes as sa
+    from workflows.access import APPROVER_RANK
     from workflows.models import EscalationState
     from workflows.stages import Stage
 
@@ -26,16 +29,49 @@ class Visibility:
             return
         self.dirty = False
         updates = []
-        for key, value in opening.search_attributes(s).items():
+        for key, value in (opening.search_attributes(s) | console_attributes(s)).items():
             if key.name in self._sent and self._sent[key.name] == value:
                 continue
             if value is None and key.name not in self._sent:
                 continue
+            if key.name in PATCHES and not workflow.patched(PATCHES[key.name]):
+                continue  # histories recorded before these attributes existed never sent them
             updates.append(key.value_set(value) if value is not None else key.value_unset())
             self._sent[key.name] = value
         if updates:
             workflow.upsert_search_attributes(updates)
         workflow.set_current_details(details(s))
+
+
+PATCHES = {
+    sa.PENDING_LEVEL.name: "console2-pending-attributes",
+    sa.PENDING_AUTHORITY.name: "console2-pending-attributes",
+    sa.ATTENTION.name: "console2-attention-attribute",
+}
+AT_RISK_FRACTION = 0.75
+
+
+def console_attributes(s: EscalationState) -> dict[SearchAttributeKey, Any]:
+    """What the console's inboxes list by (None: not set): the pending approval's level and
+    authority, and what the escalated-accounts manager must look at."""
+    pending = s.pending_approval
+    attention = []
+    if any(
+        not c.breached
+        and not c.stopped_at
+        and max(c.warned_fractions, default=0) >= AT_RISK_FRACTION
+        for c in s.clocks
+    ):
+        attention.append(sa.AT_RISK)
+    if any(e.action == "notification_failed" for e in s.timeline):
+        attention.append(sa.UNDELIVERED)
+    if s.stage == Stage.SPECIALIST and s.assignee and not s.acknowledged:
+        attention.append(sa.AWAITING_ACK)
+    return {
+        sa.PENDING_LEVEL: APPROVER_RANK.get(pending.level, 0) if pending else None,
+        sa.PENDING_AUTHORITY: pending.required_authority if pending else None,
+        sa.ATTENTION: attention or None,
+    }
 
 
 def details(s: EscalationState) -> str:
