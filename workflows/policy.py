@@ -169,6 +169,26 @@ class SignoffRules(PolicyModel):
         return v
 
 
+class ChangeRules(PolicyModel):
+    """How this policy itself is changed (issue 25): who must approve a new version."""
+
+    approvers: list[Literal["supervisor", "manager", "executive"]] = Field(
+        min_length=1,
+        description="Roles that must each approve a change (one decision per role)",
+        examples=[["manager", "executive"]],
+    )
+    reminder_every_h: float = Field(
+        24, gt=0, description="Approvers who have not decided are reminded this often"
+    )
+
+    @field_validator("approvers")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("each approver role once")
+        return v
+
+
 class Policy(PolicyModel):
     version: str = Field(examples=["2026.11-demo"])
     title: str
@@ -205,6 +225,10 @@ class Policy(PolicyModel):
     )
     templates: dict[str, str] = Field(
         description="Message per event; {placeholders} from the escalation"
+    )
+    change: ChangeRules = Field(
+        default_factory=lambda: ChangeRules(approvers=["manager", "executive"]),
+        description="Who approves a change of this policy (the live version's rules apply)",
     )
 
     @field_validator("templates")

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, and_, create_engine, event, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
+from core.report_store.policies import PolicyVersions
 from core.report_store.schema import cases, events, stage_visits
 from workflows.messages import CaseFacts, CaseSnapshot
 
@@ -130,6 +131,7 @@ class ReportStore:
         self._dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         if run_migrations:
             migrate(self.engine)
+        self.policies = PolicyVersions(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
