@@ -11,6 +11,7 @@ Activity names (the workflow calls them by name, each with one pydantic argument
   messages and CRM events of one workflow task at once, each as ``deliver`` / ``sync_crm``,
   and the case's facts for the report store)
 - ``weekly_digest_text(DigestWeek) -> DigestText``           (:mod:`activities.digest`)
+- ``move_policy_version(VersionMove) -> StoredVersion``     (:mod:`activities.policy_store`)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def build_activities(
     from activities.http import WebhookPoster
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
+    from activities.policy_store import PolicyStoreActivities
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
     from core.report_store import ReportStore
@@ -67,4 +69,5 @@ def build_activities(
         crm.sync_crm,
         make_dispatch(notify.deliver, crm.sync_crm, write_facts),
         DigestActivities(store).weekly_digest_text,
+        PolicyStoreActivities(store).move_policy_version,
     ]

@@ -49,6 +49,9 @@ class Action(StrEnum):
     REPORTS = "reports"
     REPORTS_COACHING = "reports_coaching"  # avoidable escalations per agent: names people
     DECODE_PAYLOADS = "decode_payloads"
+    # the policy as a living document (issue 25)
+    POLICY_PROPOSE = "policy_propose"  # write a draft, propose it, schedule its go-live
+    POLICY_APPROVE = "policy_approve"  # and only the roles the live policy's [change] names
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ ACCESS: dict[Action, Rule] = {
     Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
     Action.REPORTS_COACHING: Rule(("supervisor", "manager")),
     Action.DECODE_PAYLOADS: Rule(("operator",)),
+    Action.POLICY_PROPOSE: Rule(("manager",)),
+    Action.POLICY_APPROVE: Rule(APPROVER_ROLES),
 }
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(a for a, r in ACCESS.items() if r.stages is not None)

@@ -17,4 +17,5 @@ def test_build_activities_registers_every_name(tmp_path):
         "sync_crm",
         "dispatch",
         "weekly_digest_text",
+        "move_policy_version",
     }

@@ -68,6 +68,7 @@ class VersionMove(Model):
     from_states: list[VersionState]
     change_id: str | None = None
     go_live_at: datetime | None = None
+    at: datetime | None = Field(None, description="Workflow time of the move (recorded)")
 
 
 class ChangeStart(Model):
