@@ -160,6 +160,10 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
         app.state.policy_file = LivePolicy(
             store.policies, settings.policy_path, settings.policy_refresh_s
         )
+        try:
+            await asyncio.to_thread(app.state.policy_file.seed)
+        except Exception as e:  # noqa: BLE001 - served as 503 on opening, named in the log
+            log.error("policy_not_seeded", path=str(settings.policy_path), error=str(e)[:500])
         log.info(
             "api_started",
             temporal=settings.temporal_address,

@@ -3,7 +3,7 @@ finishing touches of the OpenAPI document (/docs is the manual)."""
 
 from fastapi import FastAPI
 
-from api import actions, codec, escalations, policy, report_data, reports
+from api import actions, codec, escalations, policy, policy_versions, report_data, reports
 from api.schemas import finish_openapi
 
 
@@ -13,6 +13,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(reports.router)
     app.include_router(report_data.router)
     app.include_router(policy.router)
+    app.include_router(policy_versions.router)
     app.include_router(codec.router)
 
     generate = app.openapi

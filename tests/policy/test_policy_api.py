@@ -1,0 +1,158 @@
+"""The policy's versions through the HTTP API, end to end: a draft written by the manager, its diff
+against the live version, proposed, approved by the roles the live policy names, live at once;
+new cases pin it while cases in flight keep theirs. A rejected change never goes live. Who may do
+what, and the refusals in the one error shape."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from core.settings import CONFIG_DIR
+from tests.api.conftest import auth
+
+DEMO = "2026.11-demo"
+
+
+def draft_text(version: str, p3_resolution_h: int = 20) -> str:
+    text = (CONFIG_DIR / "policy.toml").read_text().replace(DEMO, version, 1)
+    old = 'severity = "P3"\nfirst_response_h = 4\nresolution_h = 24'
+    assert old in text
+    return text.replace(
+        old, f'severity = "P3"\nfirst_response_h = 4\nresolution_h = {p3_resolution_h}'
+    )
+
+
+async def wait_state(http, version: str, *states: str, timeout: float = 15) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = await http.get(f"/policy/versions/{version}", headers=auth("operator"))
+        assert r.status_code == 200, r.text
+        if r.json()["version"]["state"] in states:
+            return r.json()
+        assert time.monotonic() < deadline, r.json()["version"]["state"]
+        await asyncio.sleep(0.1)
+
+
+async def test_a_change_from_draft_to_live_through_the_api(policy_stack):
+    http = policy_stack.http
+    before = await policy_stack.open()  # a case in flight under the live version
+    live = (await http.get("/policy", headers=auth("agent"))).json()["version"]
+    version = f"2026.12-{uuid.uuid4().hex[:6]}"
+
+    r = await http.post(
+        "/policy/versions",
+        json={"text": draft_text(version), "note": "P3 20 h"},
+        headers=auth("specialist"),
+    )
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+    r = await http.post(
+        "/policy/versions",
+        json={"text": draft_text(version), "note": "P3 20 h"},
+        headers=auth("manager"),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["state"] == "draft" and r.json()["based_on"] == live
+
+    r = await http.get(f"/policy/versions/{version}", headers=auth("agent"))
+    detail = r.json()
+    assert (
+        detail["against"] == live and "-resolution_h = 24\n+resolution_h = 20\n" in detail["diff"]
+    )
+    assert f'+version = "{version}"' in detail["diff"]
+
+    r = await http.post(f"/policy/versions/{version}/propose", json={}, headers=auth("manager"))
+    assert r.status_code == 200, r.text
+    assert r.json()["approvers"] == ["manager", "executive"]
+    await wait_state(http, version, "in_review")
+
+    r = await http.post(
+        f"/policy/versions/{version}/decisions",
+        json={"decision": "approve", "comment": "ok"},
+        headers=auth("supervisor"),
+    )
+    assert r.status_code == 403 and "manager, executive" in r.json()["detail"], r.text
+    for role in ("manager", "executive"):
+        r = await http.post(
+            f"/policy/versions/{version}/decisions",
+            json={"decision": "approve", "comment": f"{role} agrees"},
+            headers=auth(role),
+        )
+        assert r.status_code == 200, r.text
+    r = await http.post(
+        f"/policy/versions/{version}/decisions",
+        json={"decision": "approve", "comment": "again"},
+        headers=auth("manager"),
+    )
+    assert r.status_code == 409, r.text
+
+    detail = await wait_state(http, version, "live")
+    assert [d["comment"] for d in detail["change"]["decisions"]] == [
+        "manager agrees",
+        "executive agrees",
+    ]
+    assert (await http.get(f"/policy/versions/{live}", headers=auth("agent"))).json()["version"][
+        "state"
+    ] == "retired"
+    r = await http.put(
+        f"/policy/versions/{version}",
+        json={"text": draft_text(version, 10)},
+        headers=auth("manager"),
+    )
+    assert r.status_code == 409 and "only a draft is edited" in r.json()["detail"], r.text
+
+    assert (await http.get("/policy", headers=auth("agent"))).json()["version"] == version
+    after = await policy_stack.open()
+    assert after["policy_version"] == version
+    still = (await http.get(f"/escalations/{before['id']}", headers=auth("operator"))).json()
+    assert still["policy_version"] == live  # cases in flight keep the version they were pinned to
+
+    listed = (await http.get("/policy/versions", headers=auth("agent"))).json()["items"]
+    assert [v["version"] for v in listed][:2] == [version, live]
+    assert all("text" not in v or v["text"] is None for v in listed)
+
+
+async def test_a_rejected_change_never_goes_live_and_its_number_is_spent(policy_stack):
+    http = policy_stack.http
+    live = (await http.get("/policy", headers=auth("agent"))).json()["version"]
+    version = f"2027.01-{uuid.uuid4().hex[:6]}"
+    r = await http.post(
+        "/policy/versions", json={"text": draft_text(version, 30)}, headers=auth("manager")
+    )
+    assert r.status_code == 201, r.text
+    r = await http.post(f"/policy/versions/{version}/propose", json={}, headers=auth("manager"))
+    assert r.status_code == 200, r.text
+    r = await http.post(
+        f"/policy/versions/{version}/decisions",
+        json={"decision": "reject", "comment": "30 h is too slow"},
+        headers=auth("executive"),
+    )
+    assert r.status_code == 200, r.text
+    await wait_state(http, version, "rejected")
+    r = await http.post(
+        f"/policy/versions/{version}/decisions",
+        json={"decision": "approve", "comment": "late"},
+        headers=auth("manager"),
+    )
+    assert r.status_code == 409, r.text
+    assert (await http.get("/policy", headers=auth("agent"))).json()["version"] == live
+    r = await http.post(
+        "/policy/versions", json={"text": draft_text(version, 30)}, headers=auth("manager")
+    )
+    assert r.status_code == 409 and "never re-used" in r.json()["detail"]
+
+
+async def test_bad_drafts_are_422_naming_the_field(policy_stack):
+    http = policy_stack.http
+    bad = draft_text(f"2027.02-{uuid.uuid4().hex[:6]}").replace(
+        "tier1_limit = 50.0", "tier1_limit = -5"
+    )
+    r = await http.post("/policy/versions", json={"text": bad}, headers=auth("manager"))
+    assert r.status_code == 422 and r.json()["detail"].startswith("text.tier1_limit"), r.text
+    r = await http.post(
+        "/policy/versions", json={"text": "version = [oops"}, headers=auth("manager")
+    )
+    assert r.status_code == 422 and "TOML" in r.json()["detail"]
+    r = await http.get("/policy/versions/nope", headers=auth("agent"))
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
