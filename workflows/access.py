@@ -52,6 +52,7 @@ class Action(StrEnum):
     # the policy as a living document (issue 25)
     POLICY_PROPOSE = "policy_propose"  # write a draft, propose it, schedule its go-live
     POLICY_APPROVE = "policy_approve"  # and only the roles the live policy's [change] names
+    MIGRATE_POLICY = "migrate_policy"  # move a case in flight to another policy version
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ ACCESS: dict[Action, Rule] = {
     Action.DECODE_PAYLOADS: Rule(("operator",)),
     Action.POLICY_PROPOSE: Rule(("manager",)),
     Action.POLICY_APPROVE: Rule(APPROVER_ROLES),
+    Action.MIGRATE_POLICY: Rule(("operator", "manager"), OPEN_STAGES),
 }
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(a for a, r in ACCESS.items() if r.stages is not None)

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, rules
     from workflows.access import Action
-    from workflows.escalation import actions, guards, handover
+    from workflows.escalation import actions, guards, handover, migration
     from workflows.escalation.notifier import Notifier
     from workflows.escalation.outbox import Outbox
     from workflows.escalation.people import People
@@ -283,6 +283,18 @@ class EscalationWorkflow:
         guards.allowed(self.s, Action.CHANGE_SEVERITY, u.actor)
         if u.severity == self.s.severity:
             raise guards.conflict(f"severity is already {u.severity}")
+
+    @workflow.update
+    async def migrate_policy(self, u: migration.PolicyMigration) -> EscalationView:
+        self._v_migrate_policy(u)
+        migration.migrate(self, u)
+        return self.view()
+
+    @migrate_policy.validator
+    def _v_migrate_policy(self, u: migration.PolicyMigration) -> None:
+        guards.allowed(self.s, Action.MIGRATE_POLICY, u.actor)
+        if refusal := migration.refusal(self.s, self.policy, pinned(u.policy)):
+            raise guards.conflict(refusal)
 
     # --- moving the case --------------------------------------------------------------------------
 
