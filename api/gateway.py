@@ -26,7 +26,7 @@ from temporalio.converter import decode_typed_search_attributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import Conflict, Invalid, NotFound
+from api.errors import Conflict, DomainError, Invalid, NotFound
 from api.schemas import EscalationPage, EscalationSummary
 from api.temporal_errors import temporal_errors
 from workflows import search_attributes as sa
@@ -471,3 +471,29 @@ async def policy_change_update(
             ) from None
     log.info("policy_change_action", version=version, action=update, by=by)
     return status
+
+
+async def migrate_cases(
+    client: Client, clauses: list[str], limit: int, arg: Any, by: str
+) -> tuple[list[str], list[tuple[str, DomainError]], bool]:
+    """Run `migrate_policy` on the open cases matching `clauses` (at most `limit`, a few at a
+    time): (moved ids, refused ids with the refusal, whether more cases matched)."""
+    page = await list_cases(client, [*clauses, "ExecutionStatus = 'Running'"], limit, None)
+    moved: list[str] = []
+    refused: list[tuple[str, DomainError]] = []
+    gate = asyncio.Semaphore(8)
+
+    async def one(escalation_id: str) -> None:
+        async with gate:
+            try:
+                await run_update(client, escalation_id, Action.MIGRATE_POLICY, arg, by, None)
+                moved.append(escalation_id)
+            except DomainError as e:
+                refused.append((escalation_id, e))
+
+    await asyncio.gather(*(one(item.id) for item in page.items))
+    return moved, refused, page.next_page_token is not None
+
+
+def other_version_clause(version: str) -> str:
+    return f"`PolicyVersion` != {_q(version)}"

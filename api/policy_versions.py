@@ -35,7 +35,8 @@ from core.report_store.policies import (
     VersionNotFound,
     VersionReused,
 )
-from workflows.access import Action
+from workflows.access import ACCESS, Action
+from workflows.escalation.migration import PolicyMigration
 from workflows.policy_change.models import (
     ChangeDecision,
     ChangeSchedule,
@@ -335,3 +336,79 @@ async def _proposed(store: PolicyVersions, version: str) -> StoredVersion:
     if row.change_id is None:
         raise Conflict(f"Version {version} has not been proposed; propose it first.")
     return row
+
+
+class MigrationRequest(BaseModel):
+    """Which cases in flight move to the version: the filters of `GET /escalations` (AND)."""
+
+    stage: str | None = Field(None, examples=["specialist"])
+    severity: Literal["P1", "P2", "P3", "P4"] | None = None
+    customer_id: str | None = None
+    assignee: str | None = None
+    assigned_team: str | None = None
+    trigger: str | None = None
+    breached: bool | None = None
+    limit: int = Field(100, ge=1, le=500, description="At most this many cases per call")
+    reason: str = Field("", max_length=2000, examples=["P2 resolution target raised to 20 h"])
+
+
+class MigrationRefusal(BaseModel):
+    id: str
+    error: str = Field(examples=["conflict"])
+    detail: str = Field(examples=["its stage specialist is with team x, which version y lacks"])
+
+
+class MigrationResult(BaseModel):
+    version: str
+    migrated: list[str] = Field(description="Ids of the cases now under the version")
+    refused: list[MigrationRefusal] = Field(description="Cases left as they were, and why")
+    more: bool = Field(description="More open cases matched than `limit`: call again")
+
+
+Migrator = Annotated[DirectoryEntry, Depends(require(Action.MIGRATE_POLICY))]
+
+
+@router.post(
+    "/{version}/migrate",
+    response_model=MigrationResult,
+    summary="Move cases in flight to the live version",
+    description=f"**Who:** {', '.join(ACCESS[Action.MIGRATE_POLICY].roles)}.\n\nCases keep "
+    "the version they were opened under unless moved here. Each open case matching the filters "
+    "(and not under this version already) gets the `migrate_policy` update: its SLA clocks keep "
+    "the business time already used and are re-targeted under this version; the move is on its "
+    "timeline. A case whose stage does not exist in this version (its team, its approval's "
+    "authority level or a clock's calendar is missing) is refused with the reason and left as "
+    "it was. Only the live version is a target.",
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+async def migrate(
+    version: str,
+    body: MigrationRequest,
+    person: Migrator,
+    store: Store,
+    client: TemporalClient,
+) -> MigrationResult:
+    row: StoredVersion = await _call(store.get, version)
+    if row.state != S.LIVE:
+        raise Conflict(f"Version {version} is {row.state}; cases move only to the live version.")
+    policy = await asyncio.to_thread(parse_policy, row.text or "")
+    clauses = gateway.filter_clauses(
+        stage=body.stage,
+        severity=body.severity,
+        customer_id=body.customer_id,
+        assignee=body.assignee,
+        assigned_team=body.assigned_team,
+        trigger=body.trigger,
+        breached=body.breached,
+    )
+    clauses.append(gateway.other_version_clause(version))
+    arg = PolicyMigration(
+        actor=actor_of(person), policy=policy.model_dump(mode="json"), reason=body.reason
+    )
+    moved, refused, more = await gateway.migrate_cases(client, clauses, body.limit, arg, person.id)
+    return MigrationResult(
+        version=version,
+        migrated=sorted(moved),
+        refused=[MigrationRefusal(id=i, error=e.kind, detail=e.detail) for i, e in refused],
+        more=more,
+    )

@@ -27,6 +27,7 @@ POLICY_ACCESS: dict[tuple[str, str], tuple[frozenset[str], dict | None]] = {
         frozenset({"supervisor", "manager", "executive"}),
         {"decision": "approve", "comment": "ok"},
     ),
+    ("POST", f"/policy/versions/{V}/migrate"): (frozenset({"operator", "manager"}), {"limit": 0}),
 }
 
 

@@ -10,7 +10,7 @@ import time
 import uuid
 
 from core.settings import CONFIG_DIR
-from tests.api.conftest import auth
+from tests.api.conftest import auth, request_body
 
 DEMO = "2026.11-demo"
 
@@ -37,7 +37,8 @@ async def wait_state(http, version: str, *states: str, timeout: float = 15) -> d
 
 async def test_a_change_from_draft_to_live_through_the_api(policy_stack):
     http = policy_stack.http
-    before = await policy_stack.open()  # a case in flight under the live version
+    customer = {**request_body()["customer"], "id": f"C-{uuid.uuid4().hex[:10]}"}
+    before = await policy_stack.open(customer=customer)  # a case in flight under the live version
     live = (await http.get("/policy", headers=auth("agent"))).json()["version"]
     version = f"2026.12-{uuid.uuid4().hex[:6]}"
 
@@ -107,6 +108,25 @@ async def test_a_change_from_draft_to_live_through_the_api(policy_stack):
     assert after["policy_version"] == version
     still = (await http.get(f"/escalations/{before['id']}", headers=auth("operator"))).json()
     assert still["policy_version"] == live  # cases in flight keep the version they were pinned to
+
+    # the operator moves the case in flight to the new version (visibility may lag a moment)
+    await policy_stack.wait_listed(f"CustomerId = '{customer['id']}'", 1)
+    r = await http.post(
+        f"/policy/versions/{version}/migrate",
+        json={"customer_id": before["customer"]["id"], "reason": "P3 20 h for all"},
+        headers=auth("operator"),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["migrated"] == [before["id"]] and r.json()["refused"] == [], r.text
+    moved = (await http.get(f"/escalations/{before['id']}", headers=auth("operator"))).json()
+    assert moved["policy_version"] == version
+    timeline = await http.get(f"/escalations/{before['id']}/timeline", headers=auth("operator"))
+    entry = [e for e in timeline.json()["items"] if e["action"] == "policy_migrated"]
+    assert entry and entry[0]["detail"] == f"{live} -> {version}: P3 20 h for all"
+    r = await http.post(
+        f"/policy/versions/{live}/migrate", json={}, headers=auth("manager")
+    )  # a retired version is no target
+    assert r.status_code == 409, r.text
 
     listed = (await http.get("/policy/versions", headers=auth("agent"))).json()["items"]
     assert [v["version"] for v in listed][:2] == [version, live]
