@@ -12,6 +12,7 @@ Activity names (the workflow calls them by name, each with one pydantic argument
   and the case's facts for the report store)
 - ``weekly_digest_text(DigestWeek) -> DigestText``           (:mod:`activities.digest`)
 - ``move_policy_version(VersionMove) -> StoredVersion``     (:mod:`activities.policy_store`)
+- ``simulate_policy(SimulationStart) -> SimulationDone``    (:mod:`activities.policy_store`)
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def build_activities(
     from activities.http import WebhookPoster
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
-    from activities.policy_store import PolicyStoreActivities
+    from activities.policy_store import PolicyStoreActivities, SimulationActivities
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
     from core.report_store import ReportStore
@@ -70,4 +71,5 @@ def build_activities(
         make_dispatch(notify.deliver, crm.sync_crm, write_facts),
         DigestActivities(store).weekly_digest_text,
         PolicyStoreActivities(store).move_policy_version,
+        SimulationActivities(store).simulate_policy,
     ]

@@ -15,7 +15,12 @@ from temporalio.exceptions import ApplicationError
 
 from core.report_store import ReportStore
 from core.report_store.policies import PolicyStoreError
-from workflows.policy_change.models import StoredVersion, VersionMove
+from workflows.policy_change.models import (
+    SimulationDone,
+    SimulationStart,
+    StoredVersion,
+    VersionMove,
+)
 
 
 class PolicyStoreActivities:
@@ -39,3 +44,36 @@ class PolicyStoreActivities:
             return await asyncio.to_thread(move)
         except PolicyStoreError as e:
             raise ApplicationError(str(e), type="PolicyStore", non_retryable=True) from e
+
+
+class SimulationActivities:
+    """Run a policy simulation (core/policy_sim) in a thread, heartbeating its progress."""
+
+    def __init__(self, store: ReportStore) -> None:
+        self.store = store
+
+    @activity.defn(name="simulate_policy")
+    async def simulate_policy(self, s: SimulationStart) -> SimulationDone:
+        from activities.policy import parse_policy
+        from core.policy_sim.load import side_by_side
+
+        loop = asyncio.get_running_loop()
+
+        def progress(n: int) -> None:
+            self.store.simulations.progress(s.id, n)
+            loop.call_soon_threadsafe(activity.heartbeat, n)
+
+        def run() -> dict:
+            draft = parse_policy(self.store.policies.get(s.version).text or "")
+            live = parse_policy(self.store.policies.get(s.against).text or "")
+            return side_by_side(
+                self.store, live, draft, s.since, s.until, datetime.now(UTC), progress
+            )
+
+        try:
+            report = await asyncio.to_thread(run)
+        except PolicyStoreError as e:
+            await asyncio.to_thread(self.store.simulations.finish, s.id, None, datetime.now(UTC))
+            raise ApplicationError(str(e), type="PolicyStore", non_retryable=True) from e
+        await asyncio.to_thread(self.store.simulations.finish, s.id, report, datetime.now(UTC))
+        return SimulationDone(id=s.id, state="done", cases=report["live"]["cases"])

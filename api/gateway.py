@@ -33,7 +33,7 @@ from workflows import search_attributes as sa
 from workflows.access import Action
 from workflows.models import EscalationView, Handover, Timeline
 from workflows.opening import NewCase
-from workflows.policy_change.models import ChangeStart, ChangeStatus
+from workflows.policy_change.models import ChangeStart, ChangeStatus, SimulationStart
 
 log = structlog.get_logger("api")
 
@@ -497,3 +497,18 @@ async def migrate_cases(
 
 def other_version_clause(version: str) -> str:
     return f"`PolicyVersion` != {_q(version)}"
+
+
+async def start_simulation(client: Client, task_queue: str, start: SimulationStart) -> None:
+    async with temporal_errors():
+        await _bounded(
+            client.start_workflow(
+                "SimulationWorkflow",
+                start,
+                id=f"policy-simulation-{start.id}",
+                task_queue=task_queue,
+                static_summary=f"simulate policy {start.version} against {start.against}",
+                rpc_timeout=_timeout(START_TIMEOUT_S),
+            ),
+            START_TIMEOUT_S,
+        )

@@ -14,8 +14,9 @@ import asyncio
 import difflib
 import re
 import tomllib
+import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -28,6 +29,7 @@ from api.errors import Conflict, Invalid, NotFound
 from api.policy import policy_with_json
 from api.schemas import error_responses
 from core.directory import DirectoryEntry
+from core.report_store import ReportStore
 from core.report_store.policies import (
     PolicyStoreError,
     PolicyVersions,
@@ -42,6 +44,7 @@ from workflows.policy_change.models import (
     ChangeSchedule,
     ChangeStart,
     ChangeStatus,
+    SimulationStart,
     StoredVersion,
 )
 from workflows.policy_change.models import VersionState as S
@@ -104,10 +107,17 @@ class VersionDetail(BaseModel):
     change: ChangeStatus | None = Field(
         description="Its change workflow: decisions, who is still to decide, go-live time"
     )
+    simulation: dict[str, Any] | None = Field(
+        None, description="Its latest finished simulation against the live version (the report)"
+    )
 
 
 def _store(request: Request) -> PolicyVersions:
     return request.app.state.report_store.policies
+
+
+def store_of(request: Request) -> ReportStore:
+    return request.app.state.report_store
 
 
 Store = Annotated[PolicyVersions, Depends(_store)]
@@ -174,6 +184,7 @@ async def list_versions(_: CurrentPerson, store: Store) -> VersionList:
 )
 async def get_version(
     version: str,
+    request: Request,
     _: CurrentPerson,
     store: Store,
     client: TemporalClient,
@@ -197,7 +208,10 @@ async def get_version(
     change = None
     if row.change_id is not None:
         change = await gateway.policy_change_status(client, version)
-    return VersionDetail(version=row, against=against, diff=diff, change=change)
+    simulation = await _call(store_of(request).simulations.latest, version)
+    return VersionDetail(
+        version=row, against=against, diff=diff, change=change, simulation=simulation
+    )
 
 
 @router.post(
@@ -277,6 +291,8 @@ async def propose(
             go_live_at=_future(body.go_live_at),
             reminder_every_h=live.change.reminder_every_h,
         )
+        change_id = gateway.policy_change_id(version)
+        await _call(store.claim_change, version, change_id, datetime.now(UTC))
         await gateway.start_policy_change(client, settings.task_queue, start)
     return await gateway.policy_change_status(client, version)
 
@@ -412,3 +428,100 @@ async def migrate(
         refused=[MigrationRefusal(id=i, error=e.kind, detail=e.detail) for i, e in refused],
         more=more,
     )
+
+
+class SimulationRequest(BaseModel):
+    since: datetime = Field(
+        description="Replay the cases opened from here (ISO 8601)",
+        examples=["2026-11-02T00:00:00Z"],
+    )
+    until: datetime = Field(
+        description="... up to here (excluded)", examples=["2026-11-09T00:00:00Z"]
+    )
+
+
+class SimulationView(BaseModel):
+    id: str
+    version: str
+    against: str = Field(description="The live version it is compared with")
+    since: datetime
+    until: datetime
+    state: Literal["running", "done", "failed"]
+    cases_done: int = Field(description="Cases replayed so far (under both versions)")
+    report: dict[str, Any] | None = Field(
+        None,
+        description="When done: `live` and `draft` figures side by side (SLA met, breached and "
+        "compliance per clock, team and severity; breaches; resolved at each tier; sign-offs per "
+        "authority level; goodwill granted; peak open cases per team; `unknowable` cases) and "
+        "`cannot_know`: what a replay of recorded human actions cannot know",
+    )
+    requested_by: str
+    started_at: datetime
+    finished_at: datetime | None = None
+
+
+Simulator = Annotated[DirectoryEntry, Depends(require(Action.POLICY_SIMULATE))]
+
+
+@router.post(
+    "/{version}/simulations",
+    response_model=SimulationView,
+    status_code=202,
+    summary="Simulate a version against the live one",
+    description=f"{access_doc(Action.POLICY_SIMULATE)}\n\nReplays the recorded cases opened in "
+    "`[since, until)` (their openings and the recorded times of every human action) under this "
+    "version and under the live one, with the workflow's own rules "
+    "(docs/decisions/0051-policy-simulator.md). Answers at once with the simulation's id; "
+    "`GET /policy/versions/{version}/simulations/{id}` reads its progress and report. The "
+    "latest report is attached to the version (`GET /policy/versions/{version}`), so approvers "
+    "decide on figures.",
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+async def simulate(
+    version: str,
+    body: SimulationRequest,
+    person: Simulator,
+    request: Request,
+    store: Store,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> SimulationView:
+    await _call(store.get, version)
+    live = await _call(store.live)
+    if live is None:
+        raise Conflict("No version is live to compare with.")
+    if body.since.tzinfo is None or body.until.tzinfo is None or body.until <= body.since:
+        raise Invalid("since, until: times with a zone, since before until")
+    sim_id = uuid.uuid4().hex[:16]
+    sims = store_of(request).simulations
+    await _call(
+        sims.create,
+        sim_id,
+        version,
+        live.version,
+        body.since,
+        body.until,
+        person.id,
+        datetime.now(UTC),
+    )
+    start = SimulationStart(
+        id=sim_id, version=version, against=live.version, since=body.since, until=body.until
+    )
+    await gateway.start_simulation(client, settings.task_queue, start)
+    return SimulationView.model_validate(await _call(sims.get, sim_id))
+
+
+@router.get(
+    "/{version}/simulations/{simulation_id}",
+    response_model=SimulationView,
+    summary="A simulation's progress and report",
+    description=f"{access_doc(Action.READ)}",
+    responses=error_responses(401, 404),
+)
+async def get_simulation(
+    version: str, simulation_id: str, _: CurrentPerson, request: Request
+) -> SimulationView:
+    doc = await _call(store_of(request).simulations.get, simulation_id)
+    if doc["version"] != version:
+        raise NotFound(f"No simulation {simulation_id!r} of version {version}.")
+    return SimulationView.model_validate(doc)

@@ -53,6 +53,7 @@ class Action(StrEnum):
     POLICY_PROPOSE = "policy_propose"  # write a draft, propose it, schedule its go-live
     POLICY_APPROVE = "policy_approve"  # and only the roles the live policy's [change] names
     MIGRATE_POLICY = "migrate_policy"  # move a case in flight to another policy version
+    POLICY_SIMULATE = "policy_simulate"  # replay recorded cases under a version
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ ACCESS: dict[Action, Rule] = {
     Action.POLICY_PROPOSE: Rule(("manager",)),
     Action.POLICY_APPROVE: Rule(APPROVER_ROLES),
     Action.MIGRATE_POLICY: Rule(("operator", "manager"), OPEN_STAGES),
+    Action.POLICY_SIMULATE: Rule(APPROVER_ROLES),
 }
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(a for a, r in ACCESS.items() if r.stages is not None)

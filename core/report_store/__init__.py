@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.report_store.policies import PolicyVersions
 from core.report_store.schema import cases, events, stage_visits
+from core.report_store.simulations import Simulations
 from workflows.messages import CaseFacts, CaseSnapshot
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -132,6 +133,7 @@ class ReportStore:
         if run_migrations:
             migrate(self.engine)
         self.policies = PolicyVersions(self.engine)
+        self.simulations = Simulations(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -140,10 +140,11 @@ class PolicyVersions:
     ) -> StoredVersion:
         """Change a draft's text (and note). Anything out of draft is never edited."""
         current = self.get(version)
-        if current.state != VersionState.DRAFT:
+        if current.state != VersionState.DRAFT or current.change_id is not None:
             raise StateConflict(
-                f"Version {version} is {current.state}; only a draft is edited. Write a new "
-                "version instead."
+                f"Version {version} is {current.state}"
+                + (" and proposed" if current.change_id else "")
+                + "; only a draft is edited. Write a new version instead."
             )
         if new_version != version:
             raise StateConflict(
@@ -155,11 +156,32 @@ class PolicyVersions:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(pv)
-                .where(pv.c.version == version, pv.c.state == VersionState.DRAFT)
+                .where(
+                    pv.c.version == version,
+                    pv.c.state == VersionState.DRAFT,
+                    pv.c.change_id.is_(None),
+                )
                 .values(**values)
             ).rowcount
         if not done:
             raise StateConflict(f"Version {version} left draft meanwhile; it is not edited.")
+        return self.get(version)
+
+    def claim_change(self, version: str, change_id: str, now: datetime) -> StoredVersion:
+        """Name a draft's change workflow before it starts (so its decisions are accepted at
+        once); a draft is proposed once."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(pv)
+                .where(
+                    pv.c.version == version,
+                    pv.c.state == VersionState.DRAFT,
+                    (pv.c.change_id.is_(None)) | (pv.c.change_id == change_id),
+                )
+                .values(change_id=change_id, updated_at=now)
+            ).rowcount
+        if not done:
+            raise StateConflict(f"Version {version} is not a draft waiting to be proposed.")
         return self.get(version)
 
     def move(

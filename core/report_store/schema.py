@@ -119,3 +119,20 @@ policy_versions = Table(
         postgresql_where=text("state = 'live'"),
     ),
 )
+
+# Simulations of a version against the live one (core/policy_sim), with progress and report.
+policy_simulations = Table(
+    "policy_simulations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("version", String(64), nullable=False, index=True),
+    Column("against", String(64), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("cases_done", Integer, nullable=False, default=0),
+    Column("report", Text),
+    Column("requested_by", String(128), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+)

@@ -3,6 +3,7 @@ own (so a version made live here never reaches another test's cases), on the dev
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,11 +13,13 @@ from temporalio import activity
 from activities import build_activities
 from activities.dispatch import make_dispatch
 from api.main import create_app
+from core.report_store import ReportStore
 from core.settings import Settings
 from tests.api.conftest import Stack
 from tests.conftest import run_worker
 from workflows.escalation import EscalationWorkflow
 from workflows.messages import Delivery, DeliveryReceipt
+from workflows.policy_change.simulation import SimulationWorkflow
 from workflows.policy_change.workflow import PolicyChangeWorkflow
 
 
@@ -39,10 +42,15 @@ async def policy_stack(dev_env, tmp_path_factory) -> AsyncIterator[Stack]:
         getattr(a, "__temporal_activity_definition").name: a for a in build_activities(base, client)
     }
     real.pop("deliver")
-    real["dispatch"] = make_dispatch(deliver, real["sync_crm"])
+    store = ReportStore(base.report_url)
+
+    async def write(facts) -> None:  # the cases' facts, for the simulations to replay
+        await asyncio.to_thread(store.write, [facts])
+
+    real["dispatch"] = make_dispatch(deliver, real["sync_crm"], write)
     async with run_worker(
         client,
-        workflows=[EscalationWorkflow, PolicyChangeWorkflow],
+        workflows=[EscalationWorkflow, PolicyChangeWorkflow, SimulationWorkflow],
         activities=[*real.values(), deliver],
     ) as task_queue:
         settings = base.model_copy(update={"task_queue": task_queue})

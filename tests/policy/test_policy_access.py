@@ -28,6 +28,11 @@ POLICY_ACCESS: dict[tuple[str, str], tuple[frozenset[str], dict | None]] = {
         {"decision": "approve", "comment": "ok"},
     ),
     ("POST", f"/policy/versions/{V}/migrate"): (frozenset({"operator", "manager"}), {"limit": 0}),
+    ("POST", f"/policy/versions/{V}/simulations"): (
+        frozenset({"supervisor", "manager", "executive"}),
+        {},
+    ),
+    ("GET", f"/policy/versions/{V}/simulations/{{simulation_id}}"): (ANY, None),
 }
 
 
@@ -36,7 +41,7 @@ POLICY_ACCESS: dict[tuple[str, str], tuple[frozenset[str], dict | None]] = {
 async def test_policy_access(policy_stack, operation, caller):
     method, path = operation
     allowed, body = POLICY_ACCESS[operation]
-    url = path.replace(V, "2026.11-demo")
+    url = path.replace(V, "2026.11-demo").replace("{simulation_id}", "nope")
     headers = {"no-token": {}, "bad-token": {"Authorization": "Bearer demo-nobody"}}.get(
         caller
     ) or auth(caller)
@@ -45,7 +50,7 @@ async def test_policy_access(policy_stack, operation, caller):
         assert r.status_code == 401 and r.json()["error"] == "unauthorized", r.text
     elif caller not in allowed:
         assert r.status_code == 403 and caller in r.json()["detail"], r.text
-    elif method == "GET":
-        assert r.status_code == 200, r.text
+    elif method == "GET":  # an unknown simulation: past the role check, not found
+        assert r.status_code == (404 if "nope" in url else 200), r.text
     else:  # past the role check: the live version is no draft, the body no policy
         assert r.status_code in (409, 422) and r.json()["error"] in ("conflict", "invalid"), r.text

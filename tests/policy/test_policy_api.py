@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from core.settings import CONFIG_DIR
 from tests.api.conftest import auth, request_body
@@ -176,3 +177,36 @@ async def test_bad_drafts_are_422_naming_the_field(policy_stack):
     assert r.status_code == 422 and "TOML" in r.json()["detail"]
     r = await http.get("/policy/versions/nope", headers=auth("agent"))
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+async def test_a_simulation_through_the_api_is_attached_to_the_version(policy_stack):
+    http = policy_stack.http
+    opened = await policy_stack.open()  # a recorded case for the replay
+    await policy_stack.wait_stage(opened["id"], "helpline_consult")
+    version = f"2027.03-{uuid.uuid4().hex[:6]}"
+    r = await http.post(
+        "/policy/versions", json={"text": draft_text(version, 12)}, headers=auth("manager")
+    )
+    assert r.status_code == 201, r.text
+    since = datetime.now(UTC) - timedelta(days=1)
+    body = {"since": since.isoformat(), "until": (since + timedelta(days=2)).isoformat()}
+    r = await http.post(
+        f"/policy/versions/{version}/simulations", json=body, headers=auth("executive")
+    )
+    assert r.status_code == 202, r.text
+    sim = r.json()
+    assert sim["state"] in ("running", "done") and sim["against"] != version
+    deadline = time.monotonic() + 20
+    while sim["state"] == "running":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.2)
+        r = await http.get(
+            f"/policy/versions/{version}/simulations/{sim['id']}", headers=auth("agent")
+        )
+        sim = r.json()
+    assert sim["state"] == "done", sim
+    report = sim["report"]
+    assert report["live"]["cases"] >= 1 and report["draft"]["policy_version"] == version
+    assert any("cannot know" in s for s in report["cannot_know"])
+    detail = (await http.get(f"/policy/versions/{version}", headers=auth("executive"))).json()
+    assert detail["simulation"]["id"] == sim["id"]

@@ -124,3 +124,21 @@ class ChangeStatus(Model):
     go_live_at: datetime | None
     reminders_sent: int = 0
     live_at: datetime | None = None
+
+
+class SimulationStart(Model):
+    """The input of SimulationWorkflow (workflow id `policy-simulation-<id>`): replay the cases
+    opened in [since, until) under `version` and under `against` (the live version)."""
+
+    id: str
+    version: str
+    against: str
+    since: datetime
+    until: datetime
+    signature: str | None = None
+
+
+class SimulationDone(Model):
+    id: str
+    state: Literal["done", "failed"]
+    cases: int = 0

@@ -1,4 +1,5 @@
-"""The policy's stored versions (issue 25): text, digest, author, change note, state, times.
+"""The policy's stored versions (issue 25): text, digest, author, change note, state, times;
+and the simulations of a version against the live one.
 
 Revision ID: 0003_policy
 Revises: 0002
@@ -44,6 +45,22 @@ def upgrade() -> None:
         postgresql_where=sa.text("state = 'live'"),
     )
 
+    op.create_table(
+        "policy_simulations",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("version", sa.String(64), nullable=False, index=True),
+        sa.Column("against", sa.String(64), nullable=False),
+        sa.Column("since", TS, nullable=False),
+        sa.Column("until", TS, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("cases_done", sa.Integer, nullable=False),
+        sa.Column("report", sa.Text),
+        sa.Column("requested_by", sa.String(128), nullable=False),
+        sa.Column("started_at", TS, nullable=False),
+        sa.Column("finished_at", TS),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("policy_simulations")
     op.drop_table("policy_versions")
