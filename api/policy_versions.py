@@ -14,7 +14,6 @@ import asyncio
 import difflib
 import re
 import tomllib
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -37,14 +36,12 @@ from core.report_store.policies import (
     VersionNotFound,
     VersionReused,
 )
-from workflows.access import ACCESS, Action
-from workflows.escalation.migration import PolicyMigration
+from workflows.access import Action
 from workflows.policy_change.models import (
     ChangeDecision,
     ChangeSchedule,
     ChangeStart,
     ChangeStatus,
-    SimulationStart,
     StoredVersion,
 )
 from workflows.policy_change.models import VersionState as S
@@ -123,7 +120,7 @@ def store_of(request: Request) -> ReportStore:
 Store = Annotated[PolicyVersions, Depends(_store)]
 
 
-async def _call(fn, *args):
+async def call_store(fn, *args):
     """A store call in a thread; its refusals as the API's errors."""
     try:
         return await asyncio.to_thread(fn, *args)
@@ -169,7 +166,7 @@ def _future(at: datetime | None) -> datetime | None:
     responses=error_responses(401),
 )
 async def list_versions(_: CurrentPerson, store: Store) -> VersionList:
-    return VersionList(items=await _call(store.all))
+    return VersionList(items=await call_store(store.all))
 
 
 @router.get(
@@ -190,13 +187,13 @@ async def get_version(
     client: TemporalClient,
     against: Annotated[str | None, Query(description="Version to diff against")] = None,
 ) -> VersionDetail:
-    row: StoredVersion = await _call(store.get, version)
+    row: StoredVersion = await call_store(store.get, version)
     if against is None:
-        live = await _call(store.live)
+        live = await call_store(store.live)
         against = row.based_on if live is None or live.version == version else live.version
     diff = ""
     if against is not None and against != version:
-        other: StoredVersion = await _call(store.get, against)
+        other: StoredVersion = await call_store(store.get, against)
         diff = "".join(
             difflib.unified_diff(
                 (other.text or "").splitlines(keepends=True),
@@ -208,7 +205,7 @@ async def get_version(
     change = None
     if row.change_id is not None:
         change = await gateway.policy_change_status(client, version)
-    simulation = await _call(store_of(request).simulations.latest, version)
+    simulation = await call_store(store_of(request).simulations.latest, version)
     return VersionDetail(
         version=row, against=against, diff=diff, change=change, simulation=simulation
     )
@@ -228,8 +225,8 @@ async def create_draft(
     body: DraftRequest, person: Drafter, store: Store, response: Response
 ) -> StoredVersion:
     version = _checked(body.text)
-    live = await _call(store.live)
-    row: StoredVersion = await _call(
+    live = await call_store(store.live)
+    row: StoredVersion = await call_store(
         store.create_draft,
         version,
         body.text,
@@ -253,7 +250,7 @@ async def create_draft(
 )
 async def edit_draft(version: str, body: DraftEdit, _: Drafter, store: Store) -> StoredVersion:
     new_version = _checked(body.text)
-    return await _call(
+    return await call_store(
         store.edit_draft, version, new_version, body.text, body.note, datetime.now(UTC)
     )
 
@@ -278,7 +275,7 @@ async def propose(
     settings: AppSettings,
     live_policy: CurrentPolicyFile,
 ) -> ChangeStatus:
-    row: StoredVersion = await _call(store.get, version)
+    row: StoredVersion = await call_store(store.get, version)
     if row.state != S.DRAFT and row.change_id is None:
         raise Conflict(f"Version {version} is {row.state}; only a draft is proposed.")
     if row.state == S.DRAFT:
@@ -292,7 +289,7 @@ async def propose(
             reminder_every_h=live.change.reminder_every_h,
         )
         change_id = gateway.policy_change_id(version)
-        await _call(store.claim_change, version, change_id, datetime.now(UTC))
+        await call_store(store.claim_change, version, change_id, datetime.now(UTC))
         await gateway.start_policy_change(client, settings.task_queue, start)
     return await gateway.policy_change_status(client, version)
 
@@ -348,180 +345,7 @@ async def schedule(
 
 
 async def _proposed(store: PolicyVersions, version: str) -> StoredVersion:
-    row: StoredVersion = await _call(store.get, version)
+    row: StoredVersion = await call_store(store.get, version)
     if row.change_id is None:
         raise Conflict(f"Version {version} has not been proposed; propose it first.")
     return row
-
-
-class MigrationRequest(BaseModel):
-    """Which cases in flight move to the version: the filters of `GET /escalations` (AND)."""
-
-    stage: str | None = Field(None, examples=["specialist"])
-    severity: Literal["P1", "P2", "P3", "P4"] | None = None
-    customer_id: str | None = None
-    assignee: str | None = None
-    assigned_team: str | None = None
-    trigger: str | None = None
-    breached: bool | None = None
-    limit: int = Field(100, ge=1, le=500, description="At most this many cases per call")
-    reason: str = Field("", max_length=2000, examples=["P2 resolution target raised to 20 h"])
-
-
-class MigrationRefusal(BaseModel):
-    id: str
-    error: str = Field(examples=["conflict"])
-    detail: str = Field(examples=["its stage specialist is with team x, which version y lacks"])
-
-
-class MigrationResult(BaseModel):
-    version: str
-    migrated: list[str] = Field(description="Ids of the cases now under the version")
-    refused: list[MigrationRefusal] = Field(description="Cases left as they were, and why")
-    more: bool = Field(description="More open cases matched than `limit`: call again")
-
-
-Migrator = Annotated[DirectoryEntry, Depends(require(Action.MIGRATE_POLICY))]
-
-
-@router.post(
-    "/{version}/migrate",
-    response_model=MigrationResult,
-    summary="Move cases in flight to the live version",
-    description=f"**Who:** {', '.join(ACCESS[Action.MIGRATE_POLICY].roles)}.\n\nCases keep "
-    "the version they were opened under unless moved here. Each open case matching the filters "
-    "(and not under this version already) gets the `migrate_policy` update: its SLA clocks keep "
-    "the business time already used and are re-targeted under this version; the move is on its "
-    "timeline. A case whose stage does not exist in this version (its team, its approval's "
-    "authority level or a clock's calendar is missing) is refused with the reason and left as "
-    "it was. Only the live version is a target.",
-    responses=error_responses(401, 403, 404, 409, 422, 503),
-)
-async def migrate(
-    version: str,
-    body: MigrationRequest,
-    person: Migrator,
-    store: Store,
-    client: TemporalClient,
-) -> MigrationResult:
-    row: StoredVersion = await _call(store.get, version)
-    if row.state != S.LIVE:
-        raise Conflict(f"Version {version} is {row.state}; cases move only to the live version.")
-    policy = await asyncio.to_thread(parse_policy, row.text or "")
-    clauses = gateway.filter_clauses(
-        stage=body.stage,
-        severity=body.severity,
-        customer_id=body.customer_id,
-        assignee=body.assignee,
-        assigned_team=body.assigned_team,
-        trigger=body.trigger,
-        breached=body.breached,
-    )
-    clauses.append(gateway.other_version_clause(version))
-    arg = PolicyMigration(
-        actor=actor_of(person), policy=policy.model_dump(mode="json"), reason=body.reason
-    )
-    moved, refused, more = await gateway.migrate_cases(client, clauses, body.limit, arg, person.id)
-    return MigrationResult(
-        version=version,
-        migrated=sorted(moved),
-        refused=[MigrationRefusal(id=i, error=e.kind, detail=e.detail) for i, e in refused],
-        more=more,
-    )
-
-
-class SimulationRequest(BaseModel):
-    since: datetime = Field(
-        description="Replay the cases opened from here (ISO 8601)",
-        examples=["2026-11-02T00:00:00Z"],
-    )
-    until: datetime = Field(
-        description="... up to here (excluded)", examples=["2026-11-09T00:00:00Z"]
-    )
-
-
-class SimulationView(BaseModel):
-    id: str
-    version: str
-    against: str = Field(description="The live version it is compared with")
-    since: datetime
-    until: datetime
-    state: Literal["running", "done", "failed"]
-    cases_done: int = Field(description="Cases replayed so far (under both versions)")
-    report: dict[str, Any] | None = Field(
-        None,
-        description="When done: `live` and `draft` figures side by side (SLA met, breached and "
-        "compliance per clock, team and severity; breaches; resolved at each tier; sign-offs per "
-        "authority level; goodwill granted; peak open cases per team; `unknowable` cases) and "
-        "`cannot_know`: what a replay of recorded human actions cannot know",
-    )
-    requested_by: str
-    started_at: datetime
-    finished_at: datetime | None = None
-
-
-Simulator = Annotated[DirectoryEntry, Depends(require(Action.POLICY_SIMULATE))]
-
-
-@router.post(
-    "/{version}/simulations",
-    response_model=SimulationView,
-    status_code=202,
-    summary="Simulate a version against the live one",
-    description=f"{access_doc(Action.POLICY_SIMULATE)}\n\nReplays the recorded cases opened in "
-    "`[since, until)` (their openings and the recorded times of every human action) under this "
-    "version and under the live one, with the workflow's own rules "
-    "(docs/decisions/0051-policy-simulator.md). Answers at once with the simulation's id; "
-    "`GET /policy/versions/{version}/simulations/{id}` reads its progress and report. The "
-    "latest report is attached to the version (`GET /policy/versions/{version}`), so approvers "
-    "decide on figures.",
-    responses=error_responses(401, 403, 404, 422, 503),
-)
-async def simulate(
-    version: str,
-    body: SimulationRequest,
-    person: Simulator,
-    request: Request,
-    store: Store,
-    client: TemporalClient,
-    settings: AppSettings,
-) -> SimulationView:
-    await _call(store.get, version)
-    live = await _call(store.live)
-    if live is None:
-        raise Conflict("No version is live to compare with.")
-    if body.since.tzinfo is None or body.until.tzinfo is None or body.until <= body.since:
-        raise Invalid("since, until: times with a zone, since before until")
-    sim_id = uuid.uuid4().hex[:16]
-    sims = store_of(request).simulations
-    await _call(
-        sims.create,
-        sim_id,
-        version,
-        live.version,
-        body.since,
-        body.until,
-        person.id,
-        datetime.now(UTC),
-    )
-    start = SimulationStart(
-        id=sim_id, version=version, against=live.version, since=body.since, until=body.until
-    )
-    await gateway.start_simulation(client, settings.task_queue, start)
-    return SimulationView.model_validate(await _call(sims.get, sim_id))
-
-
-@router.get(
-    "/{version}/simulations/{simulation_id}",
-    response_model=SimulationView,
-    summary="A simulation's progress and report",
-    description=f"{access_doc(Action.READ)}",
-    responses=error_responses(401, 404),
-)
-async def get_simulation(
-    version: str, simulation_id: str, _: CurrentPerson, request: Request
-) -> SimulationView:
-    doc = await _call(store_of(request).simulations.get, simulation_id)
-    if doc["version"] != version:
-        raise NotFound(f"No simulation {simulation_id!r} of version {version}.")
-    return SimulationView.model_validate(doc)
