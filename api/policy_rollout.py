@@ -32,24 +32,24 @@ class MigrationRequest(BaseModel):
     """Which cases in flight move to the version: the filters of `GET /escalations` (AND)."""
 
     stage: str | None = Field(None, examples=["specialist"])
-    severity: Literal["P1", "P2", "P3", "P4"] | None = None
-    customer_id: str | None = None
-    assignee: str | None = None
-    assigned_team: str | None = None
-    trigger: str | None = None
-    breached: bool | None = None
+    severity: Literal["P1", "P2", "P3", "P4"] | None = Field(None, description="Severity")
+    customer_id: str | None = Field(None, description="Customer id", examples=["C-1001"])
+    assignee: str | None = Field(None, description="Assignee (person id)")
+    assigned_team: str | None = Field(None, description="Assigned specialist team")
+    trigger: str | None = Field(None, description="Trigger", examples=["legal_threat"])
+    breached: bool | None = Field(None, description="Cases with (true) or without a breach")
     limit: int = Field(100, ge=1, le=500, description="At most this many cases per call")
     reason: str = Field("", max_length=2000, examples=["P2 resolution target raised to 20 h"])
 
 
 class MigrationRefusal(BaseModel):
-    id: str
+    id: str = Field(description="Escalation id", examples=["E-3F2A9C0B7D1E4A55"])
     error: str = Field(examples=["conflict"])
     detail: str = Field(examples=["its stage specialist is with team x, which version y lacks"])
 
 
 class MigrationResult(BaseModel):
-    version: str
+    version: str = Field(description="The version the cases moved to", examples=["2026.12"])
     migrated: list[str] = Field(description="Ids of the cases now under the version")
     refused: list[MigrationRefusal] = Field(description="Cases left as they were, and why")
     more: bool = Field(description="More open cases matched than `limit`: call again")
@@ -115,12 +115,12 @@ class SimulationRequest(BaseModel):
 
 
 class SimulationView(BaseModel):
-    id: str
-    version: str
+    id: str = Field(description="The simulation's id")
+    version: str = Field(description="The version simulated", examples=["2026.12"])
     against: str = Field(description="The live version it is compared with")
-    since: datetime
-    until: datetime
-    state: Literal["running", "done", "failed"]
+    since: datetime = Field(description="Cases opened from here ...")
+    until: datetime = Field(description="... up to here (excluded)")
+    state: Literal["running", "done", "failed"] = Field(description="running, done or failed")
     cases_done: int = Field(description="Cases replayed so far (under both versions)")
     report: dict[str, Any] | None = Field(
         None,
@@ -129,9 +129,9 @@ class SimulationView(BaseModel):
         "authority level; goodwill granted; peak open cases per team; `unknowable` cases) and "
         "`cannot_know`: what a replay of recorded human actions cannot know",
     )
-    requested_by: str
-    started_at: datetime
-    finished_at: datetime | None = None
+    requested_by: str = Field(description="Person id of who started it")
+    started_at: datetime = Field(description="When it started")
+    finished_at: datetime | None = Field(None, description="When it finished")
 
 
 Simulator = Annotated[DirectoryEntry, Depends(require(Action.POLICY_SIMULATE))]

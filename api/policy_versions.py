@@ -82,7 +82,7 @@ class ProposeRequest(BaseModel):
 
 
 class DecisionRequest(BaseModel):
-    decision: Literal["approve", "reject"]
+    decision: Literal["approve", "reject"] = Field(description="approve or reject")
     comment: str = Field(min_length=1, max_length=2000, examples=["Figures look right"])
 
 
@@ -98,7 +98,7 @@ class VersionList(BaseModel):
 
 
 class VersionDetail(BaseModel):
-    version: StoredVersion
+    version: StoredVersion = Field(description="The stored version, with its text")
     against: str | None = Field(description="The version the diff compares with")
     diff: str = Field(description="Unified diff (difflib) from `against` to this version")
     change: ChangeStatus | None = Field(

@@ -49,14 +49,16 @@ class StoredVersion(Model):
     digest: str = Field(description="SHA-256 of the text (hex)")
     author: str = Field(description="Person id of who wrote it ('config' for the seeded file)")
     note: str = Field("", description="The change note: what changes and why")
-    state: VersionState
+    state: VersionState = Field(
+        description="draft, in_review, approved, scheduled, live, retired or rejected"
+    )
     based_on: str | None = Field(None, description="The live version the draft was written against")
     change_id: str | None = Field(None, description="Workflow id of its PolicyChangeWorkflow")
     go_live_at: datetime | None = Field(None, description="When an approved change goes live")
-    created_at: datetime
-    updated_at: datetime
-    live_at: datetime | None = None
-    retired_at: datetime | None = None
+    created_at: datetime = Field(description="When the draft was written")
+    updated_at: datetime = Field(description="Its last change of text or state")
+    live_at: datetime | None = Field(None, description="When it went live")
+    retired_at: datetime | None = Field(None, description="When a newer version replaced it")
     text: str | None = Field(None, description="The policy as TOML (left out of lists)")
 
 
@@ -103,27 +105,29 @@ class ChangeSchedule(Model):
 
 
 class DecisionRecord(Model):
-    role: str
-    by: str
-    by_name: str
-    decision: Literal["approve", "reject"]
-    comment: str
-    at: datetime
+    role: str = Field(description="The approver role decided for", examples=["executive"])
+    by: str = Field(description="Person id", examples=["p-executive"])
+    by_name: str = Field(description="Person name", examples=["Eve Executive"])
+    decision: Literal["approve", "reject"] = Field(description="approve or reject")
+    comment: str = Field(description="Why", examples=["Breaches fall by a third"])
+    at: datetime = Field(description="When")
 
 
 class ChangeStatus(Model):
     """What the change workflow holds (query `status`, and the answer of every update)."""
 
-    version: str
-    state: VersionState
-    proposer: str
-    note: str
-    approvers: list[str]
-    decisions: list[DecisionRecord]
+    version: str = Field(description="The version under change", examples=["2026.12"])
+    state: VersionState = Field(description="Its state in the store, as the change last moved it")
+    proposer: str = Field(description="Person id of who proposed it", examples=["p-manager"])
+    note: str = Field(description="The change note")
+    approvers: list[str] = Field(description="Roles that must each approve")
+    decisions: list[DecisionRecord] = Field(description="Every decision, oldest first")
     waiting_for: list[str] = Field(description="Approver roles that have not decided yet")
-    go_live_at: datetime | None
-    reminders_sent: int = 0
-    live_at: datetime | None = None
+    go_live_at: datetime | None = Field(
+        description="When it goes live once approved; null: at once"
+    )
+    reminders_sent: int = Field(0, description="Reminder rounds sent to undecided approvers")
+    live_at: datetime | None = Field(None, description="When it went live")
 
 
 class SimulationStart(Model):
