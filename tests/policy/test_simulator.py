@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from core.policy_sim.load import side_by_side
 from core.report_store import ReportStore
 from core.report_store.queries import Filters, sla
@@ -71,6 +73,9 @@ PLAN = [
 ]
 
 
+# It passes in 12-30 s; under heavy load some runs have stalled on the time-skipping server
+# (not diagnosed yet): fail within 4 minutes rather than hold the suite.
+@pytest.mark.timeout(240)
 async def test_the_live_policy_replayed_gives_the_recorded_compliance(fresh_ts_env, tmp_path):
     env, world = fresh_ts_env, World()
     store = ReportStore(f"sqlite:///{tmp_path / 'reports.sqlite'}")
