@@ -13,6 +13,8 @@ Activity names (the workflow calls them by name, each with one pydantic argument
 - ``weekly_digest_text(DigestWeek) -> DigestText``           (:mod:`activities.digest`)
 - ``customer_history(CustomerHistoryQuery) -> CustomerHistory`` (:mod:`activities.history`:
   the customer's past escalations, from the report store)
+- ``move_policy_version(VersionMove) -> StoredVersion``     (:mod:`activities.policy_store`)
+- ``simulate_policy(SimulationStart) -> SimulationDone``    (:mod:`activities.policy_store`)
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def build_activities(
     from activities.http import WebhookPoster
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
+    from activities.policy_store import PolicyStoreActivities, SimulationActivities
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
     from core.report_store import ReportStore
@@ -67,4 +70,6 @@ def build_activities(
         make_dispatch(notify.deliver, crm.sync_crm, write_facts),
         DigestActivities(store).weekly_digest_text,
         HistoryActivities(store).customer_history,
+        PolicyStoreActivities(store).move_policy_version,
+        SimulationActivities(store).simulate_policy,
     ]

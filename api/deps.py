@@ -15,7 +15,7 @@ from fastapi import Depends, Header, Path, Request
 from pydantic import BeforeValidator
 from temporalio.client import Client
 
-from activities.policy import PolicyFile
+from activities.policy import LivePolicy
 from core.settings import Settings
 
 
@@ -27,12 +27,12 @@ async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_policy_file(request: Request) -> PolicyFile:
+async def get_policy_file(request: Request) -> LivePolicy:
     return request.app.state.policy_file
 
 
 TemporalClient = Annotated[Client, Depends(get_client)]
-CurrentPolicyFile = Annotated[PolicyFile, Depends(get_policy_file)]
+CurrentPolicyFile = Annotated[LivePolicy, Depends(get_policy_file)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 IdParam = Annotated[
     str,

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 
-from activities.policy import PolicyFile
+from activities.policy import LivePolicy
 from api import health
 from api.auth import RateLimiter, StartupRefused, load_people
 from api.console import mount as mount_console
@@ -154,13 +154,20 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
         reload_on_sighup()
         if why := session_secret_refusal(settings) or feedback_secret_refusal(settings):
             raise StartupRefused(why)
-        app.state.policy_file = PolicyFile(settings.policy_path)
         # every update and start the API sends is signed; the workers refuse unsigned ones
         app.state.temporal = signing_client(
             client or await connect(settings, lazy=True), signer_from_settings(settings)
         )
         store = report_store or await asyncio.to_thread(ReportStore, settings.report_url)
         app.state.report_store = store
+        # new cases pin the live version of the store (seeded from the policy file at first)
+        app.state.policy_file = LivePolicy(
+            store.policies, settings.policy_path, settings.policy_refresh_s
+        )
+        try:
+            await asyncio.to_thread(app.state.policy_file.seed)
+        except Exception as e:  # noqa: BLE001 - served as 503 on opening, named in the log
+            log.error("policy_not_seeded", path=str(settings.policy_path), error=str(e)[:500])
         log.info(
             "api_started",
             temporal=settings.temporal_address,

@@ -8,8 +8,9 @@ import asyncio
 import structlog
 from fastapi import APIRouter
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
-from activities.policy import PolicyFile
+from activities.policy import LivePolicy
 from api.auth import CurrentPerson
 from api.deps import CurrentPolicyFile
 from api.errors import Unavailable
@@ -38,8 +39,8 @@ async def get_policy(_: CurrentPerson, policy_file: CurrentPolicyFile) -> Policy
     return (await policy_with_json(policy_file))[0]
 
 
-async def policy_with_json(policy_file: PolicyFile) -> tuple[Policy, dict]:
-    """The policy new cases open under (re-read when the file changed), or 503."""
+async def policy_with_json(policy_file: LivePolicy) -> tuple[Policy, dict]:
+    """The policy new cases open under (the store's live version), or 503."""
     try:
         return await asyncio.to_thread(policy_file.get_with_json)
     except ValidationError as e:
@@ -50,8 +51,8 @@ async def policy_with_json(policy_file: PolicyFile) -> tuple[Policy, dict]:
             f"The policy in force is invalid ({where}: {first['msg']}); an operator has to fix "
             "it. No case was started."
         ) from e
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, SQLAlchemyError) as e:
         log.error("policy_unreadable", path=str(policy_file.path), error=str(e)[:500])
         raise Unavailable(
-            "The policy file cannot be read right now; an operator has to fix it."
+            "The policy in force cannot be read right now; an operator has to fix it."
         ) from e

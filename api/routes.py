@@ -3,7 +3,17 @@ finishing touches of the OpenAPI document (/docs is the manual)."""
 
 from fastapi import FastAPI
 
-from api import actions, codec, escalations, feedback, policy, report_data, reports
+from api import (
+    actions,
+    codec,
+    escalations,
+    feedback,
+    policy,
+    policy_rollout,
+    policy_versions,
+    report_data,
+    reports,
+)
 from api.schemas import finish_openapi
 
 
@@ -13,6 +23,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(reports.router)
     app.include_router(report_data.router)
     app.include_router(policy.router)
+    app.include_router(policy_versions.router)
+    app.include_router(policy_rollout.router)
     app.include_router(codec.router)
     app.include_router(feedback.router)
 

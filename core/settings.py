@@ -149,7 +149,10 @@ class Settings(BaseSettings):
     # guard against a runaway client rather than a quota. rate_limit_per_s = 0 turns it off.
     rate_limit_per_s: float = Field(default=1000.0, ge=0)
     rate_limit_burst: int = Field(default=2000, ge=1)
+    # Seeds the policy store on first start; from then on the store's live version is in force.
     policy_path: Path = CONFIG_DIR / "policy.toml"
+    # How often a process looks for a newly live policy version (seconds).
+    policy_refresh_s: float = Field(default=2.0, ge=0)
     directory_path: Path = CONFIG_DIR / "people.demo.toml"
     kb_dir: Path = CONFIG_DIR / "kb"
     data_dir: Path = ROOT / "data"

@@ -58,11 +58,18 @@ def build_worker(
     from activities import build_activities
     from workflows.digest import WeeklyDigestWorkflow
     from workflows.escalation import EscalationWorkflow
+    from workflows.policy_change.simulation import SimulationWorkflow
+    from workflows.policy_change.workflow import PolicyChangeWorkflow
 
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[EscalationWorkflow, WeeklyDigestWorkflow],
+        workflows=[
+            EscalationWorkflow,
+            WeeklyDigestWorkflow,
+            PolicyChangeWorkflow,
+            SimulationWorkflow,
+        ],
         workflow_runner=workflow_runner(settings),
         activities=build_activities(settings, client, resources),
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_s),

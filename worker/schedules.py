@@ -14,7 +14,8 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
-from activities.policy import read_policy
+from activities.policy import LivePolicy
+from core.report_store import ReportStore
 from core.settings import Settings
 from workflows.digest import WeeklyDigestWorkflow
 from workflows.digest_week import WORKFLOW_ID, DigestInput
@@ -45,7 +46,11 @@ def digest_schedule(settings: Settings, timezone: str) -> Schedule:
 
 async def ensure_digest_schedule(client: Client, settings: Settings) -> bool:
     """Create the weekly digest's schedule unless it exists; True when this call created it."""
-    policy = read_policy(settings.policy_path)
+    store = ReportStore(settings.report_url)  # the live policy version (seeded from the file)
+    try:
+        policy = LivePolicy(store.policies, settings.policy_path).get()
+    finally:
+        store.close()
     timezone = policy.calendar(policy.helpline_calendar).timezone
     try:
         await client.create_schedule(DIGEST_SCHEDULE_ID, digest_schedule(settings, timezone))

@@ -64,6 +64,11 @@ class Action(StrEnum):
     REPORTS = "reports"
     REPORTS_COACHING = "reports_coaching"  # avoidable escalations per agent: names people
     DECODE_PAYLOADS = "decode_payloads"
+    # the policy as a living document (issue 25)
+    POLICY_PROPOSE = "policy_propose"  # write a draft, propose it, schedule its go-live
+    POLICY_APPROVE = "policy_approve"  # and only the roles the live policy's [change] names
+    MIGRATE_POLICY = "migrate_policy"  # move a case in flight to another policy version
+    POLICY_SIMULATE = "policy_simulate"  # replay recorded cases under a version
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,10 @@ ACCESS: dict[Action, Rule] = {
     Action.REPORTS: Rule(("supervisor", "manager", "executive", "operator")),
     Action.REPORTS_COACHING: Rule(("supervisor", "manager")),
     Action.DECODE_PAYLOADS: Rule(("operator",)),
+    Action.POLICY_PROPOSE: Rule(("manager",)),
+    Action.POLICY_APPROVE: Rule(APPROVER_ROLES),
+    Action.MIGRATE_POLICY: Rule(("operator", "manager"), OPEN_STAGES),
+    Action.POLICY_SIMULATE: Rule(APPROVER_ROLES),
 }
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(a for a, r in ACCESS.items() if r.stages is not None)

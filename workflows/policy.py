@@ -188,6 +188,26 @@ class SignoffRules(PolicyModel):
         return v
 
 
+class ChangeRules(PolicyModel):
+    """How this policy itself is changed (issue 25): who must approve a new version."""
+
+    approvers: list[Literal["supervisor", "manager", "executive"]] = Field(
+        min_length=1,
+        description="Roles that must each approve a change (one decision per role)",
+        examples=[["manager", "executive"]],
+    )
+    reminder_every_h: float = Field(
+        24, gt=0, description="Approvers who have not decided are reminded this often"
+    )
+
+    @field_validator("approvers")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("each approver role once")
+        return v
+
+
 class Policy(PolicyModel):
     version: str = Field(examples=["2026.11-demo"])
     title: str
@@ -278,6 +298,10 @@ class Policy(PolicyModel):
         min_length=1,
         description="The root-cause categories a resolution records (lower-case words joined "
         "by underscores), counted in reports",
+    )
+    change: ChangeRules = Field(
+        default_factory=lambda: ChangeRules(approvers=["manager", "executive"]),
+        description="Who approves a change of this policy (the live version's rules apply)",
     )
 
     @field_validator("templates")

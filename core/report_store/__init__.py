@@ -25,7 +25,9 @@ from sqlalchemy import Engine, and_, create_engine, event, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
+from core.report_store.policies import PolicyVersions
 from core.report_store.schema import cases, events, stage_visits
+from core.report_store.simulations import Simulations
 from workflows.messages import CaseFacts, CaseSnapshot
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -163,6 +165,8 @@ class ReportStore:
         if run_migrations:
             migrate(self.engine)
         self._upserts = _upserts(postgresql if self.engine.dialect.name == "postgresql" else sqlite)
+        self.policies = PolicyVersions(self.engine)
+        self.simulations = Simulations(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

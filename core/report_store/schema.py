@@ -17,6 +17,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    text,
 )
 
 metadata = MetaData()
@@ -88,4 +90,51 @@ stage_visits = Table(
     Column("left_at", DateTime(timezone=True)),
     Column("seconds", Float),
     Index("ix_stage_visits_stage", "stage", "seconds"),
+)
+
+# The policy's versions (issue 25): each a whole TOML text, never edited once out of draft, never
+# deleted, so a version number is never re-used; at most one is live (a partial unique index).
+POLICY_STATES = ("draft", "in_review", "approved", "scheduled", "live", "retired", "rejected")
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("author", String(128), nullable=False),
+    Column("note", String(2000), nullable=False, default=""),
+    Column("state", String(16), nullable=False),
+    Column("based_on", String(64)),
+    Column("change_id", String(128)),
+    Column("go_live_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("live_at", DateTime(timezone=True)),
+    Column("retired_at", DateTime(timezone=True)),
+    Index(
+        "ux_policy_versions_one_live",
+        "state",
+        unique=True,
+        sqlite_where=text("state = 'live'"),
+        postgresql_where=text("state = 'live'"),
+    ),
+)
+
+# Simulations of a version against the live one (core/policy_sim), with progress and report.
+policy_simulations = Table(
+    "policy_simulations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("version", String(64), nullable=False, index=True),
+    Column("against", String(64), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("cases_done", Integer, nullable=False, default=0),
+    Column("report", Text),
+    Column("requested_by", String(128), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
 )

@@ -18,4 +18,6 @@ def test_build_activities_registers_every_name(tmp_path):
         "dispatch",
         "weekly_digest_text",
         "customer_history",
+        "move_policy_version",
+        "simulate_policy",
     }

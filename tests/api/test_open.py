@@ -129,7 +129,9 @@ async def test_open_answers_at_once_without_a_worker_and_the_case_waits_for_one(
 async def test_unreadable_policy_is_503_and_starts_nothing(stack, tmp_path):
     broken = tmp_path / "policy.toml"
     broken.write_text("version = [unterminated\n")
-    settings = Settings(demo=True, task_queue=stack.settings.task_queue, policy_path=broken)
+    settings = Settings(
+        demo=True, task_queue=stack.settings.task_queue, policy_path=broken, data_dir=tmp_path
+    )
     app = create_app(settings, client=stack.client)
     ref = unique("CRM-")
     async with (
@@ -163,7 +165,9 @@ async def test_a_policy_with_a_bad_template_is_503_naming_it_and_starts_nothing(
     assert n == 1
     bad = tmp_path / "policy.toml"
     bad.write_text(text)
-    settings = Settings(demo=True, task_queue=stack.settings.task_queue, policy_path=bad)
+    settings = Settings(
+        demo=True, task_queue=stack.settings.task_queue, policy_path=bad, data_dir=tmp_path
+    )
     app = create_app(settings, client=stack.client)
     ref = unique("CRM-")
     async with (

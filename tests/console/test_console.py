@@ -181,7 +181,12 @@ async def test_the_managers_board_lists_a_breached_case(console: Console, tmp_pa
     )
     policy = tmp_path / "policy.toml"
     policy.write_text(text)
-    tiny = Settings(demo=True, task_queue=console.settings.task_queue, policy_path=policy)
+    tiny = Settings(
+        demo=True,
+        task_queue=console.settings.task_queue,
+        policy_path=policy,
+        data_dir=tmp_path,  # a store of its own, seeded from this policy
+    )
     manager = await console.signed_in("manager")
     app = create_app(tiny, client=console.client)
     async with (

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, packet, rules
     from workflows.access import Action
-    from workflows.escalation import actions, contributions, guards, handover, promises
+    from workflows.escalation import actions, contributions, guards, handover, migration, promises
     from workflows.escalation.facts import all_facts
     from workflows.escalation.follow_through import FollowThrough
     from workflows.escalation.notifier import Notifier
@@ -298,6 +298,18 @@ class EscalationWorkflow(FollowThrough):
         guards.allowed(self.s, Action.CHANGE_SEVERITY, u.actor)
         if u.severity == self.s.severity:
             raise guards.conflict(f"severity is already {u.severity}")
+
+    @workflow.update
+    async def migrate_policy(self, u: migration.PolicyMigration) -> EscalationView:
+        self._v_migrate_policy(u)
+        migration.migrate(self, u)
+        return self.view()
+
+    @migrate_policy.validator
+    def _v_migrate_policy(self, u: migration.PolicyMigration) -> None:
+        guards.allowed(self.s, Action.MIGRATE_POLICY, u.actor)
+        if refusal := migration.refusal(self.s, self.policy, pinned(u.policy)):
+            raise guards.conflict(refusal)
 
     # --- moving the case --------------------------------------------------------------------------
 
