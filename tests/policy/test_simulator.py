@@ -112,7 +112,11 @@ async def test_the_live_policy_replayed_gives_the_recorded_compliance(fresh_ts_e
                 _, req, _, ack_min, _, _ = PLAN[i]
                 if what == "open":
                     handles[i] = h = await start(
-                        env.client, tq, request(600, **req), opened_by=SYSTEM
+                        env.client,
+                        tq,
+                        request(600, **req),
+                        opened_by=SYSTEM,
+                        policy_edit=_through_the_help_line,
                     )
                     await wait_for(h, lambda v: v.stage == "helpline_consult")
                     if PLAN[i][2] is None:  # nobody answers: the window runs out, then routed
@@ -152,7 +156,7 @@ async def test_the_live_policy_replayed_gives_the_recorded_compliance(fresh_ts_e
 
     since, until = week.astimezone(UTC), (week + timedelta(days=7)).astimezone(UTC)
     assert store.count_cases() == len(PLAN)
-    live = demo_policy(week.date())
+    live = demo_policy(week.date(), _through_the_help_line)
     recorded = {
         (r["clock"], r["team"], r["severity"]): (r["met"], r["breached"])
         for r in sla(store, Filters(since=since, until=until))
@@ -168,6 +172,7 @@ async def test_the_live_policy_replayed_gives_the_recorded_compliance(fresh_ts_e
     assert result["cannot_know"]
 
     def slower(p):
+        _through_the_help_line(p)
         p.version = "draft-slower"
         for t in p.sla:
             t.first_response_h, t.resolution_h = t.first_response_h * 100, t.resolution_h * 100
@@ -176,6 +181,11 @@ async def test_the_live_policy_replayed_gives_the_recorded_compliance(fresh_ts_e
     other = side_by_side(store, live, draft, since, until, horizon=until)
     assert other["draft"]["breaches"] == 0 < other["live"]["breaches"]
     store.close()
+
+
+def _through_the_help_line(p) -> None:
+    """The simulator replays the help-line path: threats and P1s take it here too."""
+    p.manager_direct_triggers, p.manager_direct_severities = [], []
 
 
 def _owner(v) -> Actor:
