@@ -7,23 +7,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 from pydantic import BaseModel
 
 from api.auth import actor_of
-from core.directory import DirectoryEntry
+from core.directory import Directory, DirectoryEntry
 from workflows.access import Action, role_refusal, stage_refusal
 from workflows.models import (
     Acknowledge,
     AddNote,
+    CallbackDone,
+    CallbackPromise,
+    ChaseOwner,
     ConsultAnswer,
+    ContributionAnswer,
+    ContributionRequest,
     CustomerContact,
     Decision,
     EscalationView,
     InfoRequest,
+    Person,
     Proposal,
     Reason,
+    ReassignCase,
     Remedy,
     RemedyKind,
     ResolveCase,
@@ -49,9 +57,15 @@ class Form:
     title: str
     button: str
     fields: tuple[Field, ...] = ()
-    build: Callable[[DirectoryEntry, dict[str, str]], BaseModel] = field(
-        default=lambda p, f: Acknowledge(actor=actor_of(p))
-    )
+    build: Callable[..., BaseModel] = field(default=lambda p, f: Acknowledge(actor=actor_of(p)))
+    needs_directory: bool = False  # build(person, values, directory): it names another person
+
+
+# Case actions the console has no form for, and where they are taken instead
+NOT_IN_THE_CONSOLE: dict[Action, str] = {
+    Action.CUSTOMER_FEEDBACK: "the customer's signed feedback link (GET /feedback/{token})",
+    Action.MIGRATE_POLICY: "in bulk from the policy's versions (POST /policy/versions/{v}/migrate)",
+}
 
 
 def _remedy(f: dict[str, str]) -> Remedy:
@@ -61,6 +75,22 @@ def _remedy(f: dict[str, str]) -> Remedy:
         currency=(f.get("currency") or "GBP").upper(),
         description=f.get("description", ""),
     )
+
+
+def _when(text: str) -> datetime:
+    """An ISO 8601 time; without an offset, UTC."""
+    at = datetime.fromisoformat(text.strip())
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _reassign(p: DirectoryEntry, f: dict[str, str], directory: Directory) -> ReassignCase:
+    """As the API's reassign route: the new owner must be a specialist in the directory."""
+    wanted = f.get("assignee", "").strip()
+    to = directory.by_id(wanted)
+    if to is None or to.role != "specialist":
+        raise ValueError(f"assignee: {wanted[:80]} is not a specialist in the directory")
+    new_owner = Person.model_validate(to.model_dump(exclude={"token_hmac"}))
+    return ReassignCase(actor=actor_of(p), to=new_owner, reason=f.get("reason", ""))
 
 
 def _reason(p: DirectoryEntry, f: dict[str, str]) -> Reason:
@@ -113,7 +143,7 @@ FORMS: dict[Action, Form] = {
             ),
             lambda p, f: Decision(
                 actor=actor_of(p),
-                decision=f.get("decision", ""),  # type: ignore[arg-type]
+                decision=f.get("decision", ""),
                 comment=f.get("comment", ""),
             ),
         ),
@@ -155,7 +185,7 @@ FORMS: dict[Action, Form] = {
             ),
             lambda p, f: SeverityChange(
                 actor=actor_of(p),
-                severity=f.get("severity", ""),  # type: ignore[arg-type]
+                severity=f.get("severity", ""),
                 reason=f.get("reason", ""),
             ),
         ),
@@ -179,6 +209,70 @@ FORMS: dict[Action, Form] = {
             "Cancel case",
             (Field("reason", "Reason", required=False),),
             _reason,
+        ),
+        Form(
+            Action.PROMISE_CALLBACK,
+            "Promise a callback",
+            "Promise callback",
+            (
+                Field("at", "When (ISO 8601, e.g. 2026-12-04T10:00+00:00; no offset: UTC)", "text"),
+                Field("note", "Note", required=False),
+            ),
+            lambda p, f: CallbackPromise(
+                actor=actor_of(p), at=_when(f.get("at", "")), note=f.get("note", "")
+            ),
+        ),
+        Form(
+            Action.CALLBACK_DONE,
+            "Record a callback made",
+            "Callback done",
+            (Field("number", "Callback number", "number"), Field("note", "Note", required=False)),
+            lambda p, f: CallbackDone(
+                actor=actor_of(p), number=int(f.get("number") or 0), note=f.get("note", "")
+            ),
+        ),
+        Form(
+            Action.REASSIGN,
+            "Reassign to another specialist",
+            "Reassign",
+            (
+                Field("assignee", "Specialist's directory id", "text"),
+                Field("reason", "Reason", required=False),
+            ),
+            _reassign,
+            needs_directory=True,
+        ),
+        Form(
+            Action.CHASE,
+            "Chase the owner",
+            "Chase",
+            (Field("message", "Message to the owner"),),
+            lambda p, f: ChaseOwner(actor=actor_of(p), message=f.get("message", "")),
+        ),
+        Form(
+            Action.REQUEST_CONTRIBUTION,
+            "Ask another team to contribute",
+            "Ask team",
+            (
+                Field("team", "Team", "text"),
+                Field("question", "Question"),
+                Field("within_h", "Business hours they have", "number", default="4"),
+            ),
+            lambda p, f: ContributionRequest(
+                actor=actor_of(p),
+                team=f.get("team", ""),
+                question=f.get("question", ""),
+                within_h=float(f.get("within_h") or 4),
+            ),
+        ),
+        Form(
+            Action.ANSWER_CONTRIBUTION,
+            "Answer a contribution request",
+            "Send contribution",
+            (Field("number", "Request number", "number"), Field("answer", "Answer")),
+            lambda p, f: ContributionAnswer(
+                actor=actor_of(p), number=int(f.get("number") or 0), answer=f.get("answer", "")
+            ),
         ),
     )
 }
@@ -206,6 +300,13 @@ def may_decide(person: DirectoryEntry, view: EscalationView) -> bool:
     )
 
 
-def build(form: Form, person: DirectoryEntry, values: dict[str, Any]) -> BaseModel:
+def build(
+    form: Form, person: DirectoryEntry, values: dict[str, Any], directory: Directory | None = None
+) -> BaseModel:
     """The update argument (pydantic ValidationError or ValueError on bad input)."""
-    return form.build(person, {k: str(v) for k, v in values.items()})
+    fields = {k: str(v) for k, v in values.items()}
+    if form.needs_directory:
+        if directory is None:
+            raise ValueError("the directory is not available")
+        return form.build(person, fields, directory)
+    return form.build(person, fields)

@@ -301,7 +301,7 @@ async def act(
     except (ValueError, KeyError):
         return await _refused(request, client, r, escalation_id, 404, "No such action.")
     try:
-        arg = build(form, r.person, form_values)
+        arg = build(form, r.person, form_values, get_directory(request))
     except (ValidationError, ValueError) as e:
         detail = "; ".join(
             f"{'.'.join(str(x) for x in err['loc'][1:]) or 'form'}: {err['msg']}"
