@@ -23,6 +23,7 @@ Trigger = Literal[
     "repeat_contact",
     "legal_threat",
     "social_media_threat",
+    "regulator_threat",
     "technical_fault",
 ]
 RemedyKind = Literal["refund", "goodwill_credit", "fee_waiver", "replacement", "other"]

@@ -225,7 +225,7 @@ class Policy(PolicyModel):
     consult_window_min: float = Field(gt=0)
     helpline_calendar: str
     manager_direct_triggers: list[Trigger] = Field(
-        default=["legal_threat", "social_media_threat"],
+        default=["legal_threat", "social_media_threat", "regulator_threat"],
         description="Threats (legal, regulator, social media) that skip tier 1 and the help line "
         "and go straight to the escalated-accounts manager",
     )

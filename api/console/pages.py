@@ -29,7 +29,7 @@ from api.errors import DomainError, Invalid
 from core.directory import DirectoryEntry
 from core.settings import Settings
 from workflows.access import Action
-from workflows.models import Severity, Stage
+from workflows.models import Severity, Stage, Trigger
 
 log = structlog.get_logger("api")
 
@@ -38,15 +38,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
 POLL_MS = 3000
 SEVERITIES: tuple[str, ...] = get_args(Severity)
-TRIGGERS = (
-    "customer_request",
-    "policy_exception",
-    "out_of_scope",
-    "repeat_contact",
-    "legal_threat",
-    "social_media_threat",
-    "technical_fault",
-)
+TRIGGERS: tuple[str, ...] = get_args(Trigger)
 
 
 class SignInNeeded(Exception):

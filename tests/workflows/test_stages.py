@@ -82,11 +82,14 @@ def test_a_grant_waits_in_tier1_for_the_goodwill_budget_and_a_threat_skips_it():
         (request(40), Stage.TIER1_EXCEPTION),
         (request(400), Stage.HELPLINE_CONSULT),
         (request(40, trigger="legal_threat"), Stage.SPECIALIST),
+        (request(40, trigger="regulator_threat"), Stage.SPECIALIST),
     ):
         s = EscalationState(id="E-1", request=req, opened_by=AGENT, opened_at=now, updated_at=now)
         opening.triage(s, policy, now)
         opening.tier1(s, policy, now)
         assert s.stage is stage, req
+        if req.trigger == "regulator_threat":  # a complaint to a regulator is a P1 threat
+            assert s.severity == "P1"
 
 
 def test_every_case_action_is_an_update_of_the_workflow_and_back():
