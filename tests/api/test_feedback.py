@@ -30,9 +30,13 @@ async def quick(stack, tmp_path_factory):
     text = (CONFIG_DIR / "policy.toml").read_text()
     text = text.replace('version = "2026.11-demo"', 'version = "2026.11-quick-check-ins"')
     text = text.replace("follow_up_h = [24, 168]", "follow_up_h = [0.0003, 0.0006]")
-    path: Path = tmp_path_factory.mktemp("policy") / "policy.toml"
+    folder: Path = tmp_path_factory.mktemp("policy")
+    path = folder / "policy.toml"
     path.write_text(text)
-    settings = Settings(demo=True, task_queue=stack.settings.task_queue, policy_path=path)
+    # a store of its own: the file seeds the live version only in a store not yet seeded
+    settings = Settings(
+        demo=True, task_queue=stack.settings.task_queue, policy_path=path, data_dir=folder
+    )
     app = create_app(settings, client=stack.client)
     async with (
         app.router.lifespan_context(app),

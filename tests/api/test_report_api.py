@@ -147,7 +147,11 @@ async def test_a_case_s_facts_reach_the_store(dev_env, tmp_path):
                 eid = opened.json()["id"]
                 answer = await http.post(
                     f"/escalations/{eid}/consult-answer",
-                    json={"resolves": True, "answer": "refunded both charges"},
+                    json={
+                        "resolves": True,
+                        "answer": "refund both charges (KB duplicate-charge-refund)",
+                        "customer_message": "refunded both charges",  # what the agent confirmed
+                    },
                     headers=auth("helpline"),
                 )
                 assert answer.status_code == 200, answer.text
