@@ -9,11 +9,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from core.policy_sim.load import side_by_side
 from core.report_store import ReportStore
 from core.report_store.queries import Filters, sla
-from tests.conftest import run_worker
+from tests.conftest import run_worker, start_time_skipping
 from tests.workflows.fakes import World
 from tests.workflows.helpers import (
     HELPLINE,
@@ -73,12 +74,60 @@ PLAN = [
 ]
 
 
-# It passes in 12-30 s; under heavy load some runs have stalled on the time-skipping server
-# (not diagnosed yet): fail within 4 minutes rather than hold the suite.
-@pytest.mark.timeout(240)
-async def test_the_live_policy_replayed_gives_the_recorded_compliance(fresh_ts_env, tmp_path):
-    env, world = fresh_ts_env, World()
-    store = ReportStore(f"sqlite:///{tmp_path / 'reports.sqlite'}")
+@pytest.mark.timeout(330)
+async def test_the_live_policy_replayed_gives_the_recorded_compliance(tmp_path):
+    # The week is recorded in about 5 s. Some runs stall on the time-skipping server: an update
+    # never completes after the server rejected its workflow task ("invalid history builder
+    # state for action", temporal-test-server 1.40; see _update). Such a run is recorded again
+    # on a fresh server, up to eight times (about half the recordings stalled on this host).
+    for attempt in range(8):
+        env = await start_time_skipping()
+        try:
+            store, week = await asyncio.wait_for(
+                _record_week(env, tmp_path / f"reports-{attempt}.sqlite"), 30
+            )
+            break
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            continue  # the stalled update, cancelled
+        finally:
+            await env.shutdown()
+    else:
+        pytest.fail("the time-skipping server stalled in eight recordings of the week")
+
+    since, until = week.astimezone(UTC), (week + timedelta(days=7)).astimezone(UTC)
+    assert store.count_cases() == len(PLAN)
+    live = demo_policy(week.date(), _through_the_help_line)
+    recorded = {
+        (r["clock"], r["team"], r["severity"]): (r["met"], r["breached"])
+        for r in sla(store, Filters(since=since, until=until))
+    }
+    result = side_by_side(store, live, live, since, until, horizon=until)
+    simulated = {
+        (r["clock"], r["team"], r["severity"]): (r["met"], r["breached"])
+        for r in result["live"]["sla"]
+    }
+    assert simulated == recorded
+    assert sum(b for _, b in recorded.values()) >= 2  # the week has breaches to get right
+    assert result["live"]["unknowable"] == 0
+    assert result["cannot_know"]
+
+    def slower(p):
+        _through_the_help_line(p)
+        p.version = "draft-slower"
+        for t in p.sla:
+            t.first_response_h, t.resolution_h = t.first_response_h * 100, t.resolution_h * 100
+
+    draft = demo_policy(week.date(), slower)
+    other = side_by_side(store, live, draft, since, until, horizon=until)
+    assert other["draft"]["breaches"] == 0 < other["live"]["breaches"]
+    store.close()
+
+
+async def _record_week(env, path) -> tuple[ReportStore, datetime]:
+    """The week's cases run through the real workflow, their facts written to a store at `path`
+    by the real dispatch."""
+    world = World()
+    store = ReportStore(f"sqlite:///{path}")
 
     async def write(facts) -> None:
         await asyncio.to_thread(store.write, [facts])
@@ -126,25 +175,28 @@ async def test_the_live_policy_replayed_gives_the_recorded_compliance(fresh_ts_e
                     continue
                 h = handles[i]
                 if what == "consult":
-                    v = await h.execute_update(
+                    v = await _update(
+                        h,
                         W.consult_answer,
                         ConsultAnswer(actor=HELPLINE, resolves=False, answer="specialist"),
                     )
                     v = await wait_for(h, lambda v: v.assignee is not None)
                     await _ack(env, h, v, ack_min)
                 elif what == "info":
-                    await h.execute_update(
+                    await _update(
+                        h,
                         W.request_info,
                         InfoRequest(
                             actor=_owner(await wait_for(h, lambda v: True)), question="Which card?"
                         ),
                     )
                 elif what == "reply":
-                    await h.execute_update(
-                        W.customer_contact, CustomerContact(actor=SYSTEM, message="The Visa")
+                    await _update(
+                        h, W.customer_contact, CustomerContact(actor=SYSTEM, message="The Visa")
                     )
                 else:
-                    await h.execute_update(
+                    await _update(
+                        h,
                         W.resolve,
                         ResolveCase(
                             actor=_owner(await wait_for(h, lambda v: True)), outcome="fixed"
@@ -154,33 +206,7 @@ async def test_the_live_policy_replayed_gives_the_recorded_compliance(fresh_ts_e
         finally:
             await terminate_started()
 
-    since, until = week.astimezone(UTC), (week + timedelta(days=7)).astimezone(UTC)
-    assert store.count_cases() == len(PLAN)
-    live = demo_policy(week.date(), _through_the_help_line)
-    recorded = {
-        (r["clock"], r["team"], r["severity"]): (r["met"], r["breached"])
-        for r in sla(store, Filters(since=since, until=until))
-    }
-    result = side_by_side(store, live, live, since, until, horizon=until)
-    simulated = {
-        (r["clock"], r["team"], r["severity"]): (r["met"], r["breached"])
-        for r in result["live"]["sla"]
-    }
-    assert simulated == recorded
-    assert sum(b for _, b in recorded.values()) >= 2  # the week has breaches to get right
-    assert result["live"]["unknowable"] == 0
-    assert result["cannot_know"]
-
-    def slower(p):
-        _through_the_help_line(p)
-        p.version = "draft-slower"
-        for t in p.sla:
-            t.first_response_h, t.resolution_h = t.first_response_h * 100, t.resolution_h * 100
-
-    draft = demo_policy(week.date(), slower)
-    other = side_by_side(store, live, draft, since, until, horizon=until)
-    assert other["draft"]["breaches"] == 0 < other["live"]["breaches"]
-    store.close()
+    return store, week
 
 
 def _through_the_help_line(p) -> None:
@@ -192,6 +218,21 @@ def _owner(v) -> Actor:
     return Actor(id=v.assignee, name=v.assignee, role="specialist", authority_limit=250)
 
 
+async def _update(h, update, arg):
+    """An update once the case is at rest. The time-skipping server (temporal-test-server 1.40)
+    sometimes rejects a workflow task that completes an update while other work of the same
+    workflow (a dispatch's completion) arrived meanwhile ("invalid history builder state for
+    action"), and the update then never completes: people act on a case at rest here anyway."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        raw = (await h.describe()).raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the case never came to rest"
+        await asyncio.sleep(0.05)
+    return await h.execute_update(update, arg)
+
+
 async def _ack(env, h, v, minutes: int) -> None:
     await env.sleep(minutes * M)
-    await h.execute_update(W.acknowledge, Acknowledge(actor=_owner(v)))
+    await _update(h, W.acknowledge, Acknowledge(actor=_owner(v)))
