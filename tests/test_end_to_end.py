@@ -59,7 +59,11 @@ async def until(http: httpx.AsyncClient, eid: str, pred, timeout: float = 30) ->
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:
-    proc.send_signal(signal.SIGINT)
+    if proc.returncode is None:  # one that already ended is judged by its exit and its output
+        try:
+            proc.send_signal(signal.SIGINT)
+        except ProcessLookupError:
+            pass
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 0, out.decode()[-2000:]
 

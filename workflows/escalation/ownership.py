@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import clocks as clk
     from workflows import opening
-    from workflows.escalation import guards
+    from workflows.escalation import guards, stage_work
     from workflows.messages import PeopleQuery
     from workflows.models import ChaseOwner, Person, ReassignCase
 
@@ -38,18 +37,7 @@ def reassign(wf: EscalationWorkflow, u: ReassignCase) -> None:
     s.assignee, s.assignee_name = u.to.id, u.to.name
     s.acknowledged, s.ack_due_at = False, None
     wf.people.known[u.to.id] = u.to
-    new_calendar = opening.default_calendar(p, s)
-    if new_calendar != old_calendar:
-        for c in s.clocks:
-            clk.rebase(
-                c,
-                new_calendar,
-                p.calendar(c.calendar),
-                p.calendar(new_calendar),
-                opening.target_s(p, s, c.name),
-                workflow.now(),
-            )
-        wf.sla.changed()
+    stage_work.follow_the_team_calendar(wf, old_calendar)
     detail = f"from {previous} to {u.to.name} ({s.assigned_team})"
     wf.record(u.actor, "reassigned", detail + (f": {u.reason}" if u.reason else ""))
     wf.moved()  # same stage: its work runs again (the new owner told, the window restarts)

@@ -119,18 +119,7 @@ async def route(wf: EscalationWorkflow) -> None:
     s.assigned_team, s.assignee, s.assignee_name = team, person.id, person.name
     s.acknowledged = False
     s.ack_due_at = None
-    new_calendar = opening.default_calendar(p, s)
-    if new_calendar != old_calendar:
-        for c in s.clocks:
-            clk.rebase(
-                c,
-                new_calendar,
-                p.calendar(c.calendar),
-                p.calendar(new_calendar),
-                opening.target_s(p, s, c.name),
-                workflow.now(),
-            )
-        wf.sla.changed()
+    follow_the_team_calendar(wf, old_calendar)
     wf.record_process(
         "transferred",
         f"to {person.name} ({team}). Handover: {s.request.summary}; "
@@ -260,3 +249,21 @@ STAGE_WORK: dict[Stage, Callable[[EscalationWorkflow], Awaitable[None]]] = {
     Stage.RESOLVED: resolved,
     Stage.FOLLOW_UP: follow_up,
 }
+
+
+def follow_the_team_calendar(wf: EscalationWorkflow, old_calendar: str) -> None:
+    """The case changed hands: its SLA clocks move to the new owner's team's business hours,
+    keeping the business time already used."""
+    s, p = wf.s, wf.policy
+    new_calendar = opening.default_calendar(p, s)
+    if new_calendar != old_calendar:
+        for c in s.clocks:
+            clk.rebase(
+                c,
+                new_calendar,
+                p.calendar(c.calendar),
+                p.calendar(new_calendar),
+                opening.target_s(p, s, c.name),
+                workflow.now(),
+            )
+        wf.sla.changed()
