@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from workflows.models import Channel, KbMatch, Model, Person, Role
+from workflows.models import Channel, KbMatch, Model, PastCase, Person, Role
 
 
 class KbQuery(Model):
@@ -218,16 +218,8 @@ class CustomerHistoryQuery(Model):
     limit: int = 20
 
 
-class PastEscalation(Model):
-    escalation_id: str
-    opened_at: datetime
-    trigger: str
-    stage: str
-    resolved_tier: str | None = None
-    outcome: str | None = None
-    root_cause: str | None = None
-    granted_amount: float | None = None
-    currency: str | None = None
+# the activity answers with the case's own record of a past escalation (same fields)
+PastEscalation = PastCase
 
 
 class CustomerHistory(Model):

@@ -152,8 +152,8 @@ class KbMatch(Model):
 
 
 class PastCase(Model):
-    """One of the customer's earlier escalations, as the case keeps it (from the report store's
-    `customer_history`: workflows.messages.PastEscalation)."""
+    """One of the customer's earlier escalations, as the report store's `customer_history`
+    answers it and the case keeps it."""
 
     escalation_id: str
     opened_at: datetime
