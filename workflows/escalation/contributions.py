@@ -13,7 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
-    from workflows import opening
+    from workflows import opening, timers
     from workflows.business_hours import add_business_seconds
     from workflows.escalation import guards
     from workflows.messages import PeopleQuery
@@ -113,14 +113,11 @@ async def watch(wf: EscalationWorkflow, c: Contribution) -> None:
 
         timeout = (c.due_at - workflow.now()).total_seconds()
         if timeout > 0:
-            try:
-                await workflow.wait_condition(
-                    lambda: over() or wf.sla.rev != rev,
-                    timeout=timeout,
-                    timeout_summary=f"contribution {c.number} from {c.team}",
-                )
-            except TimeoutError:
-                pass
+            await timers.wait(
+                lambda: over() or wf.sla.rev != rev,
+                timeout,
+                f"contribution {c.number} from {c.team}",
+            )
         if over():
             return
         if wf.sla.rev != rev and workflow.now() < c.due_at:

@@ -18,7 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import opening
+    from workflows import opening, timers
     from workflows.business_hours import is_open, next_open
     from workflows.escalation import calls
     from workflows.messages import Delivery, FeedbackLink, OutboxItem, OutboxResult, PeopleQuery
@@ -206,22 +206,19 @@ class Notifier:
     ) -> None:
         wake = self._quiet_hours_until(staff)
         if wake is not None and staff is not None:
-            try:
-                # wakes early when the case ends (the message is stale: dropped) or is about to
-                # continue as new (sent now rather than held across runs)
-                await workflow.wait_condition(
-                    lambda: self.wf.closed or self.wf.handing_over,
-                    timeout=(wake - workflow.now()).total_seconds(),
-                    timeout_summary=f"quiet hours of {staff.name}",
+            # wakes early when the case ends (the message is stale: dropped) or is about to
+            # continue as new (sent now rather than held across runs)
+            woke = await timers.wait(
+                lambda: self.wf.closed or self.wf.handing_over,
+                (wake - workflow.now()).total_seconds(),
+                f"quiet hours of {staff.name}",
+            )
+            if woke and self.wf.closed:
+                self.wf.record_process(
+                    "notification_dropped",
+                    f"{event} to {staff.name}: the case ended during their quiet hours",
                 )
-                if self.wf.closed:
-                    self.wf.record_process(
-                        "notification_dropped",
-                        f"{event} to {staff.name}: the case ended during their quiet hours",
-                    )
-                    return
-            except TimeoutError:
-                pass
+                return
             if (
                 stale is not None
                 and stale()

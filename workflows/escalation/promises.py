@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import opening
+    from workflows import opening, timers
     from workflows.business_hours import business_before, is_open
     from workflows.escalation import guards
     from workflows.messages import PeopleQuery
@@ -131,10 +131,7 @@ async def _until(
 
     timeout = (at - workflow.now()).total_seconds()
     if timeout > 0:
-        try:
-            await workflow.wait_condition(over, timeout=timeout, timeout_summary=summary)
-        except TimeoutError:
-            pass
+        await timers.wait(over, timeout, summary)
     return not over()
 
 

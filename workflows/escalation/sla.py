@@ -16,7 +16,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
-    from workflows import opening, rules
+    from workflows import opening, rules, timers
     from workflows.escalation import actions
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class SlaWatcher:
 
     async def run(self) -> None:
         wf = self.wf
-        timer: asyncio.Future | None = None
+        timer: timers.Timer | None = None
         timer_for: clk.ClockEvent | None = None
         while not wf.finished:
             if not wf.settled:
@@ -61,12 +61,10 @@ class SlaWatcher:
                         timer_for = None
                         await self._fire_together(event)
                         continue
-                    timer = asyncio.ensure_future(
-                        workflow.sleep(
-                            delay,
-                            summary=f"SLA {event.clock} {event.kind}"
-                            + (f" {event.fraction:.0%}" if event.kind == "warning" else ""),
-                        )
+                    timer = timers.Timer(
+                        delay,
+                        f"SLA {event.clock} {event.kind}"
+                        + (f" {event.fraction:.0%}" if event.kind == "warning" else ""),
                     )
             rev = self.rev
             await workflow.wait_condition(

@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     import pydantic  # noqa: F401  (pass-through: avoids re-importing it per workflow)
 
-    from workflows import access, opening, packet, rules
+    from workflows import access, opening, packet, rules, timers
     from workflows.access import Action
     from workflows.escalation import actions, contributions, guards, handover, migration, promises
     from workflows.escalation.facts import all_facts
@@ -356,9 +356,7 @@ class EscalationWorkflow(FollowThrough):
             if timeout <= 0:
                 return Wake.TIMEOUT
         self.settle()
-        try:
-            await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
-        except TimeoutError:
+        if not await timers.wait(done, timeout, summary):
             return Wake.TIMEOUT
         if self.epoch != epoch:
             return Wake.TRANSITION

@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     import pydantic  # noqa: F401  (pass-through, as in the escalation workflow)
 
+    from workflows import timers
     from workflows.access import Action, role_refusal
     from workflows.messages import Delivery, PeopleQuery, PeopleResult
     from workflows.policy_change.models import (
@@ -59,13 +60,11 @@ class PolicyChangeWorkflow:
     async def run(self, inp: ChangeStart) -> ChangeStatus:
         await self._move(S.IN_REVIEW, [S.DRAFT])
         while not self._decided():
-            try:
-                await workflow.wait_condition(
-                    self._decided,
-                    timeout=timedelta(hours=inp.reminder_every_h),
-                    timeout_summary="approvers' decisions (then a reminder)",
-                )
-            except TimeoutError:
+            if not await timers.wait(
+                self._decided,
+                inp.reminder_every_h * 3600,
+                "approvers' decisions (then a reminder)",
+            ):
                 await self._remind()
         if any(d.decision == "reject" for d in self.decisions):
             await self._move(S.REJECTED, [S.IN_REVIEW])
@@ -74,13 +73,11 @@ class PolicyChangeWorkflow:
         while (at := self.go_live_at) is not None and at > workflow.now():
             await self._move(S.SCHEDULED, [S.APPROVED, S.SCHEDULED], go_live_at=at)
             moves = self.schedule_moves
-            try:
-                await workflow.wait_condition(
-                    lambda: self.schedule_moves != moves,
-                    timeout=at - workflow.now(),
-                    timeout_summary=f"go live at {at.isoformat()}",
-                )
-            except TimeoutError:
+            if not await timers.wait(
+                lambda: self.schedule_moves != moves,
+                (at - workflow.now()).total_seconds(),
+                f"go live at {at.isoformat()}",
+            ):
                 break
         self.live_at = (await self._move(S.LIVE, [S.APPROVED, S.SCHEDULED])).live_at
         await workflow.wait_condition(workflow.all_handlers_finished)
