@@ -127,6 +127,7 @@ async def run(args: argparse.Namespace) -> None:
                 await asyncio.sleep(3)  # visibility catches up
                 executive = await signed_in(app, "executive")
                 helpline = await signed_in(app, "helpline")
+                manager = await signed_in(app, "manager")
                 n = args.requests
                 print(f"open cases {args.open}, waiting for sign-off {args.signoff}")
                 rows = {
@@ -137,6 +138,9 @@ async def run(args: argparse.Namespace) -> None:
                         helpline, "/console/work/live", n
                     ),
                     "executive's work (approvals)": await timed(executive, "/console/work/live", n),
+                    "manager's work (approvals, own cases, board)": await timed(
+                        manager, "/console/work/live", n
+                    ),
                     "case page (live part)": await timed(
                         executive, f"/console/cases/{ids[0]}/live", n
                     ),
@@ -145,6 +149,7 @@ async def run(args: argparse.Namespace) -> None:
                     print(f"{name}: {figures}")
                 await executive.aclose()
                 await helpline.aclose()
+                await manager.aclose()
     finally:
         await env.shutdown()
 

@@ -1,10 +1,11 @@
 """ "My work": what each role has to do next, due first, read through the gateway.
 
-Every list is one visibility query (search attributes), never a query per case, so an inbox
+Every list comes from visibility (search attributes), never from a query per case, so an inbox
 costs the same at 10,000 open cases as at ten: the approvers' lists read `PendingLevel` and
-`PendingAuthority`, the manager's board `SlaBreached` and `Attention` (the workflow upserts them,
-workflows/escalation/visibility.py). A specialist's own cases (at most `LIST_SIZE`) are queried
-for whether they acknowledged them (docs/decisions/0020 and 0021).
+`PendingAuthority`, the owners' and the manager's `SlaBreached` and `Attention` (the workflow
+upserts them, workflows/escalation/visibility.py). Each part of a page is one query whose
+results are sorted into its sections here; a part with more than a page of matches asks once
+per section instead, so no section is crowded out (docs/decisions/0020 and 0021).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from datetime import datetime
 from temporalio.client import Client
 
 from api import gateway
-from api.errors import DomainError
-from api.schemas import EscalationSummary
+from api.schemas import EscalationPage, EscalationSummary
 from core.directory import DirectoryEntry
 from workflows import search_attributes as sa
 from workflows.access import APPROVER_RANK, APPROVER_ROLES
@@ -45,9 +45,13 @@ def _due_first(items: list[WorkItem]) -> list[WorkItem]:
     return sorted(items, key=lambda i: i.due_at.replace(tzinfo=None) if i.due_at else far)
 
 
-async def _list(client: Client, *extra: str, **filters) -> list[EscalationSummary]:
+async def _page(client: Client, *extra: str, size: int = 0, **filters) -> EscalationPage:
     clauses = gateway.filter_clauses(status="open", **filters) + list(extra)
-    return (await gateway.list_cases(client, clauses, LIST_SIZE, None)).items
+    return await gateway.list_cases(client, clauses, size or LIST_SIZE, None)
+
+
+async def _list(client: Client, *extra: str, **filters) -> list[EscalationSummary]:
+    return (await _page(client, *extra, **filters)).items
 
 
 def approval_clauses(person: DirectoryEntry) -> tuple[str, str]:
@@ -61,12 +65,27 @@ def approval_clauses(person: DirectoryEntry) -> tuple[str, str]:
     return may, rest
 
 
-async def _approvals(client: Client, person: DirectoryEntry, currency: str) -> list[WorkItem]:
-    may, rest = approval_clauses(person)
-    decidable, visible = await asyncio.gather(
-        _list(client, may, stage="executive_signoff"),
-        _list(client, rest, stage="executive_signoff"),
+def decidable_by(person: DirectoryEntry, c: EscalationSummary) -> bool:
+    """`approval_clauses`' first clause, on a case already read."""
+    if c.pending_level is None or c.pending_authority is None:
+        return False
+    rank = APPROVER_RANK.get(person.role, -1)
+    return APPROVER_RANK.get(c.pending_level, rank + 1) <= rank and c.pending_authority <= float(
+        person.authority_limit
     )
+
+
+async def _approvals(client: Client, person: DirectoryEntry, currency: str) -> list[WorkItem]:
+    every = await _page(client, size=2 * LIST_SIZE, stage="executive_signoff")
+    if every.next_page_token is None:
+        decidable = [c for c in every.items if decidable_by(person, c)]
+        visible = [c for c in every.items if not decidable_by(person, c)]
+    else:
+        may, rest = approval_clauses(person)
+        decidable, visible = await asyncio.gather(
+            _list(client, may, stage="executive_signoff"),
+            _list(client, rest, stage="executive_signoff"),
+        )
 
     def why(c: EscalationSummary, yes: bool) -> str:
         if c.pending_authority is None:
@@ -89,13 +108,24 @@ def _attention(flag: str) -> str:
 
 
 async def managers_board(client: Client) -> list[WorkSection]:
-    """The escalated-accounts manager's board: four visibility queries at once."""
-    breached, at_risk, undelivered, unacked = await asyncio.gather(
-        _list(client, breached=True),
-        _list(client, _attention(sa.AT_RISK), breached=False),
-        _list(client, _attention(sa.UNDELIVERED)),
-        _list(client, _attention(sa.AWAITING_ACK), stage="specialist"),
+    """The escalated-accounts manager's board: breached, at risk, undelivered, unacknowledged."""
+    flags = ", ".join(f"'{f}'" for f in (sa.AT_RISK, sa.UNDELIVERED, sa.AWAITING_ACK))
+    every = await _page(
+        client, f"(`SlaBreached` = true OR `{sa.ATTENTION.name}` IN ({flags}))", size=2 * LIST_SIZE
     )
+    if every.next_page_token is None:
+        cases = every.items
+        breached = [c for c in cases if c.sla_breached]
+        at_risk = [c for c in cases if sa.AT_RISK in c.attention and not c.sla_breached]
+        undelivered = [c for c in cases if sa.UNDELIVERED in c.attention]
+        unacked = [c for c in cases if sa.AWAITING_ACK in c.attention and c.stage == "specialist"]
+    else:
+        breached, at_risk, undelivered, unacked = await asyncio.gather(
+            _list(client, breached=True),
+            _list(client, _attention(sa.AT_RISK), breached=False),
+            _list(client, _attention(sa.UNDELIVERED)),
+            _list(client, _attention(sa.AWAITING_ACK), stage="specialist"),
+        )
     return [
         WorkSection(
             "Breached cases",
@@ -126,14 +156,6 @@ async def managers_board(client: Client) -> list[WorkSection]:
     ]
 
 
-async def _acknowledged(client: Client, escalation_id: str) -> bool | None:
-    """Whether the owner has acknowledged (a handover query; None if it cannot be read now)."""
-    try:
-        return (await gateway.query_handover(client, escalation_id)).acknowledged
-    except DomainError:
-        return None
-
-
 async def my_work(
     client: Client, person: DirectoryEntry, currency: str = "GBP"
 ) -> list[WorkSection]:
@@ -147,9 +169,8 @@ async def my_work(
         sections.append(WorkSection("Consults waiting for an answer", items, "No consults."))
     if role in ("specialist", "manager"):  # the manager owns threats and P1s (decision 0040)
         mine = await _list(client, assignee=person.id)
-        acknowledged = await asyncio.gather(*(_acknowledged(client, c.id) for c in mine))
-        to_ack = [c for c, ack in zip(mine, acknowledged, strict=True) if not ack]
-        owned = [c for c, ack in zip(mine, acknowledged, strict=True) if ack]
+        to_ack = [c for c in mine if sa.AWAITING_ACK in c.attention]
+        owned = [c for c in mine if sa.AWAITING_ACK not in c.attention]
         sections.append(
             WorkSection(
                 "Cases to acknowledge",
