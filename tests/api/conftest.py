@@ -25,8 +25,6 @@ from core.settings import Settings
 from tests.conftest import run_worker
 from workflows.escalation import EscalationWorkflow
 from workflows.messages import (
-    CustomerHistory,
-    CustomerHistoryQuery,
     Delivery,
     DeliveryReceipt,
 )
@@ -85,6 +83,19 @@ class Stack:
             assert time.monotonic() < deadline, f"stage {view['stage']}, wanted {stages}"
             await asyncio.sleep(0.1)
 
+    async def consult_answer(
+        self, escalation_id: str, answer: str = "needs a specialist", resolves: bool = False
+    ) -> dict:
+        """The help line answers the case's consult once it waits for one: the case view."""
+        await self.wait_stage(escalation_id, "helpline_consult")
+        r = await self.http.post(
+            f"/escalations/{escalation_id}/consult-answer",
+            json={"resolves": resolves, "answer": answer},
+            headers=auth("helpline"),
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
     async def wait_listed(self, query: str, expected: int, timeout: float = 15) -> int:
         """Visibility is eventually consistent: wait until `query` counts `expected`."""
         deadline = time.monotonic() + timeout
@@ -96,7 +107,9 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-async def stack(dev_env) -> AsyncIterator[Stack]:
+async def stack(dev_env, tmp_path_factory) -> AsyncIterator[Stack]:
+    # a report store of the module's own: a customer's past escalations are the module's cases
+    data = tmp_path_factory.mktemp("data")
     client = dev_env.client
     deliveries: list[Delivery] = []
 
@@ -108,22 +121,17 @@ async def stack(dev_env) -> AsyncIterator[Stack]:
             channel=d.channel, idempotency_key=f"{info.workflow_run_id}:{info.activity_id}"
         )
 
-    base = Settings(demo=True)
+    base = Settings(demo=True, data_dir=data)
     real = {
         getattr(a, "__temporal_activity_definition").name: a for a in build_activities(base, client)
     }
     real.pop("deliver")
 
-    @activity.defn(name="customer_history")
-    async def customer_history(q: CustomerHistoryQuery) -> CustomerHistory:
-        return CustomerHistory()  # no past: the report store's own answer is issue 24's
-
-    real.setdefault("customer_history", customer_history)
     real["dispatch"] = make_dispatch(deliver, real["sync_crm"])
     async with run_worker(
         client, workflows=[EscalationWorkflow], activities=[*real.values(), deliver]
     ) as task_queue:
-        settings = Settings(demo=True, task_queue=task_queue)
+        settings = Settings(demo=True, task_queue=task_queue, data_dir=data)
         app = create_app(settings, client=client)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -7,13 +7,7 @@ from tests.api.conftest import auth, request_body
 
 async def test_the_handover_packet_through_the_api(stack):
     eid = (await stack.open())["id"]
-    await stack.wait_stage(eid, "helpline_consult")
-    r = await stack.http.post(
-        f"/escalations/{eid}/consult-answer",
-        json={"resolves": False, "answer": "needs a billing specialist"},
-        headers=auth("helpline"),
-    )
-    assert r.status_code == 200, r.text
+    await stack.consult_answer(eid, "needs a billing specialist")
     r = await stack.http.get(f"/escalations/{eid}/handover", headers=auth("specialist"))
     assert r.status_code == 200, r.text
     packet = r.json()

@@ -45,13 +45,7 @@ async def test_the_manager_owns_a_threat_from_the_opening(stack):
 
 async def test_a_manager_may_not_act_as_owner_on_a_specialists_case(stack):
     eid = (await stack.open())["id"]
-    await stack.wait_stage(eid, "helpline_consult")
-    r = await stack.http.post(
-        f"/escalations/{eid}/consult-answer",
-        json={"resolves": False, "answer": "specialist"},
-        headers=auth("helpline"),
-    )
-    assert r.status_code == 200, r.text
+    await stack.consult_answer(eid, "specialist")
     r = await stack.http.post(f"/escalations/{eid}/acknowledge", headers=auth("manager"))
     assert r.status_code == 403, r.text
     assert "only their team may take it over" in r.json()["detail"]

@@ -14,13 +14,7 @@ from tests.report_store.test_writes import dump
 
 async def test_rebuild_writes_a_case_s_facts_once(stack, tmp_path):
     eid = (await stack.open())["id"]
-    await stack.wait_stage(eid, "helpline_consult")
-    r = await stack.http.post(
-        f"/escalations/{eid}/consult-answer",
-        json={"resolves": True, "answer": "refunded"},
-        headers=auth("helpline"),
-    )
-    assert r.status_code == 200, r.text
+    await stack.consult_answer(eid, "refunded", resolves=True)
     await stack.wait_stage(eid, "follow_up")
     only = [f"WorkflowId = 'escalation-{eid}'"]
     from api.gateway import visibility_query

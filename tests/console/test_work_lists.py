@@ -25,13 +25,7 @@ def person(person_id: str):
 async def transferred(stack: Stack, amount: float) -> str:
     remedy = {"kind": "refund", "amount": amount, "currency": "GBP", "description": "refund"}
     eid = (await stack.open(requested_remedy=remedy))["id"]
-    await stack.wait_stage(eid, "helpline_consult")
-    r = await stack.http.post(
-        f"/escalations/{eid}/consult-answer",
-        json={"resolves": False, "answer": "needs a specialist"},
-        headers=auth("helpline"),
-    )
-    assert r.status_code == 200, r.text
+    await stack.consult_answer(eid)
     await stack.wait_stage(eid, "specialist")
     return eid
 
