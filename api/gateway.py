@@ -14,7 +14,9 @@ import binascii
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Awaitable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -59,9 +61,19 @@ def _timeout(s: float) -> timedelta:
     return timedelta(seconds=s)
 
 
+# Milliseconds this request waited on Temporal (summed over its calls, concurrent ones too):
+# the API's Server-Timing header says it beside the request's own time (api/main.py).
+TEMPORAL_MS: ContextVar[list[float] | None] = ContextVar("temporal_ms", default=None)
+
+
 async def _bounded(call: Awaitable[T], timeout_s: float) -> T:
     """Await a call that already carries an RPC timeout, with a second, local bound just after."""
-    return await asyncio.wait_for(call, timeout_s + 1)
+    start = time.perf_counter()
+    try:
+        return await asyncio.wait_for(call, timeout_s + 1)
+    finally:
+        if (spent := TEMPORAL_MS.get()) is not None:
+            spent[0] += (time.perf_counter() - start) * 1000
 
 
 # --- ids ----------------------------------------------------------------------------------------

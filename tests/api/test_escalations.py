@@ -284,3 +284,15 @@ async def test_list_filters_and_pages(stack):
         params={"customer_id": customer, "severity": item["severity"]},
     )
     assert len(r.json()["items"]) >= 1
+
+
+async def test_server_timing_names_the_time_spent_waiting_on_temporal(stack):
+    eid = (await stack.open())["id"]
+    r = await stack.http.get(f"/escalations/{eid}", headers=auth("operator"))
+    parts = dict(
+        (name, float(dur.removeprefix("dur=")))
+        for name, dur in (p.strip().split(";") for p in r.headers["server-timing"].split(","))
+    )
+    assert 0 < parts["temporal"] <= parts["app"]  # the state query is most of the request
+    r = await stack.http.get("/escalations/not-an-id", headers=auth("operator"))
+    assert "temporal;dur=0.0" in r.headers["server-timing"]  # refused before asking Temporal
