@@ -1,0 +1,37 @@
+"""The list reads search attributes from their JSON payloads itself (api.gateway.plain_attributes,
+far cheaper than the SDK's typed decoder): it must read what the SDK reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio.api.common.v1 import Payload, SearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.converter import decode_typed_search_attributes, encode_search_attributes
+
+from api.gateway import plain_attributes
+from workflows import search_attributes as sa
+
+
+def test_the_lists_reading_of_search_attributes_is_the_sdks():
+    due = datetime(2026, 12, 24, 16, 30, 15, 123456, tzinfo=UTC)
+    pairs = [
+        SearchAttributePair(sa.STAGE, "executive_signoff"),
+        SearchAttributePair(sa.SLA_DUE_AT, due),
+        SearchAttributePair(sa.SLA_BREACHED, False),
+        SearchAttributePair(sa.PENDING_LEVEL, 2),
+        SearchAttributePair(sa.PENDING_AUTHORITY, 600.0),
+        SearchAttributePair(sa.ATTENTION, ["at_risk", "awaiting_ack"]),
+    ]
+    proto = SearchAttributes()
+    encode_search_attributes(TypedSearchAttributes(pairs), proto)
+    # as visibility sometimes answers: a keyword as a one-item list, a whole double as an int
+    proto.indexed_fields[sa.SEVERITY.name].CopyFrom(
+        Payload(metadata={"encoding": b"json/plain", "type": b"Keyword"}, data=b'["P2"]')
+    )
+    proto.indexed_fields[sa.PENDING_AUTHORITY.name].data = b"600"
+
+    sdk = {p.key.name: p.value for p in decode_typed_search_attributes(proto)}
+    ours = plain_attributes(proto)
+    assert ours == sdk
+    assert ours[sa.SLA_DUE_AT.name] == due and ours[sa.SEVERITY.name] == "P2"
