@@ -182,7 +182,9 @@ async def propose_new(request: Request, client: TemporalClient) -> Response:
         go_live = _when(values.get("go_live_at", ""), values.get("tz", ""))
         if go_live is not None and go_live < datetime.now(UTC):
             raise Invalid("go_live_at: in the past; leave it empty for 'at once'")
-        row = await write_draft(policies, r.person, values.get("text", ""), values.get("note", ""))
+        # browsers send a textarea's lines with CRLF; the stored text keeps the file's LF
+        text, note = (values.get(k, "").replace("\r\n", "\n") for k in ("text", "note"))
+        row = await write_draft(policies, r.person, text, note)
     except DomainError as e:
         return _draft_form(request, r, values, e.detail, e.status_code)
     try:

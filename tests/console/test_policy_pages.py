@@ -14,6 +14,7 @@ from playwright.async_api import Page, expect
 
 from tests.api.conftest import Stack, auth, request_body
 from tests.console.conftest import Console, axe_violations
+from tests.console.test_console import shoot
 from tests.policy.conftest import policy_stack  # noqa: F401  (worker with the change workflows)
 from tests.policy.test_policy_api import draft_text
 
@@ -74,7 +75,12 @@ async def test_the_manager_proposes_a_draft_and_simulates_it(console: Console):
     await expect(manager.get_by_role("heading", name=f"Policy {version}")).to_be_visible()
     await expect(manager.get_by_role("status").first).to_contain_text("proposed")
     await expect(manager.locator("[data-state]")).to_have_text("in review", timeout=LIVE_S * 1000)
-    await expect(manager.locator("pre.diff .add")).to_contain_text(["+resolution_h = 12"])
+    # the diff is the change itself, line endings kept as the live text has them
+    await expect(manager.locator("pre.diff .add")).to_have_text(
+        [f'+version = "{version}"', "+resolution_h = 12"]
+    )
+    row = (await console.http.get(f"/policy/versions/{version}", headers=auth("agent"))).json()
+    assert row["version"]["text"] == draft_text(version, 12)
     approvers = manager.locator(".approvals tbody tr")
     await expect(approvers).to_have_count(2)
     await expect(approvers.nth(0)).to_contain_text("waiting")
@@ -82,7 +88,7 @@ async def test_the_manager_proposes_a_draft_and_simulates_it(console: Console):
 
     # a simulation over the last week (the default period), its progress, then its report
     await manager.get_by_role("button", name="Start simulation").click()
-    await expect(manager.get_by_role("status").first).to_contain_text("simulation is running")
+    await expect(manager.get_by_role("status").first).to_contain_text("simulation started")
     await expect(manager.locator("[data-sim-state]")).to_have_attribute(
         "data-sim-state", "done", timeout=SIMULATION_S * 1000
     )
@@ -93,6 +99,7 @@ async def test_the_manager_proposes_a_draft_and_simulates_it(console: Console):
     replayed = report.get_by_role("row", name=re.compile("^Cases replayed"))
     await expect(replayed.locator("td").nth(0)).not_to_have_text("0")
     await expect(report.locator(".cannot-know")).to_contain_text("cannot know")
+    await shoot(manager, "policy-version-simulated")
     assert await axe_violations(manager) == []
     assert console.script_errors() == []
 
@@ -156,6 +163,7 @@ async def test_each_approver_approves_in_the_console_and_it_goes_live(console: C
         "retired"
     )
     assert await axe_violations(approver) == []
+    await shoot(approver, "policy-versions")
     assert console.script_errors() == []
 
 
