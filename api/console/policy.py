@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
@@ -130,7 +131,7 @@ async def _version_ctx(
         "sim": sim,
         "sim_tables": tables(sim["report"]) if sim and sim.get("report") else [],
         "versions": [x.version for x in await call_store(rs.policies.all)],
-        "live_query": "&".join(f"{k}={v}" for k, v in live_query.items()),
+        "live_query": urlencode(live_query),
         "may_decide": in_review and role in approvers and role not in decided,
         "may_propose": row.state == S.DRAFT and change is None and _may(r, Action.POLICY_PROPOSE),
         "may_schedule": change is not None

@@ -170,11 +170,21 @@ async def test_each_approver_approves_in_the_console_and_it_goes_live(console: C
 async def test_the_operator_moves_cases_in_flight_to_the_live_version(console: Console):
     customer = {**request_body()["customer"], "id": f"C-{uuid.uuid4().hex[:10]}"}
     case = await console.open(customer=customer, summary="Opened before the new version")
-    old = case["policy_version"]
-    version = f"2027.02-{uuid.uuid4().hex[:6]}"
+    with_team = await console.open(customer=customer, summary="With the billing team")
     r = await console.http.post(
-        "/policy/versions", json={"text": draft_text(version, 16)}, headers=auth("manager")
+        f"/escalations/{with_team['id']}/consult-answer",
+        json={"resolves": False, "answer": "Needs a billing specialist"},
+        headers=auth("helpline"),
     )
+    assert r.status_code == 200, r.text
+    assert (await console.wait_stage(with_team["id"], "specialist"))["assigned_team"] == (
+        "billing-specialists"
+    )
+    old = case["policy_version"]
+    # the new version renames the billing team: a case already with it cannot move
+    version = f"2027.02-{uuid.uuid4().hex[:6]}"
+    text = draft_text(version, 16).replace('"billing-specialists"', '"billing-and-payments"')
+    r = await console.http.post("/policy/versions", json={"text": text}, headers=auth("manager"))
     assert r.status_code == 201, r.text
     await console.http.post(f"/policy/versions/{version}/propose", json={}, headers=auth("manager"))
     for role in ("manager", "executive"):
@@ -185,7 +195,7 @@ async def test_the_operator_moves_cases_in_flight_to_the_live_version(console: C
         )
         assert r.status_code == 200, r.text
     assert await wait_live(console, version)
-    assert await wait_listed(console, f"CustomerId = '{customer['id']}'")
+    assert await wait_listed(console, f"CustomerId = '{customer['id']}'", 2)
 
     specialist = await console.signed_in("specialist")  # not a migrating role: told so
     await specialist.goto(f"{console.base}/console/policy/migrate")
@@ -201,11 +211,20 @@ async def test_the_operator_moves_cases_in_flight_to_the_live_version(console: C
     await operator.get_by_label(re.compile("^Reason")).fill("P3 16 h for all")
     await operator.get_by_role("button", name="Move cases").click()
     result = operator.get_by_role("status")
-    await expect(result).to_contain_text("1 moved, 0 refused")
+    await expect(result).to_contain_text("1 moved, 1 refused")
     await expect(result.locator(".moved")).to_contain_text(case["id"])
-    moved = (await console.http.get(f"/escalations/{case['id']}", headers=auth("operator"))).json()
-    assert moved["policy_version"] == version != old
+    refused = result.locator(".refused-cases")
+    await expect(refused).to_contain_text(with_team["id"])
+    await expect(refused).to_contain_text(
+        f"its stage specialist is with team billing-specialists, which version {version} does "
+        "not have"
+    )
     assert await axe_violations(operator) == []
+    await shoot(operator, "policy-migrate")
+    for escalation, expected in ((case, version), (with_team, old)):
+        r = await console.http.get(f"/escalations/{escalation['id']}", headers=auth("operator"))
+        assert r.json()["policy_version"] == expected
+    assert version != old
     assert console.script_errors() == []
 
 
@@ -219,11 +238,11 @@ async def wait_live(console: Console, version: str, timeout: float = 15) -> bool
     return False
 
 
-async def wait_listed(console: Console, query: str, timeout: float = 15) -> bool:
+async def wait_listed(console: Console, query: str, n: int, timeout: float = 15) -> bool:
     """Visibility is eventually consistent: the migration lists cases by search attributes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if (await console.client.count_workflows(query)).count == 1:
+        if (await console.client.count_workflows(query)).count == n:
             return True
         await asyncio.sleep(0.2)
     return False
