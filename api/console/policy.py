@@ -54,7 +54,7 @@ def _may(r: Reader, action: Action) -> bool:
     return role_refusal(action, r.person.role) is None
 
 
-def _when(text: str, tz: str, end_of_day: bool = False) -> datetime | None:
+def local_time(text: str, tz: str, end_of_day: bool = False) -> datetime | None:
     """A `datetime-local` or `date` input in the reader's zone (the script sends it; without
     the script: UTC). Empty: None."""
     text = text.strip()
@@ -180,7 +180,7 @@ async def propose_new(request: Request, client: TemporalClient) -> Response:
     policies = _rs(request).policies
     try:
         # The go-live time is checked before anything is written: a refusal changes nothing.
-        go_live = _when(values.get("go_live_at", ""), values.get("tz", ""))
+        go_live = local_time(values.get("go_live_at", ""), values.get("tz", ""))
         if go_live is not None and go_live < datetime.now(UTC):
             raise Invalid("go_live_at: in the past; leave it empty for 'at once'")
         # browsers send a textarea's lines with CRLF; the stored text keeps the file's LF
@@ -311,7 +311,7 @@ async def _decide(request: Request, client: Any, r: Reader, version: str, f: dic
 async def _schedule(
     request: Request, client: Any, r: Reader, version: str, f: dict[str, str]
 ) -> str:
-    at = _when(f.get("go_live_at", ""), f.get("tz", ""))
+    at = local_time(f.get("go_live_at", ""), f.get("tz", ""))
     await schedule_change(_rs(request).policies, client, r.person, version, at)
     return "scheduled"
 
@@ -319,7 +319,7 @@ async def _schedule(
 async def _propose(
     request: Request, client: Any, r: Reader, version: str, f: dict[str, str]
 ) -> str:
-    at = _when(f.get("go_live_at", ""), f.get("tz", ""))
+    at = local_time(f.get("go_live_at", ""), f.get("tz", ""))
     policies, task_queue = _rs(request).policies, r.settings.task_queue
     live_policy = request.app.state.policy_file
     await propose_draft(policies, client, task_queue, live_policy, r.person, version, at)
@@ -329,8 +329,8 @@ async def _propose(
 async def _simulate(
     request: Request, client: Any, r: Reader, version: str, f: dict[str, str]
 ) -> str:
-    since = _when(f.get("since", ""), f.get("tz", ""))
-    until = _when(f.get("until", ""), f.get("tz", ""), end_of_day=True)
+    since = local_time(f.get("since", ""), f.get("tz", ""))
+    until = local_time(f.get("until", ""), f.get("tz", ""), end_of_day=True)
     if since is None or until is None:
         raise Invalid("since, until: both days are needed")
     doc = await start_simulation(

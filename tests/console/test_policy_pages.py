@@ -71,6 +71,14 @@ async def test_the_manager_proposes_a_draft_and_simulates_it(console: Console):
     assert listed == stored
 
     await text.fill(draft_text(version, 12))
+    go_live = manager.get_by_label(re.compile("^Go live at"))
+    await go_live.fill("2020-01-06T06:00")
+    await manager.get_by_role("button", name="Propose").click()
+    await expect(alert).to_contain_text("HTTP 422")
+    await expect(alert).to_contain_text("in the past")
+    listed = (await console.http.get("/policy/versions", headers=auth("agent"))).json()["items"]
+    assert listed == stored  # checked before the draft was written
+    await go_live.fill("")
     await manager.get_by_role("button", name="Propose").click()
     await expect(manager.get_by_role("heading", name=f"Policy {version}")).to_be_visible()
     await expect(manager.get_by_role("status").first).to_contain_text("proposed")
@@ -85,6 +93,13 @@ async def test_the_manager_proposes_a_draft_and_simulates_it(console: Console):
     await expect(approvers).to_have_count(2)
     await expect(approvers.nth(0)).to_contain_text("waiting")
     assert await axe_violations(manager) == []
+
+    # the go-live time, read in the reader's zone (the browser's Europe/London: GMT in December)
+    await manager.get_by_label(re.compile("^Go live at")).fill("2031-12-15T06:30")
+    await manager.get_by_role("button", name="Set go-live").click()
+    await expect(manager.get_by_role("status").first).to_contain_text("go-live time is set")
+    r = await console.http.get(f"/policy/versions/{version}", headers=auth("agent"))
+    assert r.json()["change"]["go_live_at"] == "2031-12-15T06:30:00Z"
 
     # a simulation over the last week (the default period), its progress, then its report
     await manager.get_by_role("button", name="Start simulation").click()
