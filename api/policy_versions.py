@@ -213,7 +213,12 @@ async def detail_of(
         )
     change = None
     if row.change_id is not None:
-        change = await gateway.policy_change_status(client, version)
+        try:
+            change = await gateway.policy_change_status(client, version)
+        except NotFound:
+            if row.state != S.DRAFT:
+                raise
+            # claimed, but its workflow never started (Temporal away): proposing again starts it
     simulation = await call_store(rs.simulations.latest, version)
     return VersionDetail(
         version=row, against=against, diff=diff, change=change, simulation=simulation
