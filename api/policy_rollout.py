@@ -11,15 +11,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
+from temporalio.client import Client
 
 from activities.policy import parse_policy
 from api import gateway
-from api.auth import CurrentPerson, access_doc, actor_of, require
+from api.auth import CurrentPerson, access_doc, actor_of, refuse_unless_allowed, require
 from api.deps import AppSettings, TemporalClient
 from api.errors import Conflict, Invalid, NotFound
 from api.policy_versions import Store, call_store, store_of
 from api.schemas import error_responses
 from core.directory import DirectoryEntry
+from core.report_store import ReportStore
+from core.report_store.policies import PolicyVersions
 from workflows.access import ACCESS, Action
 from workflows.escalation.migration import PolicyMigration
 from workflows.policy_change.models import SimulationStart, StoredVersion
@@ -78,6 +81,18 @@ async def migrate(
     store: Store,
     client: TemporalClient,
 ) -> MigrationResult:
+    return await migrate_cases(store, client, person, version, body)
+
+
+async def migrate_cases(
+    store: PolicyVersions,
+    client: Client,
+    person: DirectoryEntry,
+    version: str,
+    body: MigrationRequest,
+) -> MigrationResult:
+    """Move the open cases matching the filters to the live `version` (the API and the console)."""
+    refuse_unless_allowed(Action.MIGRATE_POLICY, person)
     row: StoredVersion = await call_store(store.get, version)
     if row.state != S.LIVE:
         raise Conflict(f"Version {version} is {row.state}; cases move only to the live version.")
@@ -156,33 +171,44 @@ async def simulate(
     body: SimulationRequest,
     person: Simulator,
     request: Request,
-    store: Store,
     client: TemporalClient,
     settings: AppSettings,
 ) -> SimulationView:
-    await call_store(store.get, version)
-    live = await call_store(store.live)
+    doc = await start_simulation(
+        store_of(request), client, settings.task_queue, person, version, body.since, body.until
+    )
+    return SimulationView.model_validate(doc)
+
+
+async def start_simulation(
+    rs: ReportStore,
+    client: Client,
+    task_queue: str,
+    person: DirectoryEntry,
+    version: str,
+    since: datetime,
+    until: datetime,
+) -> dict[str, Any]:
+    """Start a simulation of `version` against the live one over [since, until): its stored
+    row (state running), which the simulation fills in with progress and the report."""
+    refuse_unless_allowed(Action.POLICY_SIMULATE, person)
+    await call_store(rs.policies.get, version)
+    live = await call_store(rs.policies.live)
     if live is None:
         raise Conflict("No version is live to compare with.")
-    if body.since.tzinfo is None or body.until.tzinfo is None or body.until <= body.since:
+    if since.tzinfo is None or until.tzinfo is None or until <= since:
         raise Invalid("since, until: times with a zone, since before until")
     sim_id = uuid.uuid4().hex[:16]
-    sims = store_of(request).simulations
+    sims = rs.simulations
     await call_store(
-        sims.create,
-        sim_id,
-        version,
-        live.version,
-        body.since,
-        body.until,
-        person.id,
-        datetime.now(UTC),
+        sims.create, sim_id, version, live.version, since, until, person.id, datetime.now(UTC)
     )
     start = SimulationStart(
-        id=sim_id, version=version, against=live.version, since=body.since, until=body.until
+        id=sim_id, version=version, against=live.version, since=since, until=until
     )
-    await gateway.start_simulation(client, settings.task_queue, start)
-    return SimulationView.model_validate(await call_store(sims.get, sim_id))
+    await gateway.start_simulation(client, task_queue, start)
+    doc: dict[str, Any] = await call_store(sims.get, sim_id)
+    return doc
 
 
 @router.get(

@@ -19,10 +19,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
+from temporalio.client import Client
 
-from activities.policy import parse_policy
+from activities.policy import LivePolicy, parse_policy
 from api import gateway
-from api.auth import CurrentPerson, access_doc, actor_of, require
+from api.auth import CurrentPerson, access_doc, actor_of, refuse_unless_allowed, require
 from api.deps import AppSettings, CurrentPolicyFile, IdempotencyKey, TemporalClient
 from api.errors import Conflict, Invalid, NotFound
 from api.policy import policy_with_json
@@ -183,10 +184,18 @@ async def get_version(
     version: str,
     request: Request,
     _: CurrentPerson,
-    store: Store,
     client: TemporalClient,
     against: Annotated[str | None, Query(description="Version to diff against")] = None,
 ) -> VersionDetail:
+    return await detail_of(store_of(request), client, version, against)
+
+
+async def detail_of(
+    rs: ReportStore, client: Client, version: str, against: str | None = None
+) -> VersionDetail:
+    """A version, its diff against `against` (default: the live one), its change and its latest
+    simulation report (the API's GET and the console's page)."""
+    store = rs.policies
     row: StoredVersion = await call_store(store.get, version)
     if against is None:
         live = await call_store(store.live)
@@ -204,8 +213,13 @@ async def get_version(
         )
     change = None
     if row.change_id is not None:
-        change = await gateway.policy_change_status(client, version)
-    simulation = await call_store(store_of(request).simulations.latest, version)
+        try:
+            change = await gateway.policy_change_status(client, version)
+        except NotFound:
+            if row.state != S.DRAFT:
+                raise
+            # claimed, but its workflow never started (Temporal away): proposing again starts it
+    simulation = await call_store(rs.simulations.latest, version)
     return VersionDetail(
         version=row, against=against, diff=diff, change=change, simulation=simulation
     )
@@ -224,19 +238,28 @@ async def get_version(
 async def create_draft(
     body: DraftRequest, person: Drafter, store: Store, response: Response
 ) -> StoredVersion:
-    version = _checked(body.text)
+    row = await write_draft(store, person, body.text, body.note)
+    response.headers["Location"] = f"/policy/versions/{row.version}"
+    return row
+
+
+async def write_draft(
+    store: PolicyVersions, person: DirectoryEntry, text: str, note: str
+) -> StoredVersion:
+    """A new draft against the live version: 403 for roles that do not draft, 422 for a text that
+    is no policy (naming the field), 409 for a version number already used."""
+    refuse_unless_allowed(Action.POLICY_PROPOSE, person)
+    version = _checked(text)
     live = await call_store(store.live)
-    row: StoredVersion = await call_store(
+    return await call_store(
         store.create_draft,
         version,
-        body.text,
+        text,
         person.id,
-        body.note,
+        note,
         live.version if live else None,
         datetime.now(UTC),
     )
-    response.headers["Location"] = f"/policy/versions/{version}"
-    return row
 
 
 @router.put(
@@ -275,6 +298,23 @@ async def propose(
     settings: AppSettings,
     live_policy: CurrentPolicyFile,
 ) -> ChangeStatus:
+    return await propose_draft(
+        store, client, settings.task_queue, live_policy, person, version, body.go_live_at
+    )
+
+
+async def propose_draft(
+    store: PolicyVersions,
+    client: Client,
+    task_queue: str,
+    live_policy: LivePolicy,
+    person: DirectoryEntry,
+    version: str,
+    go_live_at: datetime | None,
+) -> ChangeStatus:
+    """Start the draft's change workflow with the approvers the live policy names (a retry
+    answers the same change)."""
+    refuse_unless_allowed(Action.POLICY_PROPOSE, person)
     row: StoredVersion = await call_store(store.get, version)
     if row.state != S.DRAFT and row.change_id is None:
         raise Conflict(f"Version {version} is {row.state}; only a draft is proposed.")
@@ -285,12 +325,12 @@ async def propose(
             proposer=actor_of(person),
             note=row.note,
             approvers=list(live.change.approvers),
-            go_live_at=_future(body.go_live_at),
+            go_live_at=_future(go_live_at),
             reminder_every_h=live.change.reminder_every_h,
         )
         change_id = gateway.policy_change_id(version)
         await call_store(store.claim_change, version, change_id, datetime.now(UTC))
-        await gateway.start_policy_change(client, settings.task_queue, start)
+        await gateway.start_policy_change(client, task_queue, start)
     return await gateway.policy_change_status(client, version)
 
 
@@ -312,10 +352,27 @@ async def decide(
     client: TemporalClient,
     idempotency_key: IdempotencyKey = None,
 ) -> ChangeStatus:
+    return await decide_change(
+        store, client, person, version, body.decision, body.comment, idempotency_key
+    )
+
+
+async def decide_change(
+    store: PolicyVersions,
+    client: Client,
+    person: DirectoryEntry,
+    version: str,
+    decision: Literal["approve", "reject"],
+    comment: str,
+    idempotency_key: str | None = None,
+) -> ChangeStatus:
+    """An approver's decision; the change workflow's validator refuses roles the live policy does
+    not name (403) and a second decision (409), leaving no trace."""
+    refuse_unless_allowed(Action.POLICY_APPROVE, person)
     row = await _proposed(store, version)
     if row.state not in (S.DRAFT, S.IN_REVIEW):
         raise Conflict(f"Version {version} is {row.state}; it is no longer in review.")
-    arg = ChangeDecision(actor=actor_of(person), decision=body.decision, comment=body.comment)
+    arg = ChangeDecision(actor=actor_of(person), decision=decision, comment=comment)
     return await gateway.policy_change_update(
         client, version, "decide_change", arg, person.id, idempotency_key
     )
@@ -337,8 +394,20 @@ async def schedule(
     client: TemporalClient,
     idempotency_key: IdempotencyKey = None,
 ) -> ChangeStatus:
+    return await schedule_change(store, client, person, version, body.go_live_at, idempotency_key)
+
+
+async def schedule_change(
+    store: PolicyVersions,
+    client: Client,
+    person: DirectoryEntry,
+    version: str,
+    go_live_at: datetime | None,
+    idempotency_key: str | None = None,
+) -> ChangeStatus:
+    refuse_unless_allowed(Action.POLICY_PROPOSE, person)
     await _proposed(store, version)
-    arg = ChangeSchedule(actor=actor_of(person), go_live_at=_future(body.go_live_at))
+    arg = ChangeSchedule(actor=actor_of(person), go_live_at=_future(go_live_at))
     return await gateway.policy_change_update(
         client, version, "schedule_change", arg, person.id, idempotency_key
     )

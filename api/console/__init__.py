@@ -12,13 +12,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console import filters, pages, temporal_ui
+from api.console import filters, pages, policy, temporal_ui
 
 
 def mount(app: FastAPI) -> None:
     filters.install(pages.templates.env)
     pages.add_sign_in_handler(app)
     app.include_router(pages.router)
+    app.include_router(policy.router)
     app.include_router(temporal_ui.router)
     static = Path(__file__).parent / "static"
     app.mount("/console/static", StaticFiles(directory=static), name="console-static")

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from workflows.access import Action, role_refusal
+
 
 def when(at: datetime | None) -> Markup:
     """A <time> the script shows in the reader's time zone; without it, UTC."""
@@ -53,7 +55,13 @@ def money(remedy) -> str:
     return "" if remedy is None else f"{remedy.amount:g} {escape(remedy.currency)}"
 
 
+def may(person, action: str) -> bool:
+    """Whether the access table lets the person's role take the action (nav links)."""
+    return role_refusal(Action(action), person.role) is None
+
+
 def install(env: Environment) -> None:
+    env.globals["may"] = may
     env.filters.update(
         when=when, countdown=countdown, duration=duration, business=business, money=money
     )

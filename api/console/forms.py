@@ -64,7 +64,11 @@ class Form:
 # Case actions the console has no form for, and where they are taken instead
 NOT_IN_THE_CONSOLE: dict[Action, str] = {
     Action.CUSTOMER_FEEDBACK: "the customer's signed feedback link (GET /feedback/{token})",
-    Action.MIGRATE_POLICY: "in bulk from the policy's versions (POST /policy/versions/{v}/migrate)",
+}
+
+# Case actions taken in bulk on another console page, not on the case page
+ELSEWHERE_IN_THE_CONSOLE: dict[Action, str] = {
+    Action.MIGRATE_POLICY: "/console/policy/migrate (cases chosen by the list's filters)",
 }
 
 

@@ -70,6 +70,15 @@ class Simulations:
             ).first()
         return _doc(r) if r else None
 
+    def newest(self, version: str) -> dict[str, Any] | None:
+        """The version's most recently started simulation, running or not (the console shows
+        its progress while it runs)."""
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                select(ps).where(ps.c.version == version).order_by(ps.c.started_at.desc()).limit(1)
+            ).first()
+        return _doc(r) if r else None
+
 
 def _doc(r: Any) -> dict[str, Any]:
     m = dict(r._mapping)

@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from core.report_store import ReportStore
 from core.settings import CONFIG_DIR
 from tests.api.conftest import auth, request_body
 
@@ -210,3 +211,22 @@ async def test_a_simulation_through_the_api_is_attached_to_the_version(policy_st
     assert any("cannot know" in s for s in report["cannot_know"])
     detail = (await http.get(f"/policy/versions/{version}", headers=auth("executive"))).json()
     assert detail["simulation"]["id"] == sim["id"]
+
+
+async def test_a_proposal_whose_workflow_never_started_is_proposed_again(policy_stack):
+    """Temporal away after the store named the change: the draft still shows (no change yet) and
+    proposing it again starts its review; the console's draft page offers exactly that."""
+    http = policy_stack.http
+    version = f"2027.04-{uuid.uuid4().hex[:6]}"
+    r = await http.post(
+        "/policy/versions", json={"text": draft_text(version, 14)}, headers=auth("manager")
+    )
+    assert r.status_code == 201, r.text
+    store = ReportStore(policy_stack.settings.report_url)
+    store.policies.claim_change(version, f"policy-change-{version}", datetime.now(UTC))
+    r = await http.get(f"/policy/versions/{version}", headers=auth("agent"))
+    assert r.status_code == 200 and r.json()["change"] is None, r.text
+    assert r.json()["version"]["state"] == "draft"
+    r = await http.post(f"/policy/versions/{version}/propose", json={}, headers=auth("manager"))
+    assert r.status_code == 200 and r.json()["approvers"] == ["manager", "executive"], r.text
+    await wait_state(http, version, "in_review")

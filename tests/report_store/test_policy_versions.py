@@ -103,3 +103,22 @@ def test_a_rejected_version_stays_rejected(store: ReportStore):
     with pytest.raises(StateConflict):
         store.policies.go_live("2026.12", NOW)
     assert store.policies.live().version == "2026.11-demo"  # type: ignore[union-attr]
+
+
+def test_the_newest_simulation_is_shown_while_it_runs(store: ReportStore):
+    """The console shows a running simulation's progress: `newest` answers it, running or not,
+    while `latest` (the report attached to the change) stays the last finished one."""
+    sims = store.simulations
+    since, until = datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)
+    assert sims.newest("2026.12") is None
+    sims.create("s-1", "2026.12", "2026.11-demo", since, until, "p-manager", NOW)
+    figures = {"cases": 3}
+    sims.finish("s-1", {"live": figures, "draft": figures, "cannot_know": []}, NOW)
+    later = NOW.replace(hour=10)
+    sims.create("s-2", "2026.12", "2026.11-demo", since, until, "p-executive", later)
+    sims.progress("s-2", 500)
+    newest = sims.newest("2026.12")
+    assert newest is not None and newest["id"] == "s-2" and newest["state"] == "running"
+    assert newest["cases_done"] == 500
+    latest = sims.latest("2026.12")
+    assert latest is not None and latest["id"] == "s-1" and latest["report"]["live"]["cases"] == 3

@@ -16,6 +16,9 @@
   }
 
   function refresh(root) {
+    // forms with times send the reader's zone, so the server reads their inputs as local times
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    root.querySelectorAll("input[data-tz-input]").forEach(function (el) { el.value = zone; });
     root.querySelectorAll("time[data-local]").forEach(function (el) {
       el.textContent = fmt.format(new Date(el.getAttribute("datetime")));
     });
