@@ -28,7 +28,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import Conflict, DomainError, Invalid, NotFound
+from api.errors import Conflict, Invalid, NotFound
 from api.schemas import EscalationPage, EscalationSummary
 from api.temporal_errors import temporal_errors
 from workflows import search_attributes as sa
@@ -36,7 +36,6 @@ from workflows.access import APPROVER_ROLES, Action
 from workflows.messages import CaseFacts
 from workflows.models import EscalationView, Handover, Timeline
 from workflows.opening import NewCase
-from workflows.policy_change.models import ChangeStart, ChangeStatus, SimulationStart
 
 log = structlog.get_logger("api")
 
@@ -57,7 +56,7 @@ Idempotency = Literal["header", "external_ref", "none"]
 T = TypeVar("T")
 
 
-def _timeout(s: float) -> timedelta:
+def rpc_timeout(s: float) -> timedelta:
     return timedelta(seconds=s)
 
 
@@ -66,7 +65,7 @@ def _timeout(s: float) -> timedelta:
 TEMPORAL_MS: ContextVar[list[float] | None] = ContextVar("temporal_ms", default=None)
 
 
-async def _bounded(call: Awaitable[T], timeout_s: float) -> T:
+async def bounded(call: Awaitable[T], timeout_s: float) -> T:
     """Await a call that already carries an RPC timeout, with a second, local bound just after."""
     start = time.perf_counter()
     try:
@@ -140,7 +139,7 @@ async def start_case(
     request = case.start.request
     async with temporal_errors(escalation_id):
         try:
-            handle = await _bounded(
+            handle = await bounded(
                 client.start_workflow(
                     WORKFLOW_TYPE,
                     case.start,
@@ -151,7 +150,7 @@ async def start_case(
                     memo=memo,
                     search_attributes=case.search_attributes(),
                     static_summary=f"{request.customer.name}: {request.summary}"[:200],
-                    rpc_timeout=_timeout(START_TIMEOUT_S),
+                    rpc_timeout=rpc_timeout(START_TIMEOUT_S),
                 ),
                 START_TIMEOUT_S,
             )
@@ -159,8 +158,8 @@ async def start_case(
         except WorkflowAlreadyStartedError:
             handle = client.get_workflow_handle(workflow_id(escalation_id))
             if refuse_other_request:
-                desc = await _bounded(
-                    handle.describe(rpc_timeout=_timeout(QUERY_TIMEOUT_S)), QUERY_TIMEOUT_S
+                desc = await bounded(
+                    handle.describe(rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)), QUERY_TIMEOUT_S
                 )
                 first = (await desc.memo()).get("request_sha256")
                 if first not in (None, memo.get("request_sha256")):
@@ -178,9 +177,9 @@ async def start_case(
 async def query_state(client: Client, escalation_id: str) -> EscalationView:
     handle = handle_for(client, escalation_id)
     async with temporal_errors(escalation_id):
-        return await _bounded(
+        return await bounded(
             handle.query(
-                STATE_QUERY, result_type=EscalationView, rpc_timeout=_timeout(QUERY_TIMEOUT_S)
+                STATE_QUERY, result_type=EscalationView, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
             ),
             QUERY_TIMEOUT_S,
         )
@@ -191,8 +190,10 @@ async def query_facts(client: Client, escalation_id: str) -> CaseFacts:
     writes)."""
     handle = handle_for(client, escalation_id)
     async with temporal_errors(escalation_id):
-        return await _bounded(
-            handle.query(FACTS_QUERY, result_type=CaseFacts, rpc_timeout=_timeout(QUERY_TIMEOUT_S)),
+        return await bounded(
+            handle.query(
+                FACTS_QUERY, result_type=CaseFacts, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
+            ),
             QUERY_TIMEOUT_S,
         )
 
@@ -200,9 +201,9 @@ async def query_facts(client: Client, escalation_id: str) -> CaseFacts:
 async def query_timeline(client: Client, escalation_id: str) -> Timeline:
     handle = handle_for(client, escalation_id)
     async with temporal_errors(escalation_id):
-        return await _bounded(
+        return await bounded(
             handle.query(
-                TIMELINE_QUERY, result_type=Timeline, rpc_timeout=_timeout(QUERY_TIMEOUT_S)
+                TIMELINE_QUERY, result_type=Timeline, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
             ),
             QUERY_TIMEOUT_S,
         )
@@ -211,9 +212,9 @@ async def query_timeline(client: Client, escalation_id: str) -> Timeline:
 async def query_handover(client: Client, escalation_id: str) -> Handover:
     handle = handle_for(client, escalation_id)
     async with temporal_errors(escalation_id):
-        return await _bounded(
+        return await bounded(
             handle.query(
-                HANDOVER_QUERY, result_type=Handover, rpc_timeout=_timeout(QUERY_TIMEOUT_S)
+                HANDOVER_QUERY, result_type=Handover, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
             ),
             QUERY_TIMEOUT_S,
         )
@@ -236,13 +237,13 @@ async def run_update(
         digest = hashlib.sha256(f"{by}\x00{idempotency_key}".encode()).hexdigest()[:32]
         update_id = f"{action.value}-{digest}"
     async with temporal_errors(escalation_id):
-        view = await _bounded(
+        view = await bounded(
             handle.execute_update(
                 action.value,
                 arg,
                 id=update_id,
                 result_type=EscalationView,
-                rpc_timeout=_timeout(UPDATE_TIMEOUT_S),
+                rpc_timeout=rpc_timeout(UPDATE_TIMEOUT_S),
             ),
             UPDATE_TIMEOUT_S,
         )
@@ -253,7 +254,7 @@ async def run_update(
 # --- list (the visibility store) ----------------------------------------------------------------
 
 
-def _q(value: str) -> str:
+def quoted(value: str) -> str:
     # SAFE_VALUE already refused quotes and backslashes; this is a second line of defence.
     if not re.match(SAFE_VALUE, value):
         raise Invalid("filter values may not contain quotes, backslashes or control characters")
@@ -287,7 +288,7 @@ def filter_clauses(
         ("Trigger", trigger),
     ):
         if value is not None:
-            clauses.append(f"`{name}` = {_q(value)}")  # backticks: `Trigger` is an SQL word
+            clauses.append(f"`{name}` = {quoted(value)}")  # backticks: `Trigger` is an SQL word
     if breached is True:
         clauses.append("`SlaBreached` = true")
     elif breached is False:
@@ -322,12 +323,12 @@ async def list_page(client: Client, query: str, page_size: int, token: bytes) ->
     """One page of visibility results, newest first; raw WorkflowExecutionInfo protos."""
 
     async def call(q: str) -> Any:
-        return await _bounded(
+        return await bounded(
             client.workflow_service.list_workflow_executions(
                 ListWorkflowExecutionsRequest(
                     namespace=client.namespace, page_size=page_size, next_page_token=token, query=q
                 ),
-                timeout=_timeout(QUERY_TIMEOUT_S),
+                timeout=rpc_timeout(QUERY_TIMEOUT_S),
             ),
             QUERY_TIMEOUT_S,
         )
@@ -345,7 +346,7 @@ async def list_page(client: Client, query: str, page_size: int, token: bytes) ->
 
 async def count(client: Client, query: str) -> int:
     """How many workflows match a visibility query."""
-    return (await client.count_workflows(query, rpc_timeout=_timeout(COUNT_TIMEOUT_S))).count
+    return (await client.count_workflows(query, rpc_timeout=rpc_timeout(COUNT_TIMEOUT_S))).count
 
 
 async def decode_memo(client: Client, info: Any, names: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -455,123 +456,3 @@ async def list_cases(
             raise
     items = [await summary_of(client, info) for info in resp.executions]
     return EscalationPage(items=items, next_page_token=encode_page_token(resp.next_page_token))
-
-
-# --- policy changes (PolicyChangeWorkflow, issue 25) ---------------------------------------------
-
-POLICY_CHANGE_TYPE = "PolicyChangeWorkflow"
-POLICY_STATUS_QUERY = "status"
-
-
-def policy_change_id(version: str) -> str:
-    return f"policy-change-{version}"
-
-
-async def start_policy_change(client: Client, task_queue: str, start: ChangeStart) -> bool:
-    """Start the change workflow of a version: True, or False when it was started before (a
-    retry: never a second review of the same version)."""
-    async with temporal_errors():
-        try:
-            await _bounded(
-                client.start_workflow(
-                    POLICY_CHANGE_TYPE,
-                    start,
-                    id=policy_change_id(start.version),
-                    task_queue=task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    static_summary=f"policy {start.version}: {start.note}"[:200],
-                    rpc_timeout=_timeout(START_TIMEOUT_S),
-                ),
-                START_TIMEOUT_S,
-            )
-            return True
-        except WorkflowAlreadyStartedError:
-            return False
-
-
-async def policy_change_status(client: Client, version: str) -> ChangeStatus:
-    handle = client.get_workflow_handle(policy_change_id(version))
-    async with temporal_errors():
-        return await _bounded(
-            handle.query(
-                POLICY_STATUS_QUERY,
-                result_type=ChangeStatus,
-                rpc_timeout=_timeout(QUERY_TIMEOUT_S),
-            ),
-            QUERY_TIMEOUT_S,
-        )
-
-
-async def policy_change_update(
-    client: Client, version: str, update: str, arg: Any, by: str, idempotency_key: str | None
-) -> ChangeStatus:
-    """Run an update of a version's change workflow (`decide_change`, `schedule_change`); a
-    retry with the same person and key is applied once."""
-    handle = client.get_workflow_handle(policy_change_id(version))
-    update_id = None
-    if idempotency_key:
-        digest = hashlib.sha256(f"{by}\x00{idempotency_key}".encode()).hexdigest()[:32]
-        update_id = f"{update}-{digest}"
-    async with temporal_errors():
-        try:
-            status = await _bounded(
-                handle.execute_update(
-                    update,
-                    arg,
-                    id=update_id,
-                    result_type=ChangeStatus,
-                    rpc_timeout=_timeout(UPDATE_TIMEOUT_S),
-                ),
-                UPDATE_TIMEOUT_S,
-            )
-        except RPCError as e:
-            if e.status != RPCStatusCode.NOT_FOUND:
-                raise
-            # the store knew the change; its workflow has ended (live or rejected) meanwhile
-            raise Conflict(
-                f"The change of version {version} is over; it takes no more actions."
-            ) from None
-    log.info("policy_change_action", version=version, action=update, by=by)
-    return status
-
-
-async def migrate_cases(
-    client: Client, clauses: list[str], limit: int, arg: Any, by: str
-) -> tuple[list[str], list[tuple[str, DomainError]], bool]:
-    """Run `migrate_policy` on the open cases matching `clauses` (at most `limit`, a few at a
-    time): (moved ids, refused ids with the refusal, whether more cases matched)."""
-    page = await list_cases(client, [*clauses, "ExecutionStatus = 'Running'"], limit, None)
-    moved: list[str] = []
-    refused: list[tuple[str, DomainError]] = []
-    gate = asyncio.Semaphore(8)
-
-    async def one(escalation_id: str) -> None:
-        async with gate:
-            try:
-                await run_update(client, escalation_id, Action.MIGRATE_POLICY, arg, by, None)
-                moved.append(escalation_id)
-            except DomainError as e:
-                refused.append((escalation_id, e))
-
-    await asyncio.gather(*(one(item.id) for item in page.items))
-    return moved, refused, page.next_page_token is not None
-
-
-def other_version_clause(version: str) -> str:
-    return f"`PolicyVersion` != {_q(version)}"
-
-
-async def start_simulation(client: Client, task_queue: str, start: SimulationStart) -> None:
-    async with temporal_errors():
-        await _bounded(
-            client.start_workflow(
-                "SimulationWorkflow",
-                start,
-                id=f"policy-simulation-{start.id}",
-                task_queue=task_queue,
-                static_summary=f"simulate policy {start.version} against {start.against}",
-                rpc_timeout=_timeout(START_TIMEOUT_S),
-            ),
-            START_TIMEOUT_S,
-        )

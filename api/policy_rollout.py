@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client
 
 from activities.policy import parse_policy
-from api import gateway
+from api import gateway, policy_gateway
 from api.auth import CurrentPerson, access_doc, actor_of, refuse_unless_allowed, require
 from api.deps import AppSettings, TemporalClient
 from api.errors import Conflict, Invalid, NotFound
@@ -106,11 +106,13 @@ async def migrate_cases(
         trigger=body.trigger,
         breached=body.breached,
     )
-    clauses.append(gateway.other_version_clause(version))
+    clauses.append(policy_gateway.other_version_clause(version))
     arg = PolicyMigration(
         actor=actor_of(person), policy=policy.model_dump(mode="json"), reason=body.reason
     )
-    moved, refused, more = await gateway.migrate_cases(client, clauses, body.limit, arg, person.id)
+    moved, refused, more = await policy_gateway.migrate_cases(
+        client, clauses, body.limit, arg, person.id
+    )
     return MigrationResult(
         version=version,
         migrated=sorted(moved),
@@ -206,7 +208,7 @@ async def start_simulation(
     start = SimulationStart(
         id=sim_id, version=version, against=live.version, since=since, until=until
     )
-    await gateway.start_simulation(client, task_queue, start)
+    await policy_gateway.start_simulation(client, task_queue, start)
     doc: dict[str, Any] = await call_store(sims.get, sim_id)
     return doc
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import Client
 
 from activities.policy import LivePolicy, parse_policy
-from api import gateway
+from api import policy_gateway
 from api.auth import CurrentPerson, access_doc, actor_of, refuse_unless_allowed, require
 from api.deps import AppSettings, CurrentPolicyFile, IdempotencyKey, TemporalClient
 from api.errors import Conflict, Invalid, NotFound
@@ -214,7 +214,7 @@ async def detail_of(
     change = None
     if row.change_id is not None:
         try:
-            change = await gateway.policy_change_status(client, version)
+            change = await policy_gateway.policy_change_status(client, version)
         except NotFound:
             if row.state != S.DRAFT:
                 raise
@@ -328,10 +328,10 @@ async def propose_draft(
             go_live_at=_future(go_live_at),
             reminder_every_h=live.change.reminder_every_h,
         )
-        change_id = gateway.policy_change_id(version)
+        change_id = policy_gateway.policy_change_id(version)
         await call_store(store.claim_change, version, change_id, datetime.now(UTC))
-        await gateway.start_policy_change(client, task_queue, start)
-    return await gateway.policy_change_status(client, version)
+        await policy_gateway.start_policy_change(client, task_queue, start)
+    return await policy_gateway.policy_change_status(client, version)
 
 
 @router.post(
@@ -373,7 +373,7 @@ async def decide_change(
     if row.state not in (S.DRAFT, S.IN_REVIEW):
         raise Conflict(f"Version {version} is {row.state}; it is no longer in review.")
     arg = ChangeDecision(actor=actor_of(person), decision=decision, comment=comment)
-    return await gateway.policy_change_update(
+    return await policy_gateway.policy_change_update(
         client, version, "decide_change", arg, person.id, idempotency_key
     )
 
@@ -408,7 +408,7 @@ async def schedule_change(
     refuse_unless_allowed(Action.POLICY_PROPOSE, person)
     await _proposed(store, version)
     arg = ChangeSchedule(actor=actor_of(person), go_live_at=_future(go_live_at))
-    return await gateway.policy_change_update(
+    return await policy_gateway.policy_change_update(
         client, version, "schedule_change", arg, person.id, idempotency_key
     )
 
