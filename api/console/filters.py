@@ -53,7 +53,65 @@ def money(remedy) -> str:
     return "" if remedy is None else f"{remedy.amount:g} {escape(remedy.currency)}"
 
 
+def amount(value: float | None, currency: str, unknown: str = "unknown") -> str:
+    return unknown if value is None else f"{value:g} {currency}"
+
+
+def yesno(value: bool | None) -> str:
+    return "unknown" if value is None else "yes" if value else "no"
+
+
+def check_in(key: str) -> str:
+    """A feedback's check-in key ("<reopen count>.<number>") in words."""
+    resolution, _, number = key.partition(".")
+    if not number:
+        return key or "–"
+    again = f" after reopening {resolution}x" if resolution not in ("", "0") else ""
+    return f"check-in {number}{again}"
+
+
+# Timeline actions whose words say more than the action's name (the rest: its name in words)
+ACTION_WORDS = {
+    "reassigned": "reassigned the case",
+    "owner_chased": "chased the owner",
+    "ownership_taken": "took ownership",
+    "callback_promised": "callback promised",
+    "callback_done": "callback made",
+    "callback_reminder": "callback reminder sent",
+    "callback_missed": "callback missed: breach of promise",
+    "contribution_requested": "contribution asked of another team",
+    "contribution_answered": "contribution answered",
+    "contribution_breached": "contribution not answered in time",
+    "contribution_deadline_moved": "contribution deadline moved to the resolution clock's",
+    "feedback_received": "customer feedback received",
+    "triaged": "triaged",
+}
+# Entries a reader should not miss (shown as breaches)
+ALARMING = frozenset(
+    {
+        "sla_breached",
+        "callback_missed",
+        "contribution_breached",
+        "notification_failed",
+        "routing_failed",
+    }
+)
+
+
+def action_words(action: str) -> str:
+    return ACTION_WORDS.get(action, action.replace("_", " "))
+
+
 def install(env: Environment) -> None:
     env.filters.update(
-        when=when, countdown=countdown, duration=duration, business=business, money=money
+        when=when,
+        countdown=countdown,
+        duration=duration,
+        business=business,
+        money=money,
+        amount=amount,
+        yesno=yesno,
+        check_in=check_in,
+        action_words=action_words,
     )
+    env.globals["alarming"] = ALARMING
