@@ -226,9 +226,7 @@ async def cases_page(request: Request, r: SignedIn, client: TemporalClient) -> R
 # --- the case page ------------------------------------------------------------------------------
 
 
-async def _case(
-    client: Client, r: Reader, escalation_id: str, request: Request
-) -> dict[str, Any]:
+async def _case(client: Client, r: Reader, escalation_id: str, request: Request) -> dict[str, Any]:
     view = await gateway.query_state(client, escalation_id)
     timeline = await gateway.query_timeline(client, escalation_id)
     handover = await gateway.query_handover(client, escalation_id)
