@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -266,18 +267,20 @@ async def test_the_specialist_reads_the_handover_packet(console: Console):
     assert console.script_errors() == []
 
 
-@pytest.fixture
-async def quick(
-    console: Console, tmp_path: Path
+@asynccontextmanager
+async def api_with_policy(
+    console: Console, folder: Path, version: str, *changes: tuple[str, str]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
-    """The API with a policy whose check-ins come seconds after resolution (same worker)."""
+    """The API with the demo policy changed as given (a store of its own), on the same worker."""
     text = (CONFIG_DIR / "policy.toml").read_text()
-    text = text.replace('version = "2026.11-demo"', 'version = "2026.11-console-check-ins"')
-    text = text.replace("follow_up_h = [24, 168]", "follow_up_h = [0.0003, 0.0006]")
-    path = tmp_path / "policy.toml"
+    text = text.replace('version = "2026.11-demo"', f'version = "{version}"')
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = folder / "policy.toml"
     path.write_text(text)
     settings = Settings(
-        demo=True, task_queue=console.settings.task_queue, policy_path=path, data_dir=tmp_path
+        demo=True, task_queue=console.settings.task_queue, policy_path=path, data_dir=folder
     )
     app = create_app(settings, client=console.client)
     async with (
@@ -285,6 +288,18 @@ async def quick(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
     ):
         yield http, settings
+
+
+@pytest.fixture
+async def quick(
+    console: Console, tmp_path: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
+    """Check-ins seconds after resolution."""
+    quick_check_ins = ("follow_up_h = [24, 168]", "follow_up_h = [0.0003, 0.0006]")
+    async with api_with_policy(
+        console, tmp_path, "2026.11-console-check-ins", quick_check_ins
+    ) as api:
+        yield api
 
 
 async def test_a_resolved_case_shows_its_root_cause_and_the_customers_feedback(
@@ -326,4 +341,64 @@ async def test_a_resolved_case_shows_its_root_cause_and_the_customers_feedback(
     await expect(row).to_contain_text("Refund arrived, thanks")
     await expect(row.locator("td[data-label='Still broken']")).to_have_text("no")
     assert await axe_violations(specialist) == []
+    assert console.script_errors() == []
+
+
+async def test_a_missed_callback_and_a_breached_contribution_read_as_breaches(
+    console: Console, tmp_path: Path
+):
+    """A legal threat counts round the clock: a callback due in seconds (no grace in this
+    policy) is missed and a contribution given a few seconds is breached, on the open page."""
+    no_grace = ("callback_grace_min = 10 ", "callback_grace_min = 0 ")
+    async with api_with_policy(console, tmp_path, "2026.11-console-no-grace", no_grace) as api:
+        http, _ = api
+        r = await http.post(
+            "/escalations",
+            json=request_body(
+                customer=customer("C-breach"), trigger="legal_threat", summary="Breaches"
+            ),
+            headers=auth("agent"),
+        )
+        assert r.status_code == 201, r.text
+    eid = r.json()["id"]
+    await console.wait_stage(eid, "specialist")  # straight to the escalated-accounts manager
+    r = await console.http.post(
+        f"/escalations/{eid}/reassign",
+        json={"assignee": "p-specialist", "reason": "Billing question"},
+        headers=auth("manager"),
+    )
+    assert r.status_code == 200, r.text
+    r = await console.http.post(f"/escalations/{eid}/acknowledge", headers=auth("specialist"))
+    assert r.status_code == 200, r.text
+
+    agent = await console.signed_in("agent")
+    await agent.goto(f"{console.base}/console/cases/{eid}")
+    soon = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
+    r = await console.http.post(
+        f"/escalations/{eid}/callbacks", json={"at": soon}, headers=auth("agent")
+    )
+    assert r.status_code == 200, r.text
+    r = await console.http.post(
+        f"/escalations/{eid}/contributions",
+        json={"team": "technical-specialists", "question": "Any outage?", "within_h": 0.001},
+        headers=auth("specialist"),
+    )
+    assert r.status_code == 200, r.text
+
+    callback = region(agent, "Callbacks promised").locator("tbody tr")
+    await expect(callback).to_contain_text("missed: breach of promise", timeout=20_000)
+    await expect(callback).to_have_class("breached")
+    await expect(callback).to_contain_text("Alex Agent (agent)")
+    contribution = region(agent, "Contributions from other teams").locator("tbody tr")
+    await expect(contribution).to_contain_text("breached: not answered by its deadline")
+    await expect(contribution).to_contain_text("counted round the clock")
+    await expect(contribution).to_have_class("breached")
+    timeline = agent.locator(".timeline")
+    await expect(timeline.locator("li[data-action='callback_missed']")).to_contain_text(
+        "callback missed: breach of promise"
+    )
+    await expect(timeline.locator("li[data-action='contribution_breached']")).to_have_class(
+        "breached"
+    )
+    assert await axe_violations(agent) == []
     assert console.script_errors() == []
