@@ -423,9 +423,11 @@ class ClockCalendar(BaseModel):
 
 
 class TeamHours(BaseModel):
-    team: str
-    calendar: str = Field(description="The policy's calendar name the team works on")
-    timezone: str | None = None
+    team: str = Field(description="A team of the policy", examples=["technical-specialists"])
+    calendar: str = Field(
+        description="The policy's calendar name the team works on", examples=["uk_office"]
+    )
+    timezone: str | None = Field(None, description="The calendar's time zone")
 
 
 class Handover(BaseModel):
