@@ -66,8 +66,9 @@ def check_in(key: str) -> str:
     resolution, _, number = key.partition(".")
     if not number:
         return key or "–"
-    again = f" after reopening {resolution}x" if resolution not in ("", "0") else ""
-    return f"check-in {number}{again}"
+    if not resolution.isdigit() or resolution == "0":
+        return f"check-in {number}"
+    return f"check-in {number} after resolution {int(resolution) + 1}"  # reopened in between
 
 
 # Timeline actions whose words say more than the action's name (the rest: its name in words)
