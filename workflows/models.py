@@ -422,6 +422,14 @@ class ClockCalendar(BaseModel):
     target_s: float = Field(description="Business seconds allowed")
 
 
+class TeamHours(BaseModel):
+    team: str = Field(description="A team of the policy", examples=["technical-specialists"])
+    calendar: str = Field(
+        description="The policy's calendar name the team works on", examples=["uk_office"]
+    )
+    timezone: str | None = Field(None, description="The calendar's time zone")
+
+
 class Handover(BaseModel):
     """What a person taking the case over needs beyond the live state (the "handover" query):
     what the frontline captured, the help line's answer, knowledge-base matches, notes, and the
@@ -458,6 +466,14 @@ class Handover(BaseModel):
         default_factory=list,
         description="The customer's escalations of the past year and their outcomes, newest "
         "first (empty: none, or the history could not be read: see `customer`)",
+    )
+    team_hours: list[TeamHours] = Field(
+        default_factory=list,
+        description="Each team's business hours in the case's policy: a contribution's deadline "
+        "counts on its team's (round the clock on a P1 or an immediate case)",
+    )
+    callback_grace_min: float | None = Field(
+        None, description="Minutes after a promised callback's time before it is missed"
     )
 
 

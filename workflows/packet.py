@@ -4,7 +4,7 @@ message's text. Pure functions of the case and its policy."""
 
 from __future__ import annotations
 
-from workflows.models import ClockCalendar, EscalationState, Handover
+from workflows.models import ClockCalendar, EscalationState, Handover, TeamHours
 from workflows.opening import customer_context, customer_summary, money
 from workflows.policy import Policy
 
@@ -42,7 +42,19 @@ def handover(s: EscalationState, p: Policy | None) -> Handover:
         notes_count=max(s.notes_count, len(s.notes)),
         customer=customer_context(s, p) if p and record is not None else None,
         previous_escalations=list(record.escalations) if record is not None else [],
+        team_hours=team_hours(p) if p else [],
+        callback_grace_min=p.callback_grace_min if p else None,
     )
+
+
+def team_hours(p: Policy) -> list[TeamHours]:
+    out = []
+    for t in p.teams:
+        spec = p.calendars.get(t.calendar)
+        out.append(
+            TeamHours(team=t.name, calendar=t.calendar, timezone=spec.timezone if spec else None)
+        )
+    return out
 
 
 def consult_question(s: EscalationState) -> str | None:

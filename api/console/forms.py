@@ -49,6 +49,7 @@ class Field:
     options: tuple[str, ...] = ()
     required: bool = True
     default: str = ""
+    blank: str = ""  # a select's words for its empty option ("" in `options`)
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,25 @@ FORMS: dict[Action, Form] = {
             Action.RESOLVE,
             "Resolve the case",
             "Resolve",
-            (Field("outcome", "Outcome"),),
-            lambda p, f: ResolveCase(actor=actor_of(p), outcome=f.get("outcome", "")),
+            (
+                Field("outcome", "Outcome"),
+                # options: the policy's root causes (the page passes them as `choices`)
+                Field("root_cause", "Root cause", "select", required=False, blank="not given"),
+                Field(
+                    "avoidable",
+                    "Was the trigger avoidable after all?",
+                    "select",
+                    ("", "yes", "no"),
+                    required=False,
+                    blank="as triaged",
+                ),
+            ),
+            lambda p, f: ResolveCase(
+                actor=actor_of(p),
+                outcome=f.get("outcome", ""),
+                root_cause=f.get("root_cause") or None,
+                avoidable={"yes": True, "no": False}.get(f.get("avoidable", "")),
+            ),
         ),
         Form(
             Action.CHANGE_SEVERITY,

@@ -227,7 +227,7 @@ async def cases_page(request: Request, r: SignedIn, client: TemporalClient) -> R
 # --- the case page ------------------------------------------------------------------------------
 
 
-async def _case(client: Client, r: Reader, escalation_id: str) -> dict[str, Any]:
+async def _case(client: Client, r: Reader, escalation_id: str, request: Request) -> dict[str, Any]:
     view, timeline, handover = await asyncio.gather(  # one worker serves all three at once
         gateway.query_state(client, escalation_id),
         gateway.query_timeline(client, escalation_id),
@@ -240,7 +240,11 @@ async def _case(client: Client, r: Reader, escalation_id: str) -> dict[str, Any]
         if ui and r.person.role == "operator"
         else None
     )
+    # the policy in force: its currency and root causes (the case's pinned one validates)
+    policy = request.app.state.policy_file.get()
     return {
+        "currency": policy.currency,
+        "choices": {"root_cause": ("", *policy.root_causes)},
         "case": view,
         "timeline": list(reversed(timeline.items)),
         "handover": handover,
@@ -257,7 +261,7 @@ async def case_page(
     request: Request, escalation_id: str, r: SignedIn, client: TemporalClient
 ) -> Response:
     try:
-        ctx = await _case(client, r, escalation_id)
+        ctx = await _case(client, r, escalation_id, request)
     except DomainError as e:
         return page(request, "error.html", e.status_code, person=r.person, csrf=r.csrf, error=e)
     done = request.query_params.get("done", "")
@@ -269,7 +273,7 @@ async def case_page(
 async def case_live(
     request: Request, escalation_id: str, r: SignedIn, client: TemporalClient
 ) -> Response:
-    return page(request, "_case.html", **await _case(client, r, escalation_id))
+    return page(request, "_case.html", **await _case(client, r, escalation_id, request))
 
 
 @router.post("/cases/{escalation_id}/actions/{action}")
@@ -318,7 +322,7 @@ async def _refused(
 ) -> Response:
     """The case page again, as it is now, with the reason the action was refused."""
     try:
-        ctx = await _case(client, r, escalation_id)
+        ctx = await _case(client, r, escalation_id, request)
     except DomainError as e:
         return page(request, "error.html", e.status_code, person=r.person, csrf=r.csrf, error=e)
     return page(request, "case.html", status, refusal=detail, refusal_status=status, **ctx)

@@ -17,6 +17,12 @@ async def test_the_handover_packet_through_the_api(stack):
     assert packet["triage_reason"].startswith("triage rule")
     assert packet["customer"]["tier"] == "standard"
     assert packet["previous_escalations"] == []
+    # the case's own policy names each team's hours and the callback grace (the console shows
+    # a contribution's deadline on its team's hours)
+    hours = {h["team"]: (h["calendar"], h["timezone"]) for h in packet["team_hours"]}
+    assert hours["technical-specialists"] == ("uk_office", "Europe/London")
+    assert hours["billing-specialists"] == ("uk_extended", "Europe/London")
+    assert packet["callback_grace_min"] == 10
 
 
 async def test_the_handover_of_an_unknown_case_is_404(stack):

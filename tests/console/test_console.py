@@ -313,7 +313,7 @@ async def test_the_case_forms_request_info_note_severity_resolve_reopen_cancel(c
     await ask.get_by_label("Question").fill("Which card was charged?")
     await ask.get_by_role("button", name="Send request").click()
     await expect(specialist.locator("dl.facts")).to_contain_text("clocks paused")
-    await expect(specialist.locator("table")).to_contain_text("paused")
+    await expect(specialist.get_by_role("region", name="SLA clocks")).to_contain_text("paused")
     note = form(specialist, "add_note")
     await note.get_by_label("Note").fill("Customer on holiday until Monday")
     await note.get_by_role("button", name="Add note").click()
