@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -294,7 +294,7 @@ def filter_clauses(
     elif breached is False:
         clauses.append("(`SlaBreached` = false OR `SlaBreached` IS NULL)")
     if status == "open":
-        clauses.append("ExecutionStatus = 'Running'")
+        clauses.append(OPEN)
     elif status == "ended":
         clauses.append("ExecutionStatus != 'Running'")
     return clauses
@@ -311,6 +311,30 @@ def decode_page_token(token: str | None) -> bytes:
 
 def encode_page_token(token: bytes) -> str | None:
     return base64.urlsafe_b64encode(token).decode().rstrip("=") if token else None
+
+
+# "Open" is asked as `CloseTime IS NULL`: the SQL visibility's planner then uses the index of
+# the query's other attribute (a stage, an assignee), where `ExecutionStatus = 'Running'` made it
+# walk every running workflow (decision 0021). A server that refuses it gets the status clause,
+# remembered per process.
+OPEN = "CloseTime IS NULL"
+RUNNING = "ExecutionStatus = 'Running'"
+_open_clause = {"supported": True}
+
+
+async def _open_fallback(run: Callable[[str], Awaitable[T]], query: str) -> T:
+    if OPEN in query and _open_clause["supported"]:
+        try:
+            return await run(query)
+        except RPCError as e:
+            said = e.message.lower()
+            if e.status != RPCStatusCode.INVALID_ARGUMENT or not (
+                "closetime" in said or "null" in said
+            ):
+                raise
+            _open_clause["supported"] = False
+            log.info("visibility_without_close_time_is_null", reason=e.message)
+    return await run(query.replace(OPEN, RUNNING))
 
 
 # Advanced visibility (Elasticsearch, Temporal Cloud) takes ORDER BY; the SQL visibility of the
@@ -333,20 +357,30 @@ async def list_page(client: Client, query: str, page_size: int, token: bytes) ->
             QUERY_TIMEOUT_S,
         )
 
-    if _order_by["supported"]:
-        try:
-            return await call(query + " ORDER BY StartTime DESC")
-        except RPCError as e:
-            if e.status != RPCStatusCode.INVALID_ARGUMENT or "order by" not in e.message.lower():
-                raise
-            _order_by["supported"] = False
-            log.info("visibility_without_order_by", reason=e.message)
-    return await call(query)
+    async def ordered(q: str) -> Any:
+        if _order_by["supported"]:
+            try:
+                return await call(q + " ORDER BY StartTime DESC")
+            except RPCError as e:
+                if (
+                    e.status != RPCStatusCode.INVALID_ARGUMENT
+                    or "order by" not in e.message.lower()
+                ):
+                    raise
+                _order_by["supported"] = False
+                log.info("visibility_without_order_by", reason=e.message)
+        return await call(q)
+
+    return await _open_fallback(ordered, query)
 
 
 async def count(client: Client, query: str) -> int:
     """How many workflows match a visibility query."""
-    return (await client.count_workflows(query, rpc_timeout=rpc_timeout(COUNT_TIMEOUT_S))).count
+
+    async def run(q: str) -> Any:
+        return await client.count_workflows(q, rpc_timeout=rpc_timeout(COUNT_TIMEOUT_S))
+
+    return (await _open_fallback(run, query)).count
 
 
 async def decode_memo(client: Client, info: Any, names: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Conflict, DomainError
 from api.gateway import (
+    OPEN,
     QUERY_TIMEOUT_S,
     START_TIMEOUT_S,
     UPDATE_TIMEOUT_S,
@@ -111,7 +112,7 @@ async def migrate_cases(
 ) -> tuple[list[str], list[tuple[str, DomainError]], bool]:
     """Run `migrate_policy` on the open cases matching `clauses` (at most `limit`, a few at a
     time): (moved ids, refused ids with the refusal, whether more cases matched)."""
-    page = await list_cases(client, [*clauses, "ExecutionStatus = 'Running'"], limit, None)
+    page = await list_cases(client, [*clauses, OPEN], limit, None)
     moved: list[str] = []
     refused: list[tuple[str, DomainError]] = []
     gate = asyncio.Semaphore(8)

@@ -15,7 +15,7 @@ from temporalio.converter import decode_typed_search_attributes
 from api.auth import access_doc, require
 from api.deps import IsoTime, TemporalClient
 from api.errors import Invalid
-from api.gateway import count, decode_memo, list_page, visibility_query
+from api.gateway import OPEN, count, decode_memo, list_page, visibility_query
 from api.schemas import SummaryReport, error_responses
 from api.temporal_errors import temporal_errors
 from core.directory import DirectoryEntry
@@ -113,7 +113,7 @@ async def summary(
         + [q("`Avoidable` = true"), q("`Avoidable` = false")]
         + [q(f"`ResolvedAtTier` = '{t}'") for t in tiers]
         + [q("`ResolvedWithinSla` = true"), q("`ResolvedWithinSla` = false")]
-        + [q("ExecutionStatus = 'Running'", f"`EscalationStage` = '{s}'") for s in open_stages]
+        + [q(OPEN, f"`EscalationStage` = '{s}'") for s in open_stages]
     )
     async with temporal_errors():
         counts, median = await asyncio.gather(

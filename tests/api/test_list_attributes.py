@@ -1,14 +1,18 @@
-"""The list reads search attributes from their JSON payloads itself (api.gateway.plain_attributes,
-far cheaper than the SDK's typed decoder): it must read what the SDK reads."""
+"""How the lists read visibility: search attributes from their JSON payloads (api.gateway.
+plain_attributes, far cheaper than the SDK's typed decoder) read as the SDK reads them, and "open"
+asked as `CloseTime IS NULL`, or by status where a server refuses that."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.converter import decode_typed_search_attributes, encode_search_attributes
+from temporalio.service import RPCError, RPCStatusCode
 
+from api import gateway
 from api.gateway import plain_attributes
 from workflows import search_attributes as sa
 
@@ -35,3 +39,28 @@ def test_the_lists_reading_of_search_attributes_is_the_sdks():
     ours = plain_attributes(proto)
     assert ours == sdk
     assert ours[sa.SLA_DUE_AT.name] == due and ours[sa.SEVERITY.name] == "P2"
+
+
+async def test_a_server_that_refuses_close_time_is_null_is_asked_by_status(monkeypatch):
+    monkeypatch.setitem(gateway._open_clause, "supported", True)
+    asked: list[str] = []
+
+    async def server(query: str) -> str:
+        asked.append(query)
+        if gateway.OPEN in query:
+            raise RPCError("invalid query: CloseTime IS NULL", RPCStatusCode.INVALID_ARGUMENT, b"")
+        return "page"
+
+    query = f"`EscalationStage` = 'specialist' AND {gateway.OPEN}"
+    assert await gateway._open_fallback(server, query) == "page"
+    assert await gateway._open_fallback(server, query) == "page"  # remembered: asked once
+    running = f"`EscalationStage` = 'specialist' AND {gateway.RUNNING}"
+    assert asked == [query, running, running]
+
+    async def down(query: str) -> str:
+        raise RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
+
+    monkeypatch.setitem(gateway._open_clause, "supported", True)
+    with pytest.raises(RPCError):  # any other failure is the caller's, and changes nothing
+        await gateway._open_fallback(down, query)
+    assert gateway._open_clause["supported"]
