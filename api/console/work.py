@@ -11,6 +11,7 @@ per section instead, so no section is crowded out (docs/decisions/0020 and 0021)
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -156,56 +157,72 @@ async def managers_board(client: Client) -> list[WorkSection]:
     ]
 
 
+async def _consults(client: Client) -> list[WorkSection]:
+    items = [
+        WorkItem(c, c.sla_due_at, "Answer the consult")
+        for c in await _list(client, stage="helpline_consult")
+    ]
+    return [WorkSection("Consults waiting for an answer", items, "No consults.")]
+
+
+async def _own_cases(client: Client, person: DirectoryEntry) -> list[WorkSection]:
+    mine = await _list(client, assignee=person.id)
+    to_ack = [c for c in mine if sa.AWAITING_ACK in c.attention]
+    owned = [c for c in mine if sa.AWAITING_ACK not in c.attention]
+    return [
+        WorkSection(
+            "Cases to acknowledge",
+            [WorkItem(c, c.sla_due_at, "Acknowledge: take ownership") for c in to_ack],
+            "Nothing waits for your acknowledgement.",
+        ),
+        WorkSection(
+            "Cases you own",
+            [WorkItem(c, c.sla_due_at, "Propose a remedy or resolve") for c in owned],
+            "You own no open case.",
+        ),
+    ]
+
+
+async def _approval_sections(
+    client: Client, person: DirectoryEntry, currency: str
+) -> list[WorkSection]:
+    approvals = await _approvals(client, person, currency)
+    return [
+        WorkSection(
+            "Approvals you may decide",
+            [i for i in approvals if i.decidable],
+            "No approvals within your authority.",
+        ),
+        WorkSection(
+            "Approvals you can see but not decide",
+            [i for i in approvals if not i.decidable],
+            "None.",
+        ),
+    ]
+
+
+async def _open_cases(client: Client) -> list[WorkSection]:
+    items = [WorkItem(c, c.sla_due_at, c.stage or "") for c in await _list(client)]
+    return [WorkSection("Open cases", items, "No open cases.")]
+
+
 async def my_work(
     client: Client, person: DirectoryEntry, currency: str = "GBP"
 ) -> list[WorkSection]:
+    """The reader's sections, due first; a role's parts are asked of visibility at once."""
     role = person.role
-    sections: list[WorkSection] = []
+    parts: list[Awaitable[list[WorkSection]]] = []
     if role == "helpline":
-        items = [
-            WorkItem(c, c.sla_due_at, "Answer the consult")
-            for c in await _list(client, stage="helpline_consult")
-        ]
-        sections.append(WorkSection("Consults waiting for an answer", items, "No consults."))
+        parts.append(_consults(client))
     if role in ("specialist", "manager"):  # the manager owns threats and P1s (decision 0040)
-        mine = await _list(client, assignee=person.id)
-        to_ack = [c for c in mine if sa.AWAITING_ACK in c.attention]
-        owned = [c for c in mine if sa.AWAITING_ACK not in c.attention]
-        sections.append(
-            WorkSection(
-                "Cases to acknowledge",
-                [WorkItem(c, c.sla_due_at, "Acknowledge: take ownership") for c in to_ack],
-                "Nothing waits for your acknowledgement.",
-            )
-        )
-        sections.append(
-            WorkSection(
-                "Cases you own",
-                [WorkItem(c, c.sla_due_at, "Propose a remedy or resolve") for c in owned],
-                "You own no open case.",
-            )
-        )
+        parts.append(_own_cases(client, person))
     if role in APPROVER_ROLES:
-        approvals = await _approvals(client, person, currency)
-        sections.append(
-            WorkSection(
-                "Approvals you may decide",
-                [i for i in approvals if i.decidable],
-                "No approvals within your authority.",
-            )
-        )
-        sections.append(
-            WorkSection(
-                "Approvals you can see but not decide",
-                [i for i in approvals if not i.decidable],
-                "None.",
-            )
-        )
+        parts.append(_approval_sections(client, person, currency))
     if role == "manager":
-        sections += await managers_board(client)
-    if not sections:
-        items = [WorkItem(c, c.sla_due_at, c.stage or "") for c in await _list(client)]
-        sections.append(WorkSection("Open cases", items, "No open cases."))
+        parts.append(managers_board(client))
+    if not parts:
+        parts.append(_open_cases(client))
+    sections = [s for part in await asyncio.gather(*parts) for s in part]
     for s in sections:
         s.items = _due_first(s.items)
     return sections
