@@ -86,6 +86,20 @@ def _signed_in_or_form(request: Request, back: str) -> Reader | Response:
     return Reader(*found, request.app.state.settings)
 
 
+async def _posted(request: Request, back: str) -> tuple[Reader, dict[str, str], bool] | Response:
+    """A form POST's reader, its values and whether its CSRF token is stale (each page says so
+    in its own way), or the sign-in page when the session has ended."""
+    r = _signed_in_or_form(request, back)
+    if isinstance(r, Response):
+        return r
+    values = await form_of(request)
+    try:
+        session.check_csrf(r.settings, r.session, values.get("csrf"))
+    except session.StaleForm:
+        return r, values, True
+    return r, values, False
+
+
 # --- the versions -------------------------------------------------------------------------------
 
 
@@ -169,13 +183,11 @@ def _draft_form(
 
 @router.post("/new")
 async def propose_new(request: Request, client: TemporalClient) -> Response:
-    r = _signed_in_or_form(request, "/console/policy/new")
-    if isinstance(r, Response):
-        return r
-    values = await form_of(request)
-    try:
-        session.check_csrf(r.settings, r.session, values.get("csrf"))
-    except session.StaleForm:
+    posted = await _posted(request, "/console/policy/new")
+    if isinstance(posted, Response):
+        return posted
+    r, values, stale = posted
+    if stale:
         return _draft_form(request, r, values, STALE, 403)
     policies = _rs(request).policies
     try:
@@ -241,13 +253,11 @@ async def _migrate_form(
 
 @router.post("/migrate")
 async def migrate(request: Request, client: TemporalClient) -> Response:
-    r = _signed_in_or_form(request, "/console/policy/migrate")
-    if isinstance(r, Response):
-        return r
-    values = await form_of(request)
-    try:
-        session.check_csrf(r.settings, r.session, values.get("csrf"))
-    except session.StaleForm:
+    posted = await _posted(request, "/console/policy/migrate")
+    if isinstance(posted, Response):
+        return posted
+    r, values, stale = posted
+    if stale:
         return await _migrate_form(request, r, values, refusal=STALE, status=403)
     filters: dict[str, Any] = {
         k: v for k, v in values.items() if k in MigrationRequest.model_fields and v
@@ -349,13 +359,11 @@ ACTIONS: dict[str, Act] = {
 
 @router.post("/{version}/actions/{action}")
 async def act(request: Request, version: str, action: str, client: TemporalClient) -> Response:
-    r = _signed_in_or_form(request, f"/console/policy/{version}")
-    if isinstance(r, Response):
-        return r
-    values = await form_of(request)
-    try:
-        session.check_csrf(r.settings, r.session, values.get("csrf"))
-    except session.StaleForm:
+    posted = await _posted(request, f"/console/policy/{version}")
+    if isinstance(posted, Response):
+        return posted
+    r, values, stale = posted
+    if stale:
         return await _refused(request, client, r, version, 403, STALE)
     step = ACTIONS.get(action)
     if step is None:
