@@ -254,7 +254,9 @@ async def test_history_holds_no_personal_data_in_the_clear(dev_env) -> None:
     text = history.to_json()
     raw = b"".join(e.SerializeToString() for e in history.events)
     assert len(history.events) > 5
-    for secret in (EMAIL, PHONE, summary, details, marker, "ada.lovelace", "7946", "Lovelace"):
+    # Fragments long enough not to turn up by chance in timestamps, ids or ciphertext
+    # ("7946" alone once matched a timestamp's nanoseconds).
+    for secret in (EMAIL, PHONE, summary, details, marker, "ada.lovelace", "7946 0999", "Lovelace"):
         assert secret not in text, f"{secret!r} in the exported history"
         assert secret.encode() not in raw, f"{secret!r} in the stored history"
         assert not _in_base64_strings(secret, text), f"{secret!r} base64 in the export"
