@@ -35,7 +35,7 @@ from api.schemas import (
 )
 from core.directory import DirectoryEntry
 from workflows.access import Action
-from workflows.models import (
+from workflows.inputs import (
     Acknowledge,
     AddNote,
     CallbackDone,
@@ -46,15 +46,15 @@ from workflows.models import (
     ContributionRequest,
     CustomerContact,
     Decision,
-    EscalationView,
     InfoRequest,
-    Person,
     Proposal,
     Reason,
     ReassignCase,
     ResolveCase,
     SeverityChange,
 )
+from workflows.models import Person
+from workflows.views import EscalationView
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
 

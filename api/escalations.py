@@ -20,14 +20,8 @@ from api.schemas import EscalationPage, error_responses
 from core.directory import DirectoryEntry
 from workflows import opening
 from workflows.access import Action
-from workflows.models import (
-    EscalationRequest,
-    EscalationView,
-    Handover,
-    Severity,
-    Stage,
-    Timeline,
-)
+from workflows.models import EscalationRequest, Severity, Stage
+from workflows.views import EscalationView, Handover, Timeline
 
 log = structlog.get_logger("api")
 

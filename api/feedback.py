@@ -24,7 +24,8 @@ from api.deps import TemporalClient
 from api.errors import Conflict, DomainError, ErrorBody, Forbidden, Invalid
 from core.feedback import BadToken, Claim, FeedbackLinks
 from workflows.access import Action
-from workflows.models import Actor, FeedbackAnswer, Stage
+from workflows.inputs import FeedbackAnswer
+from workflows.models import Actor, Stage
 
 router = APIRouter(prefix="/feedback", tags=["customer feedback"])
 

@@ -34,8 +34,8 @@ from api.temporal_errors import temporal_errors
 from workflows import search_attributes as sa
 from workflows.access import APPROVER_ROLES, Action
 from workflows.messages import CaseFacts
-from workflows.models import EscalationView, Handover, Timeline
 from workflows.opening import NewCase
+from workflows.views import EscalationView, Handover, Timeline
 
 log = structlog.get_logger("api")
 

@@ -1,5 +1,6 @@
 """Request and response models of the HTTP API only (the workflow's own contracts live in
-workflows/models.py). Action bodies carry no actor: the API adds it from the caller's token."""
+workflows/models.py, inputs.py and views.py). Action bodies carry no actor: the API adds it
+from the caller's token."""
 
 from __future__ import annotations
 
@@ -341,7 +342,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # --- OpenAPI: documentation of the shared models ------------------------------------------------
-# The workflow's pydantic contracts (workflows/models.py, workflows/policy.py) are the API's
+# The workflow's pydantic contracts (workflows/models.py, views.py, policy.py) are the API's
 # response bodies too. Fields they leave undocumented are described here so /docs reads as the
 # manual; a description set on the model itself always wins.
 

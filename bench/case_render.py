@@ -25,21 +25,23 @@ from api.console.forms import FORMS
 from core.directory import DirectoryEntry
 from workflows.models import (
     Callback,
-    ClockCalendar,
-    ClockView,
     Contribution,
     Customer,
-    CustomerContext,
     CustomerFeedback,
     EscalationRequest,
-    EscalationView,
-    Handover,
     KbMatch,
     PastCase,
-    PendingApprovalView,
     Remedy,
-    TeamHours,
     TimelineEntry,
+)
+from workflows.views import (
+    ClockCalendar,
+    ClockView,
+    CustomerContext,
+    EscalationView,
+    Handover,
+    PendingApprovalView,
+    TeamHours,
 )
 
 

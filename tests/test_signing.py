@@ -22,7 +22,8 @@ from core.settings import CONFIG_DIR, Settings
 from core.signing import ActionSigner, signer_from_settings
 from core.temporal import data_converter
 from tests.api.conftest import auth, request_body
-from workflows.models import Actor, Decision, StartEscalation
+from workflows.inputs import Decision, StartEscalation
+from workflows.models import Actor
 from workflows.opening import new_case
 
 EXECUTIVE = Actor(id="p-exec", name="Mallory", role="executive", authority_limit=1e12)
@@ -167,7 +168,8 @@ async def test_outside_the_demo_a_payload_in_the_clear_is_refused_and_the_case_l
 
     from api.gateway import start_case
     from worker.main import build_worker
-    from workflows.models import AddNote, EscalationRequest
+    from workflows.inputs import AddNote
+    from workflows.models import EscalationRequest
 
     task_queue = f"clear-{uuid.uuid4().hex[:8]}"
     settings = Settings(

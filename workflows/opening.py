@@ -19,23 +19,20 @@ from workflows import clocks as clk
 from workflows import rules
 from workflows import search_attributes as sa
 from workflows.business_hours import add_business_seconds
+from workflows.inputs import StartEscalation
 from workflows.models import (
     Actor,
     Clock,
-    ClockView,
-    CustomerContext,
     EscalationRequest,
     EscalationState,
-    EscalationView,
-    PendingApprovalView,
     Remedy,
     Severity,
-    StartEscalation,
     Tier,
     TimelineEntry,
 )
 from workflows.policy import Policy
 from workflows.stages import Stage, check_transition
+from workflows.views import ClockView, CustomerContext, EscalationView, PendingApprovalView
 
 WORKFLOW_ACTOR = Actor(id="workflow", name="Escalation process", role="system")
 # The opening rules new cases get (StartEscalation.opening_rules); running cases keep theirs.

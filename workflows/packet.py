@@ -4,9 +4,10 @@ message's text. Pure functions of the case and its policy."""
 
 from __future__ import annotations
 
-from workflows.models import ClockCalendar, EscalationState, Handover, TeamHours
+from workflows.models import EscalationState
 from workflows.opening import customer_context, customer_summary, money
 from workflows.policy import Policy
+from workflows.views import ClockCalendar, Handover, TeamHours
 
 
 def handover(s: EscalationState, p: Policy | None) -> Handover:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from api.auth import actor_of
 from core.directory import Directory, DirectoryEntry
 from workflows.access import Action, role_refusal, stage_refusal
-from workflows.models import (
+from workflows.inputs import (
     Acknowledge,
     AddNote,
     CallbackDone,
@@ -26,17 +26,15 @@ from workflows.models import (
     ContributionRequest,
     CustomerContact,
     Decision,
-    EscalationView,
     InfoRequest,
-    Person,
     Proposal,
     Reason,
     ReassignCase,
-    Remedy,
-    RemedyKind,
     ResolveCase,
     SeverityChange,
 )
+from workflows.models import Person, Remedy, RemedyKind
+from workflows.views import EscalationView
 
 REMEDY_KINDS: tuple[str, ...] = get_args(RemedyKind)
 

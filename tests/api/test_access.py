@@ -23,9 +23,8 @@ from core.settings import CONFIG_DIR
 from tests.api.conftest import auth, request_body
 from tests.policy.test_policy_access import POLICY_ACCESS
 from tests.workflows.helpers import LONDON
-from workflows.models import (
+from workflows.inputs import (
     Acknowledge,
-    Actor,
     AddNote,
     CallbackDone,
     CallbackPromise,
@@ -35,17 +34,16 @@ from workflows.models import (
     ContributionRequest,
     CustomerContact,
     Decision,
-    EscalationView,
     FeedbackAnswer,
     InfoRequest,
-    Person,
     Proposal,
     Reason,
     ReassignCase,
-    Remedy,
     ResolveCase,
     SeverityChange,
 )
+from workflows.models import Actor, Person, Remedy
+from workflows.views import EscalationView
 
 pytestmark = pytest.mark.timeout(120)
 

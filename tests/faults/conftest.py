@@ -43,12 +43,8 @@ from tests.activities.conftest import (  # noqa: F401  (smtp: the real aiosmtpd 
     free_port,
     smtp,
 )
-from workflows.models import (
-    Actor,
-    EscalationRequest,
-    EscalationView,
-    Timeline,
-)
+from workflows.models import Actor, EscalationRequest
+from workflows.views import EscalationView, Timeline
 
 WORKFLOW = "EscalationWorkflow"
 

@@ -38,7 +38,8 @@ from tests.faults.conftest import (
     wait_quiet,
     wait_stage,
 )
-from workflows.models import Acknowledge, ConsultAnswer, Decision, Proposal, Remedy
+from workflows.inputs import Acknowledge, ConsultAnswer, Decision, Proposal
+from workflows.models import Remedy
 
 RACERS = 20
 BODY = {

@@ -30,15 +30,8 @@ from tests.faults.conftest import (
     worker_env,
     write_policy,
 )
-from workflows.models import (
-    Acknowledge,
-    ConsultAnswer,
-    Decision,
-    Proposal,
-    Reason,
-    Remedy,
-    ResolveCase,
-)
+from workflows.inputs import Acknowledge, ConsultAnswer, Decision, Proposal, Reason, ResolveCase
+from workflows.models import Remedy
 
 REFUND = Remedy(kind="refund", amount=600, currency="GBP", description="both charges")
 

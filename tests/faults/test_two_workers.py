@@ -26,7 +26,7 @@ from tests.faults.conftest import (
     worker_env,
     write_policy,
 )
-from workflows.models import ConsultAnswer
+from workflows.inputs import ConsultAnswer
 
 N = 20
 

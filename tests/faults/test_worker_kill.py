@@ -34,7 +34,8 @@ from tests.faults.conftest import (
     worker_env,
     write_policy,
 )
-from workflows.models import Acknowledge, ConsultAnswer, Decision, Proposal, Remedy
+from workflows.inputs import Acknowledge, ConsultAnswer, Decision, Proposal
+from workflows.models import Remedy
 
 N = 5
 

@@ -26,14 +26,8 @@ from tests.workflows.helpers import (
     wait_for,
 )
 from workflows.escalation import EscalationWorkflow as W
-from workflows.models import (
-    Acknowledge,
-    Actor,
-    ConsultAnswer,
-    CustomerContact,
-    InfoRequest,
-    ResolveCase,
-)
+from workflows.inputs import Acknowledge, ConsultAnswer, CustomerContact, InfoRequest, ResolveCase
+from workflows.models import Actor
 
 H = timedelta(hours=1)
 M = timedelta(minutes=1)

@@ -21,9 +21,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.policy import read_policy
 from core.settings import CONFIG_DIR
 from workflows.escalation import EscalationWorkflow
-from workflows.models import Actor, Contact, Customer, EscalationRequest, EscalationView, Remedy
+from workflows.models import Actor, Contact, Customer, EscalationRequest, Remedy
 from workflows.opening import new_case
 from workflows.policy import Policy
+from workflows.views import EscalationView
 
 LONDON = ZoneInfo("Europe/London")
 AGENT = Actor(id="p-agent", name="Alex Agent", role="agent", authority_limit=50)

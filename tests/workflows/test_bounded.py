@@ -18,7 +18,7 @@ from tests.workflows.fakes import World
 from tests.workflows.helpers import AGENT, HELPLINE, OPERATOR, request, start, wait_for
 from tests.workflows.test_escalation import always_open
 from workflows.escalation import EscalationWorkflow as W
-from workflows.models import AddNote, Reason
+from workflows.inputs import AddNote, Reason
 from workflows.opening import NOTES_KEPT, TIMELINE_KEPT
 
 ACTIONS = 5_000

@@ -22,12 +22,8 @@ from tests.workflows.helpers import (
 from tests.workflows.test_escalation import running, to_specialist
 from workflows.business_hours import add_business_seconds
 from workflows.escalation import EscalationWorkflow
-from workflows.models import (
-    Actor,
-    ContributionAnswer,
-    ContributionRequest,
-    SeverityChange,
-)
+from workflows.inputs import ContributionAnswer, ContributionRequest, SeverityChange
+from workflows.models import Actor
 
 W = EscalationWorkflow
 TECH = "technical-specialists"

@@ -34,19 +34,18 @@ from tests.workflows.helpers import (
 )
 from workflows.business_hours import add_business_seconds, business_seconds_between
 from workflows.escalation import EscalationWorkflow
-from workflows.models import (
+from workflows.inputs import (
     Acknowledge,
-    Actor,
     ConsultAnswer,
     CustomerContact,
     Decision,
     InfoRequest,
     Proposal,
     Reason,
-    Remedy,
     ResolveCase,
     SeverityChange,
 )
+from workflows.models import Actor, Remedy
 
 W = EscalationWorkflow
 

@@ -20,7 +20,8 @@ from tests.workflows.helpers import (
 )
 from tests.workflows.test_escalation import running
 from workflows.escalation import EscalationWorkflow
-from workflows.models import Actor, FeedbackAnswer
+from workflows.inputs import FeedbackAnswer
+from workflows.models import Actor
 
 W = EscalationWorkflow
 CUSTOMER = Actor(id="customer", name="Customer (feedback link)", role="customer")

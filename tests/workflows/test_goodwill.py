@@ -23,8 +23,9 @@ from tests.workflows.helpers import (
     wait_until,
 )
 from workflows.escalation import EscalationWorkflow
+from workflows.inputs import Acknowledge, AddNote, ConsultAnswer, Proposal
 from workflows.messages import CustomerHistory, PastEscalation
-from workflows.models import Acknowledge, AddNote, ConsultAnswer, Proposal, Remedy
+from workflows.models import Remedy
 
 W = EscalationWorkflow
 

@@ -10,7 +10,8 @@ from tests.workflows.fakes import World
 from tests.workflows.helpers import HELPLINE, actions, request, start, wait_for, wait_until
 from tests.workflows.test_escalation import always_open, running
 from workflows.escalation import EscalationWorkflow as W
-from workflows.models import AddNote, Contact, Customer
+from workflows.inputs import AddNote
+from workflows.models import Contact, Customer
 
 
 async def test_a_relay_down_for_three_hours_delivers_every_message_once_when_it_returns(

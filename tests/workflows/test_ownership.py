@@ -20,7 +20,8 @@ from tests.workflows.helpers import (
 from tests.workflows.test_escalation import running, to_specialist
 from workflows.business_hours import add_business_seconds
 from workflows.escalation import EscalationWorkflow
-from workflows.models import ChaseOwner, Person, ReassignCase
+from workflows.inputs import ChaseOwner, ReassignCase
+from workflows.models import Person
 
 W = EscalationWorkflow
 _sky = load_directory(CONFIG_DIR / "people.demo.toml").by_id("p-specialist-2")

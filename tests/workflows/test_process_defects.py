@@ -29,7 +29,8 @@ from tests.workflows.helpers import (
 )
 from workflows import search_attributes as sa
 from workflows.escalation import EscalationWorkflow
-from workflows.models import Acknowledge, ConsultAnswer, Decision, Proposal, Remedy
+from workflows.inputs import Acknowledge, ConsultAnswer, Decision, Proposal
+from workflows.models import Remedy
 
 W = EscalationWorkflow
 

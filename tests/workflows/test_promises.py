@@ -28,13 +28,8 @@ from tests.workflows.test_escalation import always_open, running, to_specialist
 from workflows import opening
 from workflows.escalation import EscalationWorkflow
 from workflows.escalation.visibility import details
-from workflows.models import (
-    Callback,
-    CallbackDone,
-    CallbackPromise,
-    ContributionRequest,
-    EscalationState,
-)
+from workflows.inputs import CallbackDone, CallbackPromise, ContributionRequest
+from workflows.models import Callback, EscalationState
 
 W = EscalationWorkflow
 

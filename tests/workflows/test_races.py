@@ -23,7 +23,8 @@ from tests.workflows.helpers import (
 )
 from tests.workflows.test_escalation import always_open
 from workflows.escalation import EscalationWorkflow as W
-from workflows.models import Acknowledge, ConsultAnswer, Decision, Proposal, Remedy
+from workflows.inputs import Acknowledge, ConsultAnswer, Decision, Proposal
+from workflows.models import Remedy
 
 
 async def test_racing_approvals_apply_once_and_leave_a_clean_history(dev_env):

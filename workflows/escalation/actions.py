@@ -10,20 +10,19 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows import clocks as clk
     from workflows import opening, rules
-    from workflows.messages import PeopleQuery
-    from workflows.models import (
+    from workflows.inputs import (
         Acknowledge,
-        Actor,
         ConsultAnswer,
         CustomerContact,
         Decision,
         InfoRequest,
-        PendingApproval,
         Proposal,
         Reason,
         ResolveCase,
         SeverityChange,
     )
+    from workflows.messages import PeopleQuery
+    from workflows.models import Actor, PendingApproval
     from workflows.stages import Stage
 
 if TYPE_CHECKING:

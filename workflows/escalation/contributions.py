@@ -16,8 +16,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import opening, timers
     from workflows.business_hours import add_business_seconds
     from workflows.escalation import guards
+    from workflows.inputs import ContributionAnswer, ContributionRequest
     from workflows.messages import PeopleQuery
-    from workflows.models import Contribution, ContributionAnswer, ContributionRequest
+    from workflows.models import Contribution
 
 if TYPE_CHECKING:
     from workflows.escalation.workflow import EscalationWorkflow

@@ -11,8 +11,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.escalation import actions, guards
+    from workflows.inputs import FeedbackAnswer
     from workflows.messages import FeedbackLink
-    from workflows.models import CustomerFeedback, EscalationState, FeedbackAnswer
+    from workflows.models import CustomerFeedback, EscalationState
     from workflows.policy import Policy
     from workflows.stages import Stage
 

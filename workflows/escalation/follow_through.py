@@ -14,17 +14,17 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows.access import Action
     from workflows.escalation import contributions, feedback, guards, ownership, promises
-    from workflows.models import (
+    from workflows.inputs import (
         CallbackDone,
         CallbackPromise,
         ChaseOwner,
         ContributionAnswer,
         ContributionRequest,
-        EscalationState,
-        EscalationView,
         FeedbackAnswer,
         ReassignCase,
     )
+    from workflows.models import EscalationState
+    from workflows.views import EscalationView
 
 if TYPE_CHECKING:
     from workflows.escalation.workflow import EscalationWorkflow

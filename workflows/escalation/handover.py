@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import StartEscalation
+    from workflows.inputs import StartEscalation
 
 if TYPE_CHECKING:
     from workflows.escalation.workflow import EscalationWorkflow

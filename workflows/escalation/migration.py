@@ -22,7 +22,8 @@ from temporalio import workflow
 
 from workflows import clocks as clk
 from workflows import opening
-from workflows.models import ActionInput, EscalationState
+from workflows.inputs import ActionInput
+from workflows.models import EscalationState
 from workflows.policy import Policy, pinned
 from workflows.stages import Stage
 

@@ -11,8 +11,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows import opening
     from workflows.escalation import guards, stage_work
+    from workflows.inputs import ChaseOwner, ReassignCase
     from workflows.messages import PeopleQuery
-    from workflows.models import ChaseOwner, Person, ReassignCase
+    from workflows.models import Person
 
 if TYPE_CHECKING:
     from workflows.escalation.workflow import EscalationWorkflow

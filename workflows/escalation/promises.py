@@ -18,8 +18,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import opening, timers
     from workflows.business_hours import business_before, is_open
     from workflows.escalation import guards
+    from workflows.inputs import CallbackDone, CallbackPromise
     from workflows.messages import PeopleQuery
-    from workflows.models import Actor, Callback, CallbackDone, CallbackPromise
+    from workflows.models import Actor, Callback
     from workflows.policy import CalendarSpec
 
 if TYPE_CHECKING:

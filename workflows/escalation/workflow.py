@@ -36,28 +36,25 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation.sla import SlaWatcher
     from workflows.escalation.stage_work import STAGE_WORK
     from workflows.escalation.visibility import Visibility
-    from workflows.messages import CaseFacts, OutboxItem
-    from workflows.models import (
+    from workflows.inputs import (
         WORKFLOW_VERSION,
         Acknowledge,
-        Actor,
         AddNote,
         ConsultAnswer,
         CustomerContact,
         Decision,
-        EscalationView,
-        Handover,
         InfoRequest,
         Proposal,
         Reason,
         ResolveCase,
         SeverityChange,
         StartEscalation,
-        Tier,
-        Timeline,
     )
+    from workflows.messages import CaseFacts, OutboxItem
+    from workflows.models import Actor, Tier
     from workflows.policy import pinned
     from workflows.stages import FINAL_STAGES, IllegalTransition, Stage, Wake
+    from workflows.views import EscalationView, Handover, Timeline
 
 
 @workflow.defn
