@@ -14,7 +14,7 @@ from api import (
     report_data,
     reports,
 )
-from api.schemas import finish_openapi
+from api.openapi_docs import finish_openapi
 
 
 def include_routers(app: FastAPI) -> None:
