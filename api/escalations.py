@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import structlog
 from fastapi import APIRouter, Depends, Query, Response
 
-from api import gateway
+from api import gateway, visibility
 from api.auth import access_doc, actor_of, require
 from api.deps import AppSettings, CurrentPolicyFile, IdempotencyKey, IdParam, TemporalClient
 from api.policy import policy_with_json
@@ -233,7 +233,7 @@ async def list_escalations(
         str | None, Query(max_length=4096, description="next_page_token of the previous page")
     ] = None,
 ) -> EscalationPage:
-    clauses = gateway.filter_clauses(
+    clauses = visibility.filter_clauses(
         stage=stage,
         severity=severity,
         customer_id=customer_id,
@@ -243,4 +243,4 @@ async def list_escalations(
         trigger=trigger,
         status=status,
     )
-    return await gateway.list_cases(client, clauses, page_size, page_token)
+    return await visibility.list_cases(client, clauses, page_size, page_token)

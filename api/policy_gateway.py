@@ -15,18 +15,16 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Conflict, DomainError
 from api.gateway import (
-    OPEN,
     QUERY_TIMEOUT_S,
     START_TIMEOUT_S,
     UPDATE_TIMEOUT_S,
     bounded,
-    list_cases,
     log,
-    quoted,
     rpc_timeout,
     run_update,
 )
 from api.temporal_errors import temporal_errors
+from api.visibility import OPEN, list_cases, quoted
 from workflows.access import Action
 from workflows.policy_change.models import ChangeStart, ChangeStatus, SimulationStart
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client
 
 from activities.policy import parse_policy
-from api import gateway, policy_gateway
+from api import policy_gateway, visibility
 from api.auth import CurrentPerson, access_doc, actor_of, refuse_unless_allowed, require
 from api.deps import AppSettings, TemporalClient
 from api.errors import Conflict, Invalid, NotFound
@@ -97,7 +97,7 @@ async def migrate_cases(
     if row.state != S.LIVE:
         raise Conflict(f"Version {version} is {row.state}; cases move only to the live version.")
     policy = await asyncio.to_thread(parse_policy, row.text or "")
-    clauses = gateway.filter_clauses(
+    clauses = visibility.filter_clauses(
         stage=body.stage,
         severity=body.severity,
         customer_id=body.customer_id,

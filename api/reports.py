@@ -15,9 +15,9 @@ from temporalio.converter import decode_typed_search_attributes
 from api.auth import access_doc, require
 from api.deps import IsoTime, TemporalClient
 from api.errors import Invalid
-from api.gateway import OPEN, count, decode_memo, list_page, visibility_query
 from api.schemas import SummaryReport, error_responses
 from api.temporal_errors import temporal_errors
+from api.visibility import OPEN, count, decode_memo, list_page, visibility_query
 from core.directory import DirectoryEntry
 from workflows import search_attributes as sa
 from workflows.access import Action

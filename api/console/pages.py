@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from temporalio.client import Client
 
-from api import gateway
+from api import gateway, visibility
 from api.auth import get_directory
 from api.console import session
 from api.console.forms import FORMS, build, forms_for, may_decide
@@ -200,11 +200,11 @@ async def cases_page(request: Request, r: SignedIn, client: TemporalClient) -> R
         filters = _filters(params)
         if q:
             filters["customer_id"] = q
-        clauses = gateway.filter_clauses(**filters)
+        clauses = visibility.filter_clauses(**filters)
         size = params.get("page_size", "25")
         if not size.isdigit() or not 1 <= int(size) <= 100:
             raise Invalid("page_size: a number from 1 to 100")
-        result = await gateway.list_cases(client, clauses, int(size), params.get("page_token"))
+        result = await visibility.list_cases(client, clauses, int(size), params.get("page_token"))
         items, next_token = result.items, result.next_page_token
     except DomainError as e:
         error = e.detail

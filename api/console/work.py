@@ -17,7 +17,7 @@ from datetime import datetime
 
 from temporalio.client import Client
 
-from api import gateway
+from api import visibility
 from api.schemas import EscalationPage, EscalationSummary
 from core.directory import DirectoryEntry
 from workflows import search_attributes as sa
@@ -47,8 +47,8 @@ def _due_first(items: list[WorkItem]) -> list[WorkItem]:
 
 
 async def _page(client: Client, *extra: str, size: int = 0, **filters) -> EscalationPage:
-    clauses = gateway.filter_clauses(status="open", **filters) + list(extra)
-    return await gateway.list_cases(client, clauses, size or LIST_SIZE, None)
+    clauses = visibility.filter_clauses(status="open", **filters) + list(extra)
+    return await visibility.list_cases(client, clauses, size or LIST_SIZE, None)
 
 
 async def _list(client: Client, *extra: str, **filters) -> list[EscalationSummary]:

@@ -22,7 +22,8 @@ from datetime import datetime
 import structlog
 from temporalio.client import Client
 
-from api.gateway import list_page, query_facts, visibility_query
+from api.gateway import query_facts
+from api.visibility import list_page, visibility_query
 from core.report_store import ReportStore
 
 log = structlog.get_logger("rebuild")

@@ -12,8 +12,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.converter import decode_typed_search_attributes, encode_search_attributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import gateway
-from api.gateway import plain_attributes
+from api import visibility
+from api.visibility import plain_attributes
 from workflows import search_attributes as sa
 
 
@@ -42,25 +42,25 @@ def test_the_lists_reading_of_search_attributes_is_the_sdks():
 
 
 async def test_a_server_that_refuses_close_time_is_null_is_asked_by_status(monkeypatch):
-    monkeypatch.setitem(gateway._open_clause, "supported", True)
+    monkeypatch.setitem(visibility._open_clause, "supported", True)
     asked: list[str] = []
 
     async def server(query: str) -> str:
         asked.append(query)
-        if gateway.OPEN in query:
+        if visibility.OPEN in query:
             raise RPCError("invalid query: CloseTime IS NULL", RPCStatusCode.INVALID_ARGUMENT, b"")
         return "page"
 
-    query = f"`EscalationStage` = 'specialist' AND {gateway.OPEN}"
-    assert await gateway._open_fallback(server, query) == "page"
-    assert await gateway._open_fallback(server, query) == "page"  # remembered: asked once
-    running = f"`EscalationStage` = 'specialist' AND {gateway.RUNNING}"
+    query = f"`EscalationStage` = 'specialist' AND {visibility.OPEN}"
+    assert await visibility._open_fallback(server, query) == "page"
+    assert await visibility._open_fallback(server, query) == "page"  # remembered: asked once
+    running = f"`EscalationStage` = 'specialist' AND {visibility.RUNNING}"
     assert asked == [query, running, running]
 
     async def down(query: str) -> str:
         raise RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
 
-    monkeypatch.setitem(gateway._open_clause, "supported", True)
+    monkeypatch.setitem(visibility._open_clause, "supported", True)
     with pytest.raises(RPCError):  # any other failure is the caller's, and changes nothing
-        await gateway._open_fallback(down, query)
-    assert gateway._open_clause["supported"]
+        await visibility._open_fallback(down, query)
+    assert visibility._open_clause["supported"]

@@ -17,7 +17,7 @@ async def test_rebuild_writes_a_case_s_facts_once(stack, tmp_path):
     await stack.consult_answer(eid, "refunded", resolves=True)
     await stack.wait_stage(eid, "follow_up")
     only = [f"WorkflowId = 'escalation-{eid}'"]
-    from api.gateway import visibility_query
+    from api.visibility import visibility_query
 
     assert await stack.wait_listed(visibility_query(only), 1) == 1
     store = ReportStore(f"sqlite:///{tmp_path / 'reports.sqlite'}")
