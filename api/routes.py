@@ -8,6 +8,7 @@ from api import (
     codec,
     escalations,
     feedback,
+    follow_through,
     policy,
     policy_rollout,
     policy_versions,
@@ -20,6 +21,7 @@ from api.openapi_docs import finish_openapi
 def include_routers(app: FastAPI) -> None:
     app.include_router(escalations.router)
     app.include_router(actions.router)
+    app.include_router(follow_through.router)
     app.include_router(reports.router)
     app.include_router(report_data.router)
     app.include_router(policy.router)
