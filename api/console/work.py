@@ -109,20 +109,22 @@ def _attention(flag: str) -> str:
 
 
 async def managers_board(client: Client) -> list[WorkSection]:
-    """The escalated-accounts manager's board: breached, at risk, undelivered, unacknowledged."""
+    """The escalated-accounts manager's board: breached, at risk, undelivered, unacknowledged.
+    Breached cases and flagged ones are two queries at once: joined by OR, the SQL visibility
+    used neither attribute's index (about 70 ms against 3 and 10 ms at 10,000 open, decision
+    0021)."""
     flags = ", ".join(f"'{f}'" for f in (sa.AT_RISK, sa.UNDELIVERED, sa.AWAITING_ACK))
-    every = await _page(
-        client, f"(`SlaBreached` = true OR `{sa.ATTENTION.name}` IN ({flags}))", size=2 * LIST_SIZE
+    breached, flagged = await asyncio.gather(
+        _list(client, breached=True),
+        _page(client, f"`{sa.ATTENTION.name}` IN ({flags})", size=2 * LIST_SIZE),
     )
-    if every.next_page_token is None:
-        cases = every.items
-        breached = [c for c in cases if c.sla_breached]
+    if flagged.next_page_token is None:
+        cases = flagged.items
         at_risk = [c for c in cases if sa.AT_RISK in c.attention and not c.sla_breached]
         undelivered = [c for c in cases if sa.UNDELIVERED in c.attention]
         unacked = [c for c in cases if sa.AWAITING_ACK in c.attention and c.stage == "specialist"]
     else:
-        breached, at_risk, undelivered, unacked = await asyncio.gather(
-            _list(client, breached=True),
+        at_risk, undelivered, unacked = await asyncio.gather(
             _list(client, _attention(sa.AT_RISK), breached=False),
             _list(client, _attention(sa.UNDELIVERED)),
             _list(client, _attention(sa.AWAITING_ACK), stage="specialist"),

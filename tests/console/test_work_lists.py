@@ -84,3 +84,19 @@ async def test_an_owner_sees_a_transfer_to_acknowledge_then_as_their_own(stack):
     owner = r.json()["assignee"]  # a teammate who acknowledges takes the case over
     found = await sections_until(stack, owner, lambda f: eid in f[own])
     assert eid in found[own] and eid not in found[to_ack]
+
+
+async def test_the_managers_board_lists_an_unacknowledged_transfer_from_one_page_or_per_section(
+    stack, monkeypatch
+):
+    eid = await transferred(stack, 200)
+    unacked = "Unacknowledged transfers"
+    found = await sections_until(stack, "p-manager", lambda f: eid in f[unacked])
+    assert eid in found[unacked] and eid not in found["Breached cases"]
+
+    # more flagged cases than a page (of two here): the board's sections ask for themselves
+    for amount in (250, 260):
+        await transferred(stack, amount)
+    monkeypatch.setattr(work, "LIST_SIZE", 1)
+    found = await sections_until(stack, "p-manager", lambda f: len(f[unacked]) == 1)
+    assert len(found[unacked]) == 1 and found["Undelivered messages"] == set()
