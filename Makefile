@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean-data
+.PHONY: run test test-any-hour system-deps lint bench clean-data
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,23 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m worker.embedded
 
-## test: the whole suite (unit, time-skipping, dev server, end to end)
-test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+## test: the whole suite (unit, time-skipping, dev server, end to end); installs chromium and
+## postgresql first when they are missing (tests/setup/system-deps.sh)
+test: $(STAMP) system-deps
+	@start=$$(date +%s); $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+## test-any-hour: the tests that use the demo calendars, with those calendars read as London at
+## 03:00 on a Sunday, on a bank holiday and across the October clock change (tests/demo_clock.py)
+ANY_HOUR_TESTS ?= tests/api tests/workflows
+test-any-hour: $(STAMP) system-deps
+	@for clock in sunday-night bank-holiday clock-change; do \
+	  echo "make test-any-hour: demo clock $$clock"; \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider --demo-clock $$clock $(ANY_HOUR_TESTS) || exit 1; \
+	done
+
+system-deps:
+	@sh tests/setup/system-deps.sh
 
 ## lint: ruff (lint, then the formatter as a check) and mypy, configured in pyproject.toml; runs
 ## all three and fails if any does (CI runs it before the tests)
