@@ -11,7 +11,9 @@ import pytest
 from tests.api.conftest import auth
 from tests.api.test_access import case_at
 
-pytestmark = pytest.mark.timeout(120)
+# the new owner and the chased owner are told at once only while they are on duty (off duty, the
+# message waits for their working hours: tests/workflows/test_ownership.py covers that)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.staff_on_duty]
 
 
 async def wait_delivery(stack, eid: str, event: str, to: str) -> str:

@@ -60,7 +60,8 @@ async def test_a_case_with_5000_actions_still_answers_fires_and_cancels(dev_env)
         assert len(timeline.items) <= TIMELINE_KEPT
         assert timeline.elided >= ACTIONS - TIMELINE_KEPT
         assert timeline.items[0].action == "opened"
-        assert timeline.items[-1].action == "note_added"
+        # the breach fired while the notes poured in, or just after the last (a quick host)
+        assert "note_added" in [i.action for i in timeline.items[-3:]]
         v = await h.execute_update(W.cancel, Reason(actor=OPERATOR, reason="test over"))
         assert v.stage == "cancelled"
         result = await h.result()

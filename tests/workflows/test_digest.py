@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
@@ -44,7 +45,7 @@ def test_the_weeks_are_monday_to_monday_in_the_help_line_s_zone():
 
 
 async def test_the_digest_reaches_each_manager_once(ts_env, tmp_path):
-    week = weeks_before(datetime.now(UTC), "Europe/London")
+    week = weeks_before(await ts_env.get_current_time(), "Europe/London")
     # the data set's second week (from Monday 12 January) becomes the week just ended
     by = timedelta(days=(week.since.date() - date(2026, 1, 12)).days)
     store = ReportStore(f"sqlite:///{tmp_path / 'reports.sqlite'}")
@@ -99,6 +100,7 @@ async def test_the_digest_reaches_each_manager_once(ts_env, tmp_path):
     )
 
 
+@pytest.mark.real_calendars  # the schedule's zone goes to the server: an IANA zone
 async def test_the_schedule_is_created_once(dev_env):
     client: Client = dev_env.client
     handle = client.get_schedule_handle(DIGEST_SCHEDULE_ID)
