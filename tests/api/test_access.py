@@ -10,8 +10,9 @@ answer is exact (200/201), not merely "not 401/403".
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -22,7 +23,7 @@ from activities.policy import read_policy
 from core.settings import CONFIG_DIR
 from tests.api.conftest import auth, request_body
 from tests.policy.test_policy_access import POLICY_ACCESS
-from tests.workflows.helpers import LONDON
+from workflows.business_hours import next_open
 from workflows.inputs import (
     Acknowledge,
     AddNote,
@@ -49,13 +50,12 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def next_working_morning() -> datetime:
-    """10:00 London on the next working day (open in every demo calendar), as ISO text."""
-    today = date.today()
-    office = read_policy(CONFIG_DIR / "policy.toml", today=today).calendars["uk_office"]
-    d = today + timedelta(days=1)
-    while d.weekday() >= 5 or d in office.holidays:
-        d += timedelta(days=1)
-    return datetime(d.year, d.month, d.day, 10, tzinfo=LONDON)
+    """An hour after the office opens on its next working day (open in every demo calendar),
+    read from the calendar as the tests load it (the demo clock may have moved it)."""
+    office = read_policy(CONFIG_DIR / "policy.toml", today=date.today()).calendars["uk_office"]
+    zone = ZoneInfo(office.timezone)
+    tomorrow = datetime.combine(datetime.now(zone).date() + timedelta(days=1), time(), zone)
+    return next_open(office, tomorrow) + timedelta(hours=1)
 
 
 ROLES = (
