@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import os
 import signal
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,25 @@ SQLITE_PRAGMAS = ["journal_mode=wal", "synchronous=normal"]
 
 class LaunchError(Exception):
     """A problem the user can fix; printed as one line."""
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_launcher(launcher: int) -> Callable[[], None]:
+    """A preexec_fn: the child gets SIGTERM when the launcher dies, however it dies (SIGKILL
+    included), so no server or worker outlives it holding the ports. Set in the child before
+    exec, it covers the Go dev server too, which cannot watch its parent itself."""
+    libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+    def preexec() -> None:
+        if libc is None:
+            return
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != launcher:  # the launcher died before the call: nobody would tell us
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -118,6 +138,8 @@ class Stack:
             cwd=str(ROOT),
             start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL,
+            # the death signal is tied to the thread that forks: the event loop's, the main one
+            preexec_fn=_die_with_launcher(os.getpid()),
         )
         self.procs.append((name, proc))
         log.info("started", process=name, pid=proc.pid)
@@ -218,7 +240,7 @@ async def run(args: argparse.Namespace) -> int:
     stack = Stack(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
         loop.add_signal_handler(sig, stop.set)
     code = 0
     try:
