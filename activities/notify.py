@@ -33,6 +33,7 @@ Nothing here logs a message body, a full address, a URL path or a secret.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from email.charset import QP, Charset
@@ -46,6 +47,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.http import WebhookPoster, idempotency_key
 from activities.logging import activity_context, redact_address, safe_host
+from activities.relay_probe import RelayProbe, RelayProbes
 from activities.smtp import SmtpSender
 from core.feedback import LINK_PLACEHOLDER, FeedbackLinks
 from core.settings import Settings
@@ -121,8 +123,10 @@ class NotifyActivities:
         settings: Settings,
         poster: WebhookPoster | None = None,
         smtp: SmtpSender | None = None,
+        probes: RelayProbes | None = None,
     ) -> None:
         self.settings = settings
+        self.probes = probes or RelayProbes()
         self.poster = poster or WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
         self.smtp = smtp or SmtpSender(settings)
         self.links = FeedbackLinks.from_settings(settings)
@@ -161,12 +165,35 @@ class NotifyActivities:
                     type="ChannelUnavailable",
                     non_retryable=True,
                 )
-            if d.channel == "email":
-                detail = await self._email(d, key, log)
-            else:
-                detail = await self._webhook(d, key, log)
+            detail = await self._send_when_up(d, key, log)
             log.info("delivered", to=redact_address(d.address), detail=detail)
             return DeliveryReceipt(channel=d.channel, idempotency_key=key, detail=detail)
+
+    def _probe(self, d: Delivery) -> RelayProbe | None:
+        if d.channel == "email":
+            s = self.settings
+            return self.probes.get(s.smtp_host, s.smtp_port) if s.smtp_host else None
+        url = self.webhook_url(d)
+        return self.probes.for_url(url) if url else None
+
+    async def _send_when_up(self, d: Delivery, key: str, log) -> str:
+        """Send; while the relay or gateway is down and the workflow lets us wait
+        (`wait_for_relay_s`), wait for its worker's probe and send again as soon as it answers."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + d.wait_for_relay_s
+        while True:
+            try:
+                if d.channel == "email":
+                    return await self._email(d, key, log)
+                return await self._webhook(d, key, log)
+            except ApplicationError as e:
+                left = deadline - loop.time()
+                probe = None if e.non_retryable or left <= 0 else self._probe(d)
+                if probe is None:
+                    raise
+                log.info("waiting_for_relay", host=probe.host, up_to_s=round(left))
+                if not await probe.wait_up(left, activity.heartbeat):
+                    raise
 
     async def _email(self, d: Delivery, key: str, log) -> str:
         s = self.settings

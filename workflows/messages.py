@@ -79,6 +79,11 @@ class Delivery(Model):
     feedback: FeedbackLink | None = Field(
         None, description="A check-in's feedback link, signed into the body by the activity"
     )
+    wait_for_relay_s: float = Field(
+        0,
+        description="Set by the workflow's retry after an outage: how long the activity may "
+        "wait for the relay or gateway to answer again before it gives up this try",
+    )
 
 
 class DeliveryReceipt(Model):

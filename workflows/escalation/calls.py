@@ -134,6 +134,19 @@ async def deliver_once(d: Delivery, summary: str) -> DeliveryReceipt:
     )
 
 
+async def deliver_when_up(d: Delivery, summary: str) -> DeliveryReceipt:
+    """One try that waits, inside the activity, up to `d.wait_for_relay_s` for the relay or
+    gateway to answer again (its worker probes it), so the message goes as soon as it is back."""
+    return await workflow.execute_activity_method(
+        NotifyActivities.deliver,
+        d,
+        start_to_close_timeout=timedelta(seconds=d.wait_for_relay_s + 60),
+        heartbeat_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(maximum_attempts=1),
+        summary=summary,
+    )
+
+
 async def sync_crm(event: CrmEvent) -> None:
     # A regular (not local) activity: a slow or failing CRM must not hold up the workflow task.
     await workflow.execute_activity_method(

@@ -299,19 +299,33 @@ class Notifier:
             f"{until.isoformat(timespec='minutes')}",
         )
         wait = RETRY_FIRST_S
+        # the activity waits for the relay itself and sends as soon as it answers, instead of
+        # the next backoff step (docs/decisions/0037); a timer only covers what it did not wait
+        inside = workflow.patched("retry-waits-for-the-relay")
         async with self.wf.outbox.retry(OutboxItem(deliveries=down)):
             while (left := (until - workflow.now()).total_seconds()) > 0:
-                await workflow.sleep(min(wait, left), summary=f"{event} to {name}: retry")
+                window = min(wait, left)
+                if not inside:
+                    await workflow.sleep(window, summary=f"{event} to {name}: retry")
                 wait = min(wait * 2, RETRY_MAX_S)
+                began = workflow.now()
                 for d in down:
+                    summary = f"{event} to {name} by {d.channel} (retry)"
                     try:
-                        await calls.deliver_once(d, f"{event} to {name} by {d.channel} (retry)")
+                        if inside:
+                            share = {"wait_for_relay_s": window / len(down)}
+                            await calls.deliver_when_up(d.model_copy(update=share), summary)
+                        else:
+                            await calls.deliver_once(d, summary)
                     except ActivityError:
                         continue
                     self.wf.record_process(
                         "notification_delivered", f"{event} to {name} by {d.channel}, late"
                     )
                     return True
+                rest = window - (workflow.now() - began).total_seconds()
+                if inside and rest >= 1:  # a try that could not wait (no probe for it)
+                    await workflow.sleep(rest, summary=f"{event} to {name}: retry")
         return False
 
     def resume(self, carried: OutboxItem) -> None:
