@@ -48,7 +48,9 @@ def load_people(settings: Settings) -> LiveDirectory:
     except ValueError as e:
         raise StartupRefused(str(e)) from None
     try:
-        live = LiveDirectory(path, pepper, settings.directory_reload_s)
+        live = LiveDirectory(
+            path, pepper, settings.directory_reload_s, refuse_demo_tokens=not settings.demo
+        )
     except FileNotFoundError as e:
         raise StartupRefused(
             f"people directory {path} does not exist; set ESCALATIONS_DIRECTORY_PATH"
