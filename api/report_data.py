@@ -21,8 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from api.auth import access_doc, require
-from api.deps import IsoTime
-from api.errors import Invalid
+from api.deps import IsoTime, time_window
 from api.schemas import error_responses
 from core.directory import DirectoryEntry
 from core.report_store import ReportStore
@@ -83,9 +82,7 @@ async def filters(
     trigger: Annotated[Trigger | None, Query()] = None,
     channel: Annotated[Channel | None, Query(description="Where the customer came from")] = None,
 ) -> q.Filters:
-    since, until = _utc(since), _utc(until)
-    if since and until and until <= since:
-        raise Invalid("until: must be after since")
+    since, until = time_window(since, until)
     return q.Filters(since, until, team, severity, trigger, channel)
 
 
