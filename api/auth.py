@@ -142,6 +142,8 @@ def access_doc(action: Action) -> str:
     line = f"**Who:** {'any role' if set(rule.roles) == set(ROLES) else who(action)}."
     if rule.stages is not None:
         line += f" **When:** {stages_text(action)}."
+    if rule.four_eyes:
+        line += " **Four eyes:** never by the person who proposed it (403)."
     return line
 
 

@@ -323,6 +323,7 @@ async def propose_draft(
         start = ChangeStart(
             version=version,
             proposer=actor_of(person),
+            author=row.author,
             note=row.note,
             approvers=list(live.change.approvers),
             go_live_at=_future(go_live_at),

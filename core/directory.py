@@ -46,6 +46,8 @@ DEMO_ROLES = (
     "executive",
     "operator",
 )
+# Every public demo token: one per role, and the second manager the four-eyes rule needs.
+DEMO_TOKENS = (*(f"demo-{r}" for r in DEMO_ROLES), "demo-manager-2")
 
 
 def token_hmac(token: str, pepper: str) -> str:
@@ -76,7 +78,7 @@ class Directory(BaseModel):
         """Whether any entry opens with a public demo token (under the demo pepper or this
         directory's own)."""
         peppers = {DEMO_TOKEN_PEPPER, self._pepper or DEMO_TOKEN_PEPPER}
-        demo = {token_hmac(f"demo-{r}", p) for r in DEMO_ROLES for p in peppers}
+        demo = {token_hmac(t, p) for t in DEMO_TOKENS for p in peppers}
         return any(p.token_hmac in demo for p in self.people)
 
     def authenticate(self, token: str) -> DirectoryEntry | None:

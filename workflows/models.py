@@ -133,6 +133,7 @@ class PendingApproval(Model):
     since: datetime
     due_at: datetime | None = Field(None, description="When the approval moves one level up")
     proposed_by: str
+    proposed_by_id: str | None = Field(None, description="Person id of the proposer (four eyes)")
     reminders_sent: int = 0
 
 
