@@ -259,3 +259,27 @@ async def test_nobody_approves_a_change_they_proposed(policy_stack):
         headers=auth("manager-2"),
     )
     assert r.status_code == 200 and r.json()["decisions"][0]["by"] == "p-manager-2", r.text
+
+
+async def test_a_malformed_draft_is_a_422_naming_the_field(policy_stack):
+    http = policy_stack.http
+    version = f"2026.12-{uuid.uuid4().hex[:6]}"
+    deep_inline = "x = " + "{a = " * 5000 + "1" + "}" * 5000
+    for text, field in (
+        ("x = " + "[" * 50_000, "text"),
+        (deep_inline, "text"),
+        (
+            draft_text(version).replace('holiday_country = "GB"', 'holiday_country = "XX"', 1),
+            "text.calendars.uk_office.holiday_country",
+        ),
+        (
+            draft_text(version).replace(
+                'holiday_subdivision = "ENG"', 'holiday_subdivision = "ZZ"', 1
+            ),
+            "text.calendars.uk_office.holiday_subdivision",
+        ),
+    ):
+        r = await http.post("/policy/versions", json={"text": text}, headers=auth("manager"))
+        assert r.status_code == 422, r.text[:300]
+        body = r.json()
+        assert body["error"] == "invalid" and body["detail"].startswith(f"{field}:"), body
