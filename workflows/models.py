@@ -285,6 +285,10 @@ class EscalationState(Model):
         "new (outbox items): the next run sends them on, with the same idempotency keys",
     )
     check_ins_done: int = 0
+    links_sent: list[str] = Field(
+        default_factory=list,
+        description="Keys of the check-ins sent with a feedback link (the answers accepted)",
+    )
     callbacks: list[Callback] = Field(default_factory=list, description="Promised callbacks")
     contributions: list[Contribution] = Field(
         default_factory=list, description="Questions to other teams"
