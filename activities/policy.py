@@ -15,6 +15,40 @@ from core.report_store.policies import PolicyVersions
 from workflows.policy import Policy
 
 HOLIDAY_YEARS_AHEAD = 2
+# Bounds checked before a draft's text is parsed: tomllib recurses once per nesting level, so a
+# text of 50,000 `[` exhausts the stack (issue 31). A real policy nests 3 deep and is ~20 KB.
+MAX_TEXT_CHARS = 200_000
+MAX_DEPTH = 32
+
+
+class PolicyTextError(ValueError):
+    """A policy text refused before or after parsing; the message starts with the field."""
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of arrays and inline tables, strings and comments skipped."""
+    depth = deepest = i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in "\"'":
+            quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else c
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                i += 2 if (text[i] == "\\" and quote[0] == '"') else 1
+            i += len(quote)
+            continue
+        if c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+        i += 1
+    return deepest
 
 
 def read_policy(path: Path, today: date | None = None) -> Policy:
@@ -26,14 +60,35 @@ def read_policy(path: Path, today: date | None = None) -> Policy:
 def parse_policy(text: str, today: date | None = None) -> Policy:
     """Validate a policy's TOML text (tomllib.TOMLDecodeError, a ValueError, or pydantic's
     ValidationError when it is not one); expand public holidays into each calendar."""
-    return expand_holidays(Policy.model_validate(tomllib.loads(text)), today)
+    if len(text) > MAX_TEXT_CHARS:
+        raise PolicyTextError(f"text: at most {MAX_TEXT_CHARS} characters")
+    if _nesting(text) > MAX_DEPTH:
+        raise PolicyTextError(f"text: arrays and tables nested deeper than {MAX_DEPTH} levels")
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:  # a nesting the scan above missed: still the caller's text
+        raise PolicyTextError("text: nested too deeply to read") from None
+    return expand_holidays(Policy.model_validate(data), today)
+
+
+def _holiday_refusal(name: str, country: str, subdivision: str | None) -> str | None:
+    """Why the holidays package cannot give this calendar's public holidays (None: it can)."""
+    supported = holidays.list_supported_countries()
+    where = f"text.calendars.{name}"
+    if country not in supported:
+        return f"{where}.holiday_country: {country!r} is not a supported ISO country code"
+    if subdivision is not None and subdivision not in supported[country]:
+        return f"{where}.holiday_subdivision: {subdivision!r} is not a subdivision of {country}"
+    return None
 
 
 def expand_holidays(policy: Policy, today: date | None = None) -> Policy:
     year = (today or date.today()).year
     years = range(year - 1, year + HOLIDAY_YEARS_AHEAD + 1)
-    for cal in policy.calendars.values():
+    for name, cal in policy.calendars.items():
         if cal.holiday_country:
+            if why := _holiday_refusal(name, cal.holiday_country, cal.holiday_subdivision):
+                raise PolicyTextError(why)
             public = holidays.country_holidays(
                 cal.holiday_country, subdiv=cal.holiday_subdivision, years=years
             )

@@ -48,7 +48,9 @@ def load_people(settings: Settings) -> LiveDirectory:
     except ValueError as e:
         raise StartupRefused(str(e)) from None
     try:
-        live = LiveDirectory(path, pepper, settings.directory_reload_s)
+        live = LiveDirectory(
+            path, pepper, settings.directory_reload_s, refuse_demo_tokens=not settings.demo
+        )
     except FileNotFoundError as e:
         raise StartupRefused(
             f"people directory {path} does not exist; set ESCALATIONS_DIRECTORY_PATH"
@@ -140,6 +142,8 @@ def access_doc(action: Action) -> str:
     line = f"**Who:** {'any role' if set(rule.roles) == set(ROLES) else who(action)}."
     if rule.stages is not None:
         line += f" **When:** {stages_text(action)}."
+    if rule.four_eyes:
+        line += " **Four eyes:** never by the person who proposed it (403)."
     return line
 
 

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import Client
 
-from activities.policy import LivePolicy, parse_policy
+from activities.policy import LivePolicy, PolicyTextError, parse_policy
 from api import policy_gateway
 from api.auth import CurrentPerson, access_doc, actor_of, refuse_unless_allowed, require
 from api.deps import AppSettings, CurrentPolicyFile, IdempotencyKey, TemporalClient
@@ -137,6 +137,8 @@ def _checked(text: str) -> str:
     """The policy `version` of a valid text, else 422 naming the field."""
     try:
         policy = parse_policy(text)
+    except PolicyTextError as e:  # too big, too deep, or holidays the package cannot give
+        raise Invalid(str(e)) from e
     except tomllib.TOMLDecodeError as e:
         raise Invalid(f"text: not valid TOML ({e})") from e
     except ValidationError as e:
@@ -323,6 +325,7 @@ async def propose_draft(
         start = ChangeStart(
             version=version,
             proposer=actor_of(person),
+            author=row.author,
             note=row.note,
             approvers=list(live.change.approvers),
             go_live_at=_future(go_live_at),

@@ -21,8 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from api.auth import access_doc, require
-from api.deps import IsoTime
-from api.errors import Invalid
+from api.deps import IsoTime, time_window
 from api.schemas import error_responses
 from core.directory import DirectoryEntry
 from core.report_store import ReportStore
@@ -54,6 +53,18 @@ Store = Annotated[ReportStore, Depends(get_store)]
 Reader = Annotated[DirectoryEntry, Depends(require(Action.REPORTS))]
 
 
+# A text cell starting with one of these runs as a formula in a spreadsheet (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as written to CSV: text that a spreadsheet would read as a formula gets a leading
+    single quote; numbers (negative ones too) are written as the numbers they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _utc(t: datetime | None) -> datetime | None:
     if t is None:
         return None
@@ -71,9 +82,7 @@ async def filters(
     trigger: Annotated[Trigger | None, Query()] = None,
     channel: Annotated[Channel | None, Query(description="Where the customer came from")] = None,
 ) -> q.Filters:
-    since, until = _utc(since), _utc(until)
-    if since and until and until <= since:
-        raise Invalid("until: must be after since")
+    since, until = time_window(since, until)
     return q.Filters(since, until, team, severity, trigger, channel)
 
 
@@ -101,9 +110,10 @@ async def answer(
     )
     if wants_csv:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        # RFC 4180 line ends: the writer then quotes a cell holding a bare carriage return too
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
         return Response(
             out.getvalue(),
             media_type="text/csv; charset=utf-8",

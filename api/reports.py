@@ -13,8 +13,7 @@ from temporalio.client import Client
 from temporalio.converter import decode_typed_search_attributes
 
 from api.auth import access_doc, require
-from api.deps import IsoTime, TemporalClient
-from api.errors import Invalid
+from api.deps import IsoTime, TemporalClient, time_window
 from api.schemas import SummaryReport, error_responses
 from api.temporal_errors import temporal_errors
 from api.visibility import OPEN, count, decode_memo, list_page, visibility_query
@@ -92,9 +91,7 @@ async def summary(
         Query(description="Opened before (ISO 8601)", examples=["2026-02-01T00:00:00Z"]),
     ] = None,
 ) -> SummaryReport:
-    since, until = _utc(since), _utc(until)
-    if since and until and until <= since:
-        raise Invalid("until: must be after since")
+    since, until = time_window(since, until)
     window: list[str] = []
     if since:
         window.append(f"StartTime >= '{_rfc3339(since)}'")

@@ -70,12 +70,16 @@ def to_domain_error(exc: BaseException, escalation_id: str | None = None) -> Dom
             return Conflict(f"{what.capitalize()} is closed; it takes no more actions.")
         if exc.status == RPCStatusCode.NOT_FOUND:
             return NotFound(f"No {what}." if escalation_id else "Not found.")
+        # the server's own text goes to the log only: it names internals, never the caller's field
         if exc.status == RPCStatusCode.FAILED_PRECONDITION:
-            return Conflict(f"{what.capitalize()} cannot take this action now: {exc.message}")
+            log.warning("temporal_refused", status=exc.status.name, message=exc.message)
+            return Conflict(f"{what.capitalize()} cannot take this action now.")
         if exc.status == RPCStatusCode.INVALID_ARGUMENT:
-            return Invalid(f"Temporal rejected the request: {exc.message}")
+            log.warning("temporal_refused", status=exc.status.name, message=exc.message)
+            return Invalid("The request could not be carried out as given; check its values.")
         if exc.status == RPCStatusCode.ALREADY_EXISTS:
-            return Conflict(exc.message)
+            log.warning("temporal_refused", status=exc.status.name, message=exc.message)
+            return Conflict(f"{what.capitalize()} already exists.")
         if exc.status in _UNAVAILABLE:
             log.warning("temporal_unavailable", status=exc.status.name, message=exc.message)
             return Unavailable("Temporal is not reachable or too busy right now; retry shortly.")

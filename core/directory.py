@@ -46,6 +46,8 @@ DEMO_ROLES = (
     "executive",
     "operator",
 )
+# Every public demo token: one per role, and the second manager the four-eyes rule needs.
+DEMO_TOKENS = (*(f"demo-{r}" for r in DEMO_ROLES), "demo-manager-2")
 
 
 def token_hmac(token: str, pepper: str) -> str:
@@ -76,7 +78,7 @@ class Directory(BaseModel):
         """Whether any entry opens with a public demo token (under the demo pepper or this
         directory's own)."""
         peppers = {DEMO_TOKEN_PEPPER, self._pepper or DEMO_TOKEN_PEPPER}
-        demo = {token_hmac(f"demo-{r}", p) for r in DEMO_ROLES for p in peppers}
+        demo = {token_hmac(t, p) for t in DEMO_TOKENS for p in peppers}
         return any(p.token_hmac in demo for p in self.people)
 
     def authenticate(self, token: str) -> DirectoryEntry | None:
@@ -111,12 +113,17 @@ _LIVE: weakref.WeakSet[LiveDirectory] = weakref.WeakSet()
 class LiveDirectory:
     """The directory file as it is now: re-read when its modification time, size or inode
     changed (looked at no more than every `check_s` seconds), or at once after SIGHUP. A file
-    that does not load keeps the previous directory in force (and is logged)."""
+    that does not load keeps the previous directory in force (and is logged), and so does one
+    holding the public demo tokens when `refuse_demo_tokens` (outside the demo: the start-up's
+    refusal, applied on every reload)."""
 
-    def __init__(self, path: Path, pepper: str | None, check_s: float = 5.0) -> None:
+    def __init__(
+        self, path: Path, pepper: str | None, check_s: float = 5.0, refuse_demo_tokens: bool = False
+    ) -> None:
         self.path = Path(path)
         self.pepper = pepper
         self.check_s = check_s
+        self.refuse_demo_tokens = refuse_demo_tokens
         self._stamp = self._stat()
         self._directory = load_directory(self.path, pepper)
         self._checked = time.monotonic()
@@ -148,6 +155,14 @@ class LiveDirectory:
             directory = load_directory(self.path, self.pepper)
         except Exception as e:  # noqa: BLE001 - keep serving with the last good directory
             log.warning("directory_reload_failed", path=str(self.path), error=str(e)[:300])
+            return
+        if self.refuse_demo_tokens and directory.has_demo_tokens():
+            log.error(
+                "directory_reload_refused",
+                path=str(self.path),
+                error="the file holds the public demo tokens (demo-<role>) outside the demo; "
+                "the previous directory stays in force",
+            )
             return
         self._directory, self._stamp = directory, stamp
         log.info("directory_reloaded", path=str(self.path), people=len(directory.people))

@@ -75,6 +75,8 @@ class Action(StrEnum):
 class Rule:
     roles: tuple[Role, ...]
     stages: tuple[Stage, ...] | None = None  # None: not a case action (no stage applies)
+    # A sign-off: never by the person who proposed what is signed off (four eyes, decision 0033)
+    four_eyes: bool = False
 
 
 # The escalated-accounts manager owns the threats and P1s sent straight to them (and cases
@@ -91,7 +93,7 @@ ACCESS: dict[Action, Rule] = {
     Action.REQUEST_INFO: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
     Action.CUSTOMER_CONTACT: Rule(("system", "agent"), OPEN_STAGES),
     Action.PROPOSE: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
-    Action.DECIDE: Rule(APPROVER_ROLES, (Stage.EXECUTIVE_SIGNOFF,)),
+    Action.DECIDE: Rule(APPROVER_ROLES, (Stage.EXECUTIVE_SIGNOFF,), four_eyes=True),
     Action.RESOLVE: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
     Action.REOPEN: Rule(("system", "agent", "manager"), (Stage.RESOLVED, Stage.FOLLOW_UP)),
     Action.CANCEL: Rule(("operator", "manager"), OPEN_STAGES),
@@ -107,7 +109,7 @@ ACCESS: dict[Action, Rule] = {
     Action.REPORTS_COACHING: Rule(("supervisor", "manager")),
     Action.DECODE_PAYLOADS: Rule(("operator",)),
     Action.POLICY_PROPOSE: Rule(("manager",)),
-    Action.POLICY_APPROVE: Rule(APPROVER_ROLES),
+    Action.POLICY_APPROVE: Rule(APPROVER_ROLES, four_eyes=True),
     Action.MIGRATE_POLICY: Rule(("operator", "manager"), OPEN_STAGES),
     Action.POLICY_SIMULATE: Rule(APPROVER_ROLES),
 }
@@ -137,6 +139,16 @@ def stage_refusal(action: Action, stage: Stage) -> str | None:
     if action is Action.CHANGE_SEVERITY and stage in (Stage.RESOLVED, Stage.FOLLOW_UP):
         return "the escalation is resolved; reopen it first"
     return f"not possible in stage {stage} (only in {', '.join(stages)})"
+
+
+def four_eyes_refusal(
+    action: Action, actor_id: str, proposers: tuple[str | None, ...]
+) -> str | None:
+    """Why this person may not sign off (None: they may): a sign-off is never given by whoever
+    proposed (or wrote) what it signs off, whatever their role or authority now."""
+    if not ACCESS[action].four_eyes or actor_id not in proposers:
+        return None
+    return "you proposed this; a sign-off needs another person's decision (four eyes)"
 
 
 # Actions only the case's owner may take (the assignee), once they have acknowledged it.

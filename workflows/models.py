@@ -133,6 +133,7 @@ class PendingApproval(Model):
     since: datetime
     due_at: datetime | None = Field(None, description="When the approval moves one level up")
     proposed_by: str
+    proposed_by_id: str | None = Field(None, description="Person id of the proposer (four eyes)")
     reminders_sent: int = 0
 
 
@@ -284,6 +285,10 @@ class EscalationState(Model):
         "new (outbox items): the next run sends them on, with the same idempotency keys",
     )
     check_ins_done: int = 0
+    links_sent: list[str] = Field(
+        default_factory=list,
+        description="Keys of the check-ins sent with a feedback link (the answers accepted)",
+    )
     callbacks: list[Callback] = Field(default_factory=list, description="Promised callbacks")
     contributions: list[Contribution] = Field(
         default_factory=list, description="Questions to other teams"

@@ -146,7 +146,10 @@ async def _version_ctx(
         "sim_tables": tables(sim["report"]) if sim and sim.get("report") else [],
         "versions": [x.version for x in await call_store(rs.policies.all)],
         "live_query": urlencode(live_query),
-        "may_decide": in_review and role in approvers and role not in decided,
+        "may_decide": in_review
+        and role in approvers
+        and role not in decided
+        and r.person.id not in (change.proposer if change else None, row.author),  # four eyes
         "may_propose": row.state == S.DRAFT and change is None and _may(r, Action.POLICY_PROPOSE),
         "may_schedule": change is not None
         and row.state in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED)

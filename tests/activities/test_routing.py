@@ -254,11 +254,11 @@ async def test_find_people_by_role_and_authority(tmp_path):
         routing.find_people,
         PeopleQuery(roles=["supervisor", "manager", "executive"], min_authority=600),
     )
-    assert [p.id for p in result.people] == ["p-manager", "p-executive"]
+    assert [p.id for p in result.people] == ["p-manager", "p-manager-2", "p-executive"]
     result = await env.run(
         routing.find_people, PeopleQuery(roles=["supervisor", "manager", "executive"])
     )
-    assert [p.id for p in result.people] == ["p-supervisor", "p-manager", "p-executive"]
+    assert [p.id for p in result.people] == ["p-supervisor", "p-manager", "p-manager-2", "p-executive"]
     result = await env.run(
         routing.find_people, PeopleQuery(roles=["specialist"], team="billing-specialists")
     )

@@ -187,3 +187,23 @@ def test_the_demo_feedback_secret_is_refused_outside_the_demo():
     assert "ESCALATIONS_FEEDBACK_SECRET" in refusal
     real = Settings(_env_file=None, demo=False, feedback_secret=SecretStr("x" * 32))
     assert feedback_secret_refusal(real) is None
+
+
+async def test_a_forged_link_for_a_check_in_never_sent_is_refused(stack):
+    """Signed with the public demo secret but naming a check-in the workflow never sent: the
+    validator refuses it (403), nothing is recorded and the just-resolved case stays resolved."""
+    eid = await resolved_case(stack.http)  # the demo policy: the first check-in is a day away
+    links = FeedbackLinks.from_settings(stack.settings)
+    forged = links.token(eid, "0.1", datetime.now(UTC) + timedelta(hours=1))
+    r = await stack.http.post("/feedback", json={"token": forged, "score": 1})
+    assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
+    assert "not sent" in r.json()["detail"]
+    page = await stack.http.post(
+        f"/feedback/{forged}",
+        content="score=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+    )
+    assert page.status_code == 403 and "not sent" in page.text
+    v = await view(stack, eid)
+    assert v["stage"] in ("resolved", "follow_up") and v["feedback"] == []
+    assert v["severity"] == "P3"

@@ -49,3 +49,35 @@ async def test_a_manager_may_not_act_as_owner_on_a_specialists_case(stack):
     r = await stack.http.post(f"/escalations/{eid}/acknowledge", headers=auth("manager"))
     assert r.status_code == 403, r.text
     assert "only their team may take it over" in r.json()["detail"]
+
+
+async def test_the_manager_who_proposed_a_remedy_may_not_approve_it(stack):
+    """Four eyes: the proposer never signs off their own remedy, whatever their role or
+    authority; the refusal enters no history and another approver decides."""
+    eid = (await stack.open(trigger="legal_threat"))["id"]
+    view = await stack.wait_stage(eid, "specialist")
+    while view["assignee"] is None:
+        view = await stack.wait_stage(eid, "specialist")
+    assert (
+        await stack.http.post(f"/escalations/{eid}/acknowledge", headers=auth("manager"))
+    ).status_code == 200
+    remedy = {"kind": "refund", "amount": 100.0, "currency": "GBP", "description": "refund"}
+    r = await stack.http.post(
+        f"/escalations/{eid}/proposals", json={"remedy": remedy}, headers=auth("manager")
+    )
+    assert r.status_code == 200 and r.json()["stage"] == "executive_signoff", r.text
+    r = await stack.http.post(
+        f"/escalations/{eid}/approvals",
+        json={"decision": "approve", "comment": "mine"},
+        headers=auth("manager"),
+    )
+    assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
+    assert "four eyes" in r.json()["detail"] and "proposed" in r.json()["detail"]
+    items = (await stack.http.get(f"/escalations/{eid}/timeline", headers=auth("agent"))).json()
+    assert "approval_granted" not in [i["action"] for i in items["items"]]
+    r = await stack.http.post(
+        f"/escalations/{eid}/approvals",
+        json={"decision": "approve", "comment": "checked"},
+        headers=auth("supervisor"),
+    )
+    assert r.status_code == 200 and r.json()["resolved_at_tier"] == "executive", r.text

@@ -82,7 +82,7 @@ async def test_a_report_as_csv_by_parameter_or_accept_header(http):
         params={"format": "csv", "since": "2030-01-01T00:00:00Z"},
         headers=auth("operator"),
     )
-    assert empty.text == "score,cases\n"
+    assert empty.text == "score,cases\r\n"  # RFC 4180 line ends
 
 
 async def test_the_window_is_opened_in_since_until(http):

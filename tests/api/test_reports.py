@@ -89,3 +89,30 @@ async def test_summary_of_an_empty_window(stack):
         "median_time_to_resolution_s",
         "open_by_stage",
     }
+
+
+async def test_a_window_out_of_range_is_refused_before_temporal_is_asked(stack):
+    for params, field in (
+        ({"since": "0001-01-01T00:00:00Z"}, "since"),
+        ({"until": "1999-12-31T23:59:59Z"}, "until"),
+        ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
+    ):
+        r = await stack.http.get("/reports/summary", params=params, headers=auth("executive"))
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert body["error"] == "invalid" and body["detail"].startswith(f"{field}:"), body
+        assert "Temporal" not in body["detail"] and "invalid" not in body["detail"].lower()
+
+
+def test_a_servers_own_message_never_reaches_the_caller():
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from api.temporal_errors import to_domain_error
+
+    for status in (
+        RPCStatusCode.INVALID_ARGUMENT,
+        RPCStatusCode.FAILED_PRECONDITION,
+        RPCStatusCode.ALREADY_EXISTS,
+    ):
+        err = to_domain_error(RPCError("secret server detail: year 1 out of range", status, b""))
+        assert err is not None and "secret server detail" not in err.detail, (status, err.detail)

@@ -155,6 +155,27 @@ async def test_a_revoked_token_stops_working_without_a_restart(dev_env, tmp_path
     print(f"\nTOKENS revoked token refused after {took:.2f} s (reload check every 0.5 s)")
 
 
+async def test_a_reload_that_brings_demo_tokens_is_refused_outside_the_demo(dev_env, tmp_path):
+    """The start-up refusal holds on every reload: the last good directory stays in force."""
+    path = tmp_path / "people.toml"
+    path.write_text(person("p-2", "operator", "tok-2"))
+    app = await _app(dev_env, path, directory_reload_s=0.2)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
+    ):
+        _touch_later(
+            path, person("p-2", "operator", "tok-2") + person("p-m", "manager", "demo-manager")
+        )
+        await asyncio.sleep(0.5)
+        for _ in range(3):  # several reload checks later, still refused
+            r = await http.get("/policy", headers={"Authorization": "Bearer demo-manager"})
+            assert r.status_code == 401, r.text
+            ok = await http.get("/policy", headers={"Authorization": "Bearer tok-2"})
+            assert ok.status_code == 200
+            await asyncio.sleep(0.3)
+
+
 async def test_sighup_reloads_the_directory_at_once(dev_env, tmp_path):
     path = tmp_path / "people.toml"
     path.write_text(person("p-1", "agent", "tok-1"))

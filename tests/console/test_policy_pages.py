@@ -157,7 +157,7 @@ async def test_each_approver_approves_in_the_console_and_it_goes_live(console: C
     detail = (await console.http.get(f"/policy/versions/{version}", headers=auth("agent"))).json()
     assert detail["change"]["decisions"] == [] and detail["version"]["state"] == "in_review"
 
-    for role in ("manager", "executive"):
+    for role in ("manager-2", "executive"):  # four eyes: not the proposer
         approver = await console.signed_in(role)
         await open_versions(approver)
         await approver.get_by_role("link", name=version).click()
@@ -202,7 +202,7 @@ async def test_the_operator_moves_cases_in_flight_to_the_live_version(console: C
     r = await console.http.post("/policy/versions", json={"text": text}, headers=auth("manager"))
     assert r.status_code == 201, r.text
     await console.http.post(f"/policy/versions/{version}/propose", json={}, headers=auth("manager"))
-    for role in ("manager", "executive"):
+    for role in ("manager-2", "executive"):  # four eyes: not the proposer
         r = await console.http.post(
             f"/policy/versions/{version}/decisions",
             json={"decision": "approve", "comment": "ok"},

@@ -26,6 +26,9 @@ from workflows.policy_change.workflow import PolicyChangeWorkflow
 
 NEW = "2026.12-test"
 
+# four eyes: the proposer (MANAGER) never decides; another manager does
+MANAGER_2 = MANAGER.model_copy(update={"id": "p-manager-2", "name": "Mika Manager"})
+
 
 @pytest.fixture
 def store(tmp_path):
@@ -77,7 +80,7 @@ async def test_an_approved_change_goes_live_at_its_scheduled_time(fresh_ts_env, 
             id=f"policy-change-{uuid.uuid4().hex[:8]}",
             task_queue=tq,
         )
-        first = await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(MANAGER))
+        first = await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(MANAGER_2))
         assert first.state == S.IN_REVIEW and first.waiting_for == ["executive"]
         await env.sleep(timedelta(hours=25))  # the executive is reminded once
         after = await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(EXECUTIVE))
@@ -106,7 +109,7 @@ async def test_a_rejected_change_never_goes_live(fresh_ts_env, store):
             id=f"policy-change-{uuid.uuid4().hex[:8]}",
             task_queue=tq,
         )
-        await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(MANAGER))
+        await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(MANAGER_2))
         out = await handle.execute_update(
             PolicyChangeWorkflow.decide_change,
             decision(EXECUTIVE, "reject", "Breaches would double for gold customers"),
@@ -134,9 +137,9 @@ async def test_only_the_named_approvers_decide_once_each(fresh_ts_env, store):
         assert isinstance(refused.value.cause, ApplicationError)
         assert refused.value.cause.type == "Forbidden"
         assert "manager, executive" in str(refused.value.cause)
-        await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(MANAGER))
+        await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(MANAGER_2))
         with pytest.raises(WorkflowUpdateFailedError) as twice:
-            await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(MANAGER))
+            await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(MANAGER_2))
         assert twice.value.cause.type == "Conflict"  # type: ignore[union-attr]
         await handle.execute_update(PolicyChangeWorkflow.decide_change, decision(EXECUTIVE))
         done = await handle.result()  # no go-live time: live at once

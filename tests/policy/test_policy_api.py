@@ -76,7 +76,7 @@ async def test_a_change_from_draft_to_live_through_the_api(policy_stack):
         headers=auth("supervisor"),
     )
     assert r.status_code == 403 and "manager, executive" in r.json()["detail"], r.text
-    for role in ("manager", "executive"):
+    for role in ("manager-2", "executive"):  # four eyes: not the proposer
         r = await http.post(
             f"/policy/versions/{version}/decisions",
             json={"decision": "approve", "comment": f"{role} agrees"},
@@ -92,7 +92,7 @@ async def test_a_change_from_draft_to_live_through_the_api(policy_stack):
 
     detail = await wait_state(http, version, "live")
     assert [d["comment"] for d in detail["change"]["decisions"]] == [
-        "manager agrees",
+        "manager-2 agrees",
         "executive agrees",
     ]
     assert (await http.get(f"/policy/versions/{live}", headers=auth("agent"))).json()["version"][
@@ -230,3 +230,56 @@ async def test_a_proposal_whose_workflow_never_started_is_proposed_again(policy_
     r = await http.post(f"/policy/versions/{version}/propose", json={}, headers=auth("manager"))
     assert r.status_code == 200 and r.json()["approvers"] == ["manager", "executive"], r.text
     await wait_state(http, version, "in_review")
+
+
+async def test_nobody_approves_a_change_they_proposed(policy_stack):
+    """Four eyes: the proposer's decision is refused (403, no trace); the manager role's
+    approval comes from another manager."""
+    http = policy_stack.http
+    version = f"2026.12-{uuid.uuid4().hex[:6]}"
+    r = await http.post(
+        "/policy/versions", json={"text": draft_text(version), "note": "x"}, headers=auth("manager")
+    )
+    assert r.status_code == 201, r.text
+    r = await http.post(f"/policy/versions/{version}/propose", json={}, headers=auth("manager"))
+    assert r.status_code == 200 and r.json()["proposer"] == "p-manager", r.text
+    await wait_state(http, version, "in_review")
+    r = await http.post(
+        f"/policy/versions/{version}/decisions",
+        json={"decision": "approve", "comment": "my own"},
+        headers=auth("manager"),
+    )
+    assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
+    assert "four eyes" in r.json()["detail"] and "proposed" in r.json()["detail"]
+    detail = (await http.get(f"/policy/versions/{version}", headers=auth("agent"))).json()
+    assert detail["change"]["decisions"] == [] and detail["version"]["state"] == "in_review"
+    r = await http.post(
+        f"/policy/versions/{version}/decisions",
+        json={"decision": "reject", "comment": "not now"},
+        headers=auth("manager-2"),
+    )
+    assert r.status_code == 200 and r.json()["decisions"][0]["by"] == "p-manager-2", r.text
+
+
+async def test_a_malformed_draft_is_a_422_naming_the_field(policy_stack):
+    http = policy_stack.http
+    version = f"2026.12-{uuid.uuid4().hex[:6]}"
+    deep_inline = "x = " + "{a = " * 5000 + "1" + "}" * 5000
+    for text, field in (
+        ("x = " + "[" * 50_000, "text"),
+        (deep_inline, "text"),
+        (
+            draft_text(version).replace('holiday_country = "GB"', 'holiday_country = "XX"', 1),
+            "text.calendars.uk_office.holiday_country",
+        ),
+        (
+            draft_text(version).replace(
+                'holiday_subdivision = "ENG"', 'holiday_subdivision = "ZZ"', 1
+            ),
+            "text.calendars.uk_office.holiday_subdivision",
+        ),
+    ):
+        r = await http.post("/policy/versions", json={"text": text}, headers=auth("manager"))
+        assert r.status_code == 422, r.text[:300]
+        body = r.json()
+        assert body["error"] == "invalid" and body["detail"].startswith(f"{field}:"), body

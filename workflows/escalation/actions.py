@@ -117,6 +117,7 @@ def propose(wf: EscalationWorkflow, u: Proposal) -> None:
         level=rules.level(p, idx).role,
         since=workflow.now(),
         proposed_by=u.actor.name,
+        proposed_by_id=u.actor.id,
     )
     wf.goto(Stage.EXECUTIVE_SIGNOFF)
 

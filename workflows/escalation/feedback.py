@@ -35,8 +35,10 @@ def link(wf: EscalationWorkflow) -> FeedbackLink | None:
         return None
     # from the check-in's due time, as the wait after the last one (opening.feedback_window)
     due_h = p.follow_up_h[s.check_ins_done - 1]
+    k = key(s, s.check_ins_done)
+    s.links_sent = [*s.links_sent, k][-FEEDBACK_KEPT:]  # only these are answered (issue 31)
     return FeedbackLink(
-        key=key(s, s.check_ins_done),
+        key=k,
         expires_at=s.resolved_at + timedelta(hours=due_h + p.feedback_valid_h),
     )
 
@@ -50,8 +52,28 @@ def answered(s: EscalationState, k: str) -> bool:
     return any(f.key == k for f in s.feedback)
 
 
-def check(s: EscalationState, u: FeedbackAnswer) -> None:
-    """The validator's own rule: one answer per check-in (409 for a reused link)."""
+def sent(s: EscalationState, p: Policy, k: str) -> bool:
+    """Whether this case sent the check-in `k` with a link. A check-in of the current resolution
+    counts from `check_ins_done` too (cases whose links were sent before `links_sent` was kept)."""
+    if k in s.links_sent:
+        return True
+    resolution, _, number = k.partition(".")
+    return (
+        offers_link(p)
+        and resolution == str(s.reopen_count)
+        and number.isdigit()
+        and 1 <= int(number) <= s.check_ins_done
+    )
+
+
+def check(s: EscalationState, p: Policy, u: FeedbackAnswer) -> None:
+    """The validator's own rules: only a check-in this case sent (403, a forged or stray link),
+    one answer per check-in (409 for a reused link)."""
+    if not sent(s, p, u.key):
+        raise guards.forbidden(
+            "this link answers a check-in that was not sent for this case; use the link in "
+            "the check-in message you received"
+        )
     if answered(s, u.key):
         raise guards.conflict("this check-in was already answered; thank you")
 

@@ -49,7 +49,7 @@ class FollowThrough:
     @customer_feedback.validator
     def _v_customer_feedback(self, u: FeedbackAnswer) -> None:
         guards.allowed(self.s, Action.CUSTOMER_FEEDBACK, u.actor)
-        feedback.check(self.s, u)
+        feedback.check(self.s, self.wf.policy, u)
 
     @workflow.update
     async def promise_callback(self, u: CallbackPromise) -> EscalationView:

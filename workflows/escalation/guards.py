@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from workflows import access
     from workflows.access import Action
-    from workflows.models import Actor, EscalationState
+    from workflows.models import Actor, EscalationState, PendingApproval
     from workflows.stages import Stage
 
 
@@ -40,5 +40,15 @@ def owner_only(s: EscalationState, action: Action, actor: Actor) -> None:
     refusal = access.ownership_refusal(
         action, actor.id, actor.team, s.assignee, s.assignee_name, s.assigned_team
     )
+    if refusal:
+        raise forbidden(refusal)
+
+
+def not_the_proposer(actor: Actor, pending: PendingApproval) -> None:
+    """Four eyes: whoever proposed the remedy never signs it off, even when a reassignment or a
+    new role gave them the authority (403). A proposal made before the id was kept is matched
+    by the proposer's name."""
+    proposer = pending.proposed_by_id or (actor.id if actor.name == pending.proposed_by else None)
+    refusal = access.four_eyes_refusal(Action.DECIDE, actor.id, (proposer,))
     if refusal:
         raise forbidden(refusal)

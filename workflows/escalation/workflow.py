@@ -248,6 +248,7 @@ class EscalationWorkflow(FollowThrough):
         )
         if refusal:
             raise guards.forbidden(refusal)
+        guards.not_the_proposer(u.actor, pending)
 
     @workflow.update
     async def resolve(self, u: ResolveCase) -> EscalationView:

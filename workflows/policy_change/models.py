@@ -78,6 +78,7 @@ class ChangeStart(Model):
 
     version: str
     proposer: Actor
+    author: str | None = Field(None, description="Person id of who wrote the draft (four eyes)")
     note: str = ""
     approvers: list[str] = Field(
         min_length=1, description="Roles that must each approve (from the live policy's [change])"

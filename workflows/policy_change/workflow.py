@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     import pydantic  # noqa: F401  (pass-through, as in the escalation workflow)
 
     from workflows import timers
-    from workflows.access import Action, role_refusal
+    from workflows.access import Action, four_eyes_refusal, role_refusal
     from workflows.messages import Delivery, PeopleQuery, PeopleResult
     from workflows.policy_change.models import (
         ChangeDecision,
@@ -125,6 +125,10 @@ class PolicyChangeWorkflow:
         if self.state not in (S.DRAFT, S.IN_REVIEW) or self._decided():
             raise refused("Conflict", f"version {self.inp.version} is no longer in review")
         if (why := role_refusal(Action.POLICY_APPROVE, u.actor.role)) is not None:
+            raise refused("Forbidden", why)
+        if why := four_eyes_refusal(
+            Action.POLICY_APPROVE, u.actor.id, (self.inp.proposer.id, self.inp.author)
+        ):
             raise refused("Forbidden", why)
         if u.actor.role not in self.inp.approvers:
             raise refused(
