@@ -1,5 +1,5 @@
-"""/reports/<name>: the reports over the report store (core/report_store), as JSON or CSV, and the
-charts page that draws them (/reports/charts).
+"""/reports/<name>: the reports over the report store (core/report_store), as JSON or CSV. The
+console draws them as charts (/console/reports; /reports/charts redirects there).
 
 `GET /reports/summary` (api/reports.py) stays on Temporal's visibility store, as the contract
 describes it: it counts open cases per stage, which the store is not the authority on, and it
@@ -12,12 +12,10 @@ import asyncio
 import csv
 import io
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import access_doc, require
@@ -30,7 +28,6 @@ from workflows.access import Action
 from workflows.models import Channel, Severity, Trigger
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
 
 class ReportRows(BaseModel):
@@ -224,21 +221,9 @@ _simple("root-causes", "Root causes")
 _simple("coaching", "Avoidable escalations per agent and trigger", Action.REPORTS_COACHING)
 
 
-@router.get(
-    "/charts",
-    include_in_schema=False,  # a page for people, not part of the API
-    response_class=HTMLResponse,
-    summary="The reports as charts (a page for people)",
-    description="An HTML page; it holds no figures itself. It asks for a token and reads the "
-    "JSON reports above with it (each chart links to its CSV).",
-)
-async def charts(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "reports.html",
-        {
-            "triggers": get_args(Trigger),
-            "severities": get_args(Severity),
-            "channels": get_args(Channel),
-        },
-    )
+@router.get("/charts", include_in_schema=False)
+async def charts(request: Request) -> RedirectResponse:
+    """The old charts page, which asked for a token: the charts are in the console now
+    (api/console/reports.py, its session), and old links land there."""
+    query = request.url.query
+    return RedirectResponse("/console/reports" + (f"?{query}" if query else ""), status_code=301)

@@ -1,7 +1,8 @@
 """The console: web pages for the people in the loop, served by the API process (same origin).
 
-`mount(app)` adds the pages (/console), their static files (/console/static), the Temporal UI
-for operators (/temporal, when configured) and a redirect from / to the console.
+`mount(app)` adds the pages (/console, its reports at /console/reports), their static files
+(/console/static), the Temporal UI for operators (/temporal, when configured) and a redirect
+from / to the console.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console import filters, pages, policy, temporal_ui
+from api.console import filters, pages, policy, reports, temporal_ui
 
 
 def mount(app: FastAPI) -> None:
@@ -20,6 +21,7 @@ def mount(app: FastAPI) -> None:
     pages.add_sign_in_handler(app)
     app.include_router(pages.router)
     app.include_router(policy.router)
+    app.include_router(reports.router)
     app.include_router(temporal_ui.router)
     static = Path(__file__).parent / "static"
     app.mount("/console/static", StaticFiles(directory=static), name="console-static")

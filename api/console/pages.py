@@ -86,7 +86,8 @@ def add_sign_in_handler(app) -> None:
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
         if request.headers.get("x-console-fragment"):
             return Response(status_code=401)
-        query = urlencode({"next": request.url.path})
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = urlencode({"next": wanted})  # back to the page asked for, filters and all
         return RedirectResponse(f"/console/sign-in?{query}", status_code=303)
 
 

@@ -1,6 +1,7 @@
-"""The charts page in headless Chromium (Debian's, through Playwright): it signs in with a token,
-draws every chart from the JSON reports without a console error, hands over a chart's numbers as
-CSV, and tells a role that may not see a report so."""
+"""The console's reports page in headless Chromium (Debian's, through Playwright): signed in to
+the console, it draws every chart from the report rows without a console error, hands over a
+chart's numbers as CSV, tells a role that may not see a report so, and the old token page's
+address lands on it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlencode
 
 import pytest
 import uvicorn
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.skipif(
     reason="Chromium is not installed (apt-get install -y chromium)",
 )
 PERIOD = "?since=2026-01-01&until=2026-01-31"
+REPORTS = "/console/reports" + PERIOD
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +62,16 @@ async def browser() -> AsyncIterator:
         await b.close()
 
 
-async def open_signed_in(browser, base_url: str, token: str):
+async def open_signed_in(browser, base_url: str, token: str, path: str = REPORTS):
+    """The console's sign-in, on the way to the reports (these tests run no Temporal, so they
+    never open "My work")."""
     page = await browser.new_page(accept_downloads=True)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    await page.goto(base_url + "/reports/charts" + PERIOD)
-    await page.fill("#token", token)
-    await page.click("#signin button[type=submit]")
+    await page.goto(base_url + "/console/sign-in?" + urlencode({"next": path}))
+    await page.get_by_label("Your access token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
     return page, problems
 
@@ -75,7 +80,8 @@ async def test_every_chart_renders_without_console_errors(browser, base_url):
     page, problems = await open_signed_in(browser, base_url, "demo-manager")
     assert problems == []
     assert await page.text_content("#period") == (
-        "Escalations opened 2026-01-01 to 2026-01-31 (UTC), figures from the report store"
+        "Escalations opened 2026-01-01 to 2026-01-31 (days in UTC, both included), figures "
+        "from the report store."
     )
     charts = await page.evaluate(
         "Object.values(Chart.instances).map(c => [c.canvas.closest('section').dataset.report,"
@@ -96,10 +102,12 @@ async def test_every_chart_renders_without_console_errors(browser, base_url):
     assert drawn["resolution"] == [[1, 1, 1, 1]]
     assert drawn["stages"] == [[0.5, 2, 1], [1, 4, 1]]  # hours: p50, p90 per stage
     assert drawn["avoidable"] == [[pytest.approx(66.67), 100]]
-    # the token stays in this tab
-    assert await page.evaluate("sessionStorage.getItem('escalations.reports.token')") == (
-        "demo-manager"
+    # readable: every chart names its axes and shows its legend
+    titled = await page.evaluate(
+        "Object.values(Chart.instances).map(c => Object.values(c.options.scales)"
+        ".every(s => s.title.display && s.title.text) && c.options.plugins.legend.display)"
     )
+    assert titled == [True] * 9
     await page.close()
 
 
@@ -129,11 +137,40 @@ async def test_a_role_without_the_coaching_view_is_told_so(browser, base_url):
     await page.close()
 
 
-async def test_a_wrong_token_brings_the_sign_in_back(browser, base_url):
+async def test_the_old_token_page_leads_to_the_console_s_reports(browser, base_url):
     page = await browser.new_page()
     await page.goto(base_url + "/reports/charts" + PERIOD)
-    await page.fill("#token", "not-a-token")
-    await page.click("#signin button[type=submit]")
-    await page.wait_for_selector("#signin-error:has-text('not accepted')", timeout=10_000)
-    assert await page.is_visible("#signin") and not await page.is_visible("#charts")
+    await page.get_by_label("Your access token").fill("demo-supervisor")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    assert page.url == base_url + REPORTS  # the period kept through the sign-in
+    assert await page.is_visible("#chart-resolution canvas")
+    await page.goto(base_url + "/reports/charts")  # signed in: straight there
+    assert page.url == base_url + "/console/reports"
+    await page.close()
+
+
+async def test_an_agent_is_refused_the_reports_and_their_rows(browser, base_url):
+    page = await browser.new_page()
+    await page.goto(base_url + "/console/sign-in?" + urlencode({"next": REPORTS}))
+    await page.get_by_label("Your access token").fill("demo-agent")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name="Not available").wait_for()
+    assert "Only supervisor" in (await page.text_content("main") or "")
+    r = await page.request.get(base_url + "/console/reports/data/resolution")
+    assert r.status == 403 and (await r.json())["error"] == "forbidden"
+    await page.close()
+
+
+async def test_no_session_no_reports_and_a_wrong_token_is_refused(browser, base_url):
+    page = await browser.new_page()
+    await page.goto(base_url + REPORTS)
+    assert "/console/sign-in" in page.url  # the console's one sign-in, no token page
+    await page.get_by_label("Your access token").fill("not-a-token")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_text("That token is not known.").wait_for()
+    r = await page.request.get(
+        base_url + "/console/reports/data/resolution", headers={"X-Console-Fragment": "1"}
+    )
+    assert r.status == 401
     await page.close()

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +47,16 @@ def test_the_demo_directory_holds_no_bare_sha256_and_needs_the_pepper():
     assert load_directory(path, DEMO_TOKEN_PEPPER).authenticate("demo-agent").id == "p-agent"
     assert load_directory(path, "another-pepper").authenticate("demo-agent") is None
     assert load_directory(path).authenticate("demo-agent") is None
+
+
+def test_every_demo_person_signs_in_with_the_token_the_readme_lists():
+    """The README's demo-people table names a token for each person of the demo directory."""
+    directory = load_directory(CONFIG_DIR / "people.demo.toml", DEMO_TOKEN_PEPPER)
+    table = (ROOT / "README.md").read_text().split("## Demo people", 1)[1].split("\n## ", 1)[0]
+    tokens = re.findall(r"^\| `(demo-[a-z0-9-]+)` \|", table, re.MULTILINE)
+    signed_in = {directory.authenticate(t).id for t in tokens if directory.authenticate(t)}
+    assert signed_in == {p.id for p in directory.people}
+    assert len(tokens) == len(directory.people)
 
 
 def test_a_directory_with_bare_sha256_hashes_is_refused(tmp_path):
