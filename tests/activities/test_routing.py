@@ -258,7 +258,12 @@ async def test_find_people_by_role_and_authority(tmp_path):
     result = await env.run(
         routing.find_people, PeopleQuery(roles=["supervisor", "manager", "executive"])
     )
-    assert [p.id for p in result.people] == ["p-supervisor", "p-manager", "p-manager-2", "p-executive"]
+    assert [p.id for p in result.people] == [
+        "p-supervisor",
+        "p-manager",
+        "p-manager-2",
+        "p-executive",
+    ]
     result = await env.run(
         routing.find_people, PeopleQuery(roles=["specialist"], team="billing-specialists")
     )
