@@ -46,6 +46,7 @@ class World:
     # customer id -> their past year as the report store answers it (others: no past)
     histories: dict[str, CustomerHistory] = field(default_factory=dict)
     history_down: bool = False
+    history_delay_s: float = 0  # a slow report store: the case waits unassigned meanwhile
     history_asked: list[CustomerHistoryQuery] = field(default_factory=list)
     # channel (or "crm") -> until when its relay or gateway is down (a transient failure), by
     # the server's clock (the time-skipping server's own)
@@ -69,6 +70,7 @@ class World:
         @activity.defn(name="customer_history")
         async def customer_history(q: CustomerHistoryQuery) -> CustomerHistory:
             world.history_asked.append(q)
+            await asyncio.sleep(world.history_delay_s)
             if world.history_down:
                 raise ApplicationError("report store unreachable", non_retryable=True)
             return world.histories.get(q.customer_id, CustomerHistory())

@@ -4,7 +4,7 @@ history stays replayable (no failed workflow task)."""
 import asyncio
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
@@ -20,11 +20,13 @@ from tests.workflows.helpers import (
     start,
     terminate_started,
     wait_for,
+    wait_until,
 )
 from tests.workflows.test_escalation import always_open
+from tests.workflows.test_ownership import SKY
 from workflows.escalation import EscalationWorkflow as W
-from workflows.inputs import Acknowledge, ConsultAnswer, Decision, Proposal
-from workflows.models import Remedy
+from workflows.inputs import Acknowledge, ConsultAnswer, Decision, Proposal, ReassignCase
+from workflows.models import Actor, Remedy
 
 
 async def test_racing_approvals_apply_once_and_leave_a_clean_history(dev_env):
@@ -80,5 +82,38 @@ async def test_racing_approvals_apply_once_and_leave_a_clean_history(dev_env):
                 await Replayer(
                     workflows=[W], data_converter=pydantic_data_converter
                 ).replay_workflow(history)
+        finally:
+            await terminate_started()
+
+
+async def test_a_reassignment_made_while_the_case_is_routed_stands(dev_env):
+    """Routing reads the customer's past first (an activity: updates land meanwhile); a manager
+    names the owner before routing answers: the manager's choice stands, and the new owner
+    (not the routed one) is told of the transfer."""
+    world = World(history_delay_s=2)
+    world.policy_edit = always_open
+    async with run_worker(dev_env.client, [W], world.activities()) as tq:
+        try:
+            h = await start(dev_env.client, tq, policy_edit=world.policy_edit, req=request(600))
+            await wait_for(h, lambda v: v.stage == "helpline_consult")
+            answered = await h.start_update(  # its answer waits for the routing
+                W.consult_answer,
+                ConsultAnswer(actor=HELPLINE, resolves=False, answer="go up"),
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
+            await wait_until(lambda: bool(world.history_asked))  # routing is under way
+            v = await h.execute_update(
+                W.reassign, ReassignCase(actor=MANAGER, to=SKY, reason="knows the customer")
+            )
+            assert v.assignee == SKY.id
+            assert (await answered.result()).assignee == SKY.id  # routing has answered
+            assert (await h.query(W.state)).assignee == SKY.id
+            sky = Actor(**SKY.model_dump(include=set(Actor.model_fields)))
+            await h.execute_update(W.acknowledge, Acknowledge(actor=sky))
+            assert "transferred" in world.events(to=SKY.name)
+            assert "transferred" not in world.events(to=SPECIALIST.name)
+            await Replayer(workflows=[W], data_converter=pydantic_data_converter).replay_workflow(
+                await h.fetch_history()
+            )
         finally:
             await terminate_started()

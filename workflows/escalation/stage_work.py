@@ -114,6 +114,8 @@ async def route(wf: EscalationWorkflow) -> None:
     if s.opening_rules >= 1:  # the handover and the approvers show the customer's past
         await goodwill.load(wf)
     team, person = await _pick(wf)
+    if s.assignee is not None and workflow.patched("reassign-during-routing-wins"):
+        return  # a manager reassigned the case while it was being routed: their choice stands
     wf.people.known[person.id] = person
     old_calendar = opening.default_calendar(p, s)
     s.assigned_team, s.assignee, s.assignee_name = team, person.id, person.name
