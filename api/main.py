@@ -17,11 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 
 from activities.policy import LivePolicy
-from api import gateway, health
+from api import docs_page, gateway, health
 from api.auth import RateLimiter, StartupRefused, load_people
 from api.console import mount as mount_console
 from api.console.session import session_secret_refusal
 from api.errors import add_exception_handlers, error_response
+from api.security_headers import SecurityHeaders
 from core.codec import PayloadKeyError, codec_from_settings
 from core.directory import reload_on_sighup
 from core.feedback import feedback_secret_refusal
@@ -194,13 +195,18 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
             '`{"error": "<kind>", "detail": "<sentence>"}`.'
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by docs_page from the app's own assets
+        redoc_url=None,
     )
     add_exception_handlers(app)
 
     app.add_middleware(RequestContext)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    # outermost: the headers go on every answer, a 413 or an unmatched path's 404 included
+    app.add_middleware(SecurityHeaders, trust_forwarded_proto=settings.trust_forwarded_proto)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    docs_page.mount(app)
     from api.routes import include_routers
 
     include_routers(app)

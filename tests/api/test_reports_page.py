@@ -18,6 +18,7 @@ import uvicorn
 from api.main import create_app
 from core.report_store import ReportStore
 from core.settings import Settings
+from tests.console.conftest import watch_headers
 from tests.report_store.data import ALL
 
 CHROMIUM = "/usr/bin/chromium"
@@ -53,13 +54,34 @@ def base_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def browser() -> AsyncIterator:
+async def browser_process() -> AsyncIterator:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield b
         await b.close()
+
+
+@pytest.fixture
+def header_problems() -> Iterator[list[str]]:
+    """The security headers of every document these pages load (tests/console/conftest.py)."""
+    problems: list[str] = []
+    yield problems
+    assert not problems, problems
+
+
+@pytest.fixture
+def browser(browser_process, base_url, header_problems):
+    """The browser, whose new pages have their documents' security headers checked."""
+
+    class Checked:
+        async def new_page(self, **kw):
+            page = await browser_process.new_page(**kw)
+            watch_headers(page.context, base_url, header_problems)
+            return page
+
+    return Checked()
 
 
 async def open_signed_in(browser, base_url: str, token: str, path: str = REPORTS):

@@ -3,7 +3,9 @@ served by uvicorn on a free localhost port, a real worker (the real activities, 
 recorded) and the real Temporal dev server.
 
 Every page a test opens is screenshotted into the test's tmp folder if the test fails, and its
-browser console errors are collected (a test asserts there are none).
+browser console errors are collected (a test asserts there are none). The security headers of
+every document the app answers a browser with are checked (`header_problems`); any missing one
+fails the test at teardown.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Response, async_playwright
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -47,6 +49,35 @@ CHROMIUM_ARGS = [
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
+def header_problems(response: Response, base: str) -> list[str]:
+    """What is missing from the security headers of a document (page or frame) the app sent
+    (api/security_headers.py); [] for anything else."""
+    if response.request.resource_type != "document" or not response.url.startswith(base):
+        return []
+    h = response.headers
+    path = response.url[len(base) :]
+    csp = {
+        d.split()[0]: d.split()[1:] for d in h.get("content-security-policy", "").split("; ") if d
+    }
+    wanted = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
+    problems = [f"{path}: {k} is {h.get(k)!r}" for k, v in wanted.items() if h.get(k) != v]
+    if path.startswith("/temporal"):  # the proxied Temporal UI: framed by itself only
+        if csp.get("frame-ancestors") not in (["'self'"], ["'none'"]):
+            problems.append(f"{path}: frame-ancestors is {csp.get('frame-ancestors')}")
+        return problems
+    if h.get("x-frame-options") != "DENY" or csp.get("frame-ancestors") != ["'none'"]:
+        problems.append(f"{path}: framing is allowed ({h.get('x-frame-options')}, {csp})")
+    for directive in ("script-src", "style-src"):
+        if csp.get(directive) != ["'self'"]:
+            problems.append(f"{path}: {directive} is {csp.get(directive)}")
+    return problems
+
+
+def watch_headers(context: BrowserContext, base: str, problems: list[str]) -> None:
+    """Collect the header problems of every document the context's pages load from the app."""
+    context.on("response", lambda r: problems.extend(header_problems(r, base)))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -69,6 +100,7 @@ class Console:
     browser: Browser
     pages: list[Page] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    header_problems: list[str] = field(default_factory=list)
 
     def script_errors(self) -> list[str]:
         """Console errors other than Chromium's note of a page's own refusal status (a refused
@@ -94,6 +126,7 @@ class Console:
         context = await self.browser.new_context(
             viewport={"width": 1100, "height": 900}, timezone_id="Europe/London", locale="en-GB"
         )
+        watch_headers(context, self.base, self.header_problems)
         page = await context.new_page()
         page.on(
             "console",
@@ -195,3 +228,4 @@ async def console(served, browser, request, tmp_path) -> AsyncIterator[Console]:
         if failed is not None and failed.failed and not page.is_closed():
             await page.screenshot(path=str(tmp_path / f"failure-{i}.png"), full_page=True)
         await page.context.close()
+    assert not c.header_problems, c.header_problems
