@@ -145,7 +145,7 @@ async def sign_out(request: Request) -> Response:
         except session.StaleForm:
             return HTMLResponse("This sign-out form was not sent by the console.", 403)
     response = sign_in_page(request, "You are signed out.")
-    session.end(response)
+    session.end(response, request, found[0] if found else None)
     return response
 
 

@@ -1,11 +1,14 @@
 """The console's browser session: a signed cookie, never the token itself.
 
 The cookie holds `<base64url(JSON {sid, pid, exp})>.<HMAC-SHA256>` keyed by
-`ESCALATIONS_SESSION_SECRET`: which person, which session, until when. Nothing is stored on the
-server, so any API process can read it; the person is looked up in the directory on every
-request (someone removed from the directory is signed out at once). Forms carry a CSRF token
-that is an HMAC of the session id, so a form forged on another site, or rendered for another
-session, is refused. The sign-in form is protected the same way by a short pre-session cookie.
+`ESCALATIONS_SESSION_SECRET`: which person, which session, until when. The session is also a
+row in the report store (core/report_store/sessions.py), checked on every request and ended at
+sign-out, so a copied or replayed cookie dies with its session on every API process and across
+restarts (docs/decisions/0053-revocable-console-sessions.md). The person is looked up in the
+directory on every request too (someone removed from the directory is out at once). Forms
+carry a CSRF token that is an HMAC of the session id, so a form forged on another site, or
+rendered for another session, is refused. The sign-in form is protected the same way by a
+short pre-session cookie.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fastapi import Request, Response
 
 from api.auth import get_directory
 from core.directory import DirectoryEntry
+from core.report_store.sessions import ConsoleSessions
 from core.settings import DEMO_SESSION_SECRET, Settings
 
 COOKIE = "escalations_session"
@@ -115,24 +119,36 @@ def set_cookie(response: Response, request: Request, name: str, value: str, max_
     )
 
 
+def _store(request: Request) -> ConsoleSessions:
+    return request.app.state.report_store.sessions
+
+
 def start(response: Response, request: Request, person: DirectoryEntry) -> Session:
     settings: Settings = request.app.state.settings
     session = new_session(settings, person)
-    max_age = int(session.expires_at - time.time())
-    set_cookie(response, request, COOKIE, encode(settings, session), max_age)
+    now = time.time()
+    _store(request).start(session.sid, person.id, session.expires_at, now)
+    set_cookie(response, request, COOKIE, encode(settings, session), int(session.expires_at - now))
     response.delete_cookie(PRE_COOKIE, path="/")
     return session
 
 
-def end(response: Response) -> None:
+def end(response: Response, request: Request, session: Session | None) -> None:
+    """Sign out: the session ends on the server (the cookie is dead wherever it was copied to),
+    and the browser forgets it."""
+    if session is not None:
+        _store(request).end(session.sid, time.time())
     response.delete_cookie(COOKIE, path="/")
 
 
 def current(request: Request) -> tuple[Session, DirectoryEntry] | None:
-    """The signed-in person, re-read from the directory (None: not signed in any more)."""
+    """The signed-in person, re-read from the directory (None: not signed in any more).
+
+    The session's row is read synchronously: one primary-key lookup, cheaper on SQLite than a
+    hop to a thread, and callers include sync code paths (the /temporal proxy)."""
     settings: Settings = request.app.state.settings
     session = decode(settings, request.cookies.get(COOKIE))
-    if session is None:
+    if session is None or not _store(request).active(session.sid, session.person_id, time.time()):
         return None
     person = get_directory(request).by_id(session.person_id)
     return None if person is None else (session, person)

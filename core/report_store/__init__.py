@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.report_store.policies import PolicyVersions
 from core.report_store.schema import cases, events, stage_visits
+from core.report_store.sessions import ConsoleSessions
 from core.report_store.simulations import Simulations
 from workflows.messages import CaseFacts, CaseSnapshot
 
@@ -167,6 +168,7 @@ class ReportStore:
         self._upserts = _upserts(postgresql if self.engine.dialect.name == "postgresql" else sqlite)
         self.policies = PolicyVersions(self.engine)
         self.simulations = Simulations(self.engine)
+        self.sessions = ConsoleSessions(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -138,3 +138,15 @@ policy_simulations = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
 )
+
+# The console's sessions (core/report_store/sessions.py); times are Unix seconds, like the
+# cookie's expiry
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("sid_hash", String(64), primary_key=True),
+    Column("person_id", String(128), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+    Column("ended_at", Float),
+)

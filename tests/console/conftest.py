@@ -145,7 +145,9 @@ class Console:
 
 async def axe_violations(page: Page) -> list[dict]:
     """axe-core (vendored, MPL-2.0) run in the page: serious and critical violations."""
-    await page.add_script_tag(content=AXE.read_text())
+    # evaluated through the DevTools protocol: an inline <script> tag would be (rightly)
+    # refused by the pages' CSP
+    await page.evaluate("() => {" + AXE.read_text() + "\n}")
     result = await page.evaluate("async () => (await axe.run(document)).violations")
     return [
         {"id": v["id"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]}
