@@ -3,12 +3,15 @@
 Tokens are compared as HMAC-SHA256 hashes under the server's pepper, in constant time
 (core.directory), against the directory as it is now (re-read when its file changes), and are
 never logged. Each person has a request budget per API process (a token bucket, 429 with
-Retry-After when spent). `CurrentPerson` is any known caller; `require(action)` narrows a route
-to the roles the access table (workflows/access.py) allows for that action (403).
+Retry-After when spent). Failed authentications are throttled per client address and per token
+prefix (`FailureThrottle`: 429 with Retry-After, counted in the metrics), so tokens cannot be
+guessed at the server's speed. `CurrentPerson` is any known caller; `require(action)` narrows a
+route to the roles the access table (workflows/access.py) allows for that action (403).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Coroutine
@@ -18,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import Counter
 
 from api.errors import Forbidden, TooManyRequests, Unauthorized
 from core.directory import Directory, DirectoryEntry, LiveDirectory
@@ -93,6 +97,86 @@ class RateLimiter:
         return 0.0
 
 
+AUTH_FAILURES = Counter(
+    "api_auth_failures_total", "Unknown tokens presented, by surface (api, console)", ["surface"]
+)
+AUTH_THROTTLED = Counter(
+    "api_auth_throttled_total",
+    "Authentication attempts refused with 429 after too many failures, by surface",
+    ["surface"],
+)
+
+
+class FailureThrottle:
+    """Failed authentications, as token buckets in this process: per client address and per
+    token prefix (an attacker spreading guesses over many addresses still shares prefixes),
+    `rate` failures a second on average after a burst of `burst`. While either bucket is empty
+    every attempt from that address or with that prefix is refused before the token is checked,
+    a right token included: otherwise the answers would still tell a right guess from a wrong
+    one at full speed. burst 0: no throttle."""
+
+    PREFIX = 6  # characters of the token that name its bucket (hashed, never kept as sent)
+    MAX_KEYS = 100_000  # the buckets are keyed by what callers send: bound the memory
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+
+    def _keys(self, address: str, token: str) -> tuple[str, str]:
+        prefix = hashlib.sha256(token[: self.PREFIX].encode()).hexdigest()[:16]
+        return f"a:{address}", f"p:{prefix}"
+
+    def _level(self, key: str, now: float) -> float:
+        tokens, at = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - at) * self.rate)
+
+    def wait(self, address: str, token: str) -> float:
+        """0 when an attempt may be checked, else the seconds until it may."""
+        if self.burst <= 0:
+            return 0.0
+        now = time.monotonic()
+        level = min(self._level(key, now) for key in self._keys(address, token))
+        return 0.0 if level >= 1 else (1 - level) / max(self.rate, 1e-9)
+
+    def failed(self, address: str, token: str) -> None:
+        if self.burst <= 0:
+            return
+        now = time.monotonic()
+        if len(self._buckets) >= self.MAX_KEYS:  # drop the buckets that have refilled
+            self._buckets = {
+                k: v for k, v in self._buckets.items() if self._level(k, now) < self.burst
+            }
+            if len(self._buckets) >= self.MAX_KEYS:
+                self._buckets.clear()
+        for key in self._keys(address, token):
+            self._buckets[key] = (max(0.0, self._level(key, now) - 1), now)
+
+
+def client_address(request: Request) -> str:
+    # uvicorn puts the X-Forwarded-For address here when the proxy is trusted
+    # (--forwarded-allow-ips), so behind one each client still has its own bucket
+    return request.client.host if request.client else "unknown"
+
+
+def throttled(request: Request, token: str, surface: str) -> int:
+    """Seconds to wait before this attempt may be checked (0: check it now), counted."""
+    wait = request.app.state.auth_throttle.wait(client_address(request), token)
+    if wait <= 0:
+        return 0
+    AUTH_THROTTLED.labels(surface).inc()
+    return max(1, math.ceil(wait))
+
+
+def authentication_failed(request: Request, token: str, surface: str) -> None:
+    AUTH_FAILURES.labels(surface).inc()
+    request.app.state.auth_throttle.failed(client_address(request), token)
+
+
+TOO_MANY_FAILURES = (
+    "Too many unknown tokens from this address or like this one; retry after the given time."
+)
+
+
 async def current_person(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -101,8 +185,12 @@ async def current_person(
         raise Unauthorized("Send Authorization: Bearer <token>.")
     if credentials.scheme.lower() != "bearer":
         raise Unauthorized("Only Bearer tokens are accepted.")
-    person = get_directory(request).authenticate(credentials.credentials)
+    token = credentials.credentials
+    if retry_after := throttled(request, token, "api"):
+        raise TooManyRequests(TOO_MANY_FAILURES, retry_after=retry_after)
+    person = get_directory(request).authenticate(token)
     if person is None:
+        authentication_failed(request, token, "api")
         raise Unauthorized("The token is not known.")
     wait = request.app.state.rate_limiter.take(person.id)
     if wait > 0:

@@ -18,7 +18,7 @@ from prometheus_client import Counter, Histogram
 
 from activities.policy import LivePolicy
 from api import docs_page, gateway, health
-from api.auth import RateLimiter, StartupRefused, load_people
+from api.auth import FailureThrottle, RateLimiter, StartupRefused, load_people
 from api.console import mount as mount_console
 from api.console.session import session_secret_refusal
 from api.errors import add_exception_handlers, error_response
@@ -156,6 +156,9 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
         app.state.settings = settings
         app.state.directory = load_people(settings)  # StartupRefused: demo tokens outside demo
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        app.state.auth_throttle = FailureThrottle(
+            settings.auth_failure_rate_per_s, settings.auth_failure_burst
+        )
         reload_on_sighup()
         if why := session_secret_refusal(settings) or feedback_secret_refusal(settings):
             raise StartupRefused(why)

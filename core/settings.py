@@ -149,6 +149,10 @@ class Settings(BaseSettings):
     # guard against a runaway client rather than a quota. rate_limit_per_s = 0 turns it off.
     rate_limit_per_s: float = Field(default=1000.0, ge=0)
     rate_limit_burst: int = Field(default=2000, ge=1)
+    # Unknown tokens per client address and per token prefix, per API process (api/auth.py):
+    # a burst of `auth_failure_burst`, then one every 1 / rate seconds; burst 0 turns it off.
+    auth_failure_rate_per_s: float = Field(default=0.2, gt=0)
+    auth_failure_burst: int = Field(default=10, ge=0)
     # Seeds the policy store on first start; from then on the store's live version is in force.
     policy_path: Path = CONFIG_DIR / "policy.toml"
     # How often a process looks for a newly live policy version (seconds).

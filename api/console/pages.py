@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 
 from api import gateway, visibility
-from api.auth import get_directory
+from api.auth import TOO_MANY_FAILURES, authentication_failed, get_directory, throttled
 from api.console import session
 from api.console.forms import FORMS, build, forms_for, may_decide
 from api.console.work import my_work
@@ -126,8 +126,14 @@ async def sign_in(request: Request) -> Response:
     except session.StaleForm:
         return sign_in_page(request, "The sign-in form was out of date; try again.", 403)
     token = form.get("token", "").strip()
+    if token and (retry_after := throttled(request, token, "console")):
+        refused = sign_in_page(request, TOO_MANY_FAILURES, 429, form.get("next", ""))
+        refused.headers["Retry-After"] = str(retry_after)
+        return refused
     person = get_directory(request).authenticate(token) if token else None
     if person is None:
+        if token:
+            authentication_failed(request, token, "console")
         return sign_in_page(request, "That token is not known.", 401, form.get("next", ""))
     response = RedirectResponse(_next(form.get("next")), status_code=303)
     session.start(response, request, person)
