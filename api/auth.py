@@ -154,7 +154,7 @@ class FailureThrottle:
 
 def client_address(request: Request) -> str:
     # uvicorn puts the X-Forwarded-For address here when the proxy is trusted
-    # (--forwarded-allow-ips), so behind one each client still has its own bucket
+    # (FORWARDED_ALLOW_IPS, 127.0.0.1 by default), so behind one each client has its own bucket
     return request.client.host if request.client else "unknown"
 
 
