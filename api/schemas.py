@@ -332,10 +332,11 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "The action does not fit the escalation's stage (or the case is closed)",
         413: "Body larger than 1 MiB",
         422: "Invalid body or parameter (the detail names the field)",
-        429: "This token's request budget is spent (per API process); retry after "
-        "`Retry-After` seconds",
+        429: "This token's request budget is spent, or too many unknown tokens came from this "
+        "address or with this token's prefix (per API process); retry after `Retry-After` "
+        "seconds",
         503: "Temporal is unreachable or too slow; retry after `Retry-After` seconds",
     }
-    if 401 in codes:  # every authenticated route has a request budget per token
+    if 401 in codes:  # every authenticated route: a budget per token, a throttle on failures
         codes = tuple(sorted({*codes, 429}))
     return {c: {"model": ErrorBody, "description": text[c]} for c in codes}
