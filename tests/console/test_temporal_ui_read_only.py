@@ -59,3 +59,21 @@ async def test_the_temporal_ui_lists_cases_but_cannot_terminate_or_signal(consol
         f"/escalations/{eid}", headers={"Authorization": "Bearer demo-agent"}
     )
     assert r.json()["stage"] == "helpline_consult"
+
+
+async def test_a_case_terminated_outside_the_api_shows_ended_in_the_console(console: Console):
+    """Someone with direct Temporal access terminates a case: the console shows it ended (who,
+    when, why), with no action forms, never as still open."""
+    eid = (await console.open(summary="Terminated directly"))["id"]
+    await console.wait_stage(eid, "helpline_consult")
+    await console.client.get_workflow_handle(f"escalation-{eid}").terminate(reason="by hand")
+    operator = await console.signed_in("operator")
+    await operator.goto(f"{console.base}/console/cases/{eid}")
+    await expect(operator.locator("[data-stage]")).to_have_text("terminated")
+    ended = operator.locator("[data-ended-outside]")
+    await expect(ended).to_contain_text("terminated in Temporal itself")
+    await expect(ended).to_contain_text("by hand")
+    await expect(ended).to_contain_text("helpline_consult")
+    await expect(operator.get_by_role("button", name="Cancel the escalation")).to_have_count(0)
+    await shoot(operator, "case-ended-outside")
+    assert console.console_errors == []
