@@ -52,16 +52,18 @@ class RetryActivityBody(Body):
 
 
 class PendingActivity(BaseModel):
-    activity_id: str
-    activity_type: str
+    activity_id: str = Field(description="Its id in the workflow (name it to retry it)")
+    activity_type: str = Field(description="What it does", examples=["customer_history"])
     state: str = Field(description="scheduled, started, cancel_requested or paused")
-    attempt: int
-    last_failure: str | None = None
-    next_attempt_at: str | None = None
+    attempt: int = Field(description="The attempt running or next to run (1 = the first)")
+    last_failure: str | None = Field(None, description="The last attempt's failure message")
+    next_attempt_at: str | None = Field(
+        None, description="When the next attempt runs, while it waits on its retry backoff"
+    )
 
 
 class PendingActivities(BaseModel):
-    items: list[PendingActivity]
+    items: list[PendingActivity] = Field(description="The workflow's pending activities")
 
 
 def _execution(escalation_id: str, run_id: str = "") -> WorkflowExecution:
