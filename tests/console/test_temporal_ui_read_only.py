@@ -74,6 +74,8 @@ async def test_a_case_terminated_outside_the_api_shows_ended_in_the_console(cons
     await expect(ended).to_contain_text("terminated in Temporal itself")
     await expect(ended).to_contain_text("by hand")
     await expect(ended).to_contain_text("helpline_consult")
-    await expect(operator.get_by_role("button", name="Cancel the escalation")).to_have_count(0)
+    await expect(operator.get_by_role("button", name="Cancel case")).to_have_count(0)
+    await expect(operator.locator("#h-clocks + table")).to_contain_text("stopped")
+    await expect(operator.locator("#h-clocks + table")).not_to_contain_text("left")
     await shoot(operator, "case-ended-outside")
     assert console.console_errors == []
