@@ -19,7 +19,7 @@ from temporalio.api.workflowservice.v1 import (
     ResetActivityRequest,
     ResetWorkflowExecutionRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from api import gateway
 from api.actions import action_doc
@@ -31,6 +31,7 @@ from api.temporal_errors import temporal_errors
 from core.directory import DirectoryEntry
 from workflows.access import Action
 from workflows.inputs import OperatorRecord, Reason
+from workflows.stages import Stage
 from workflows.views import EscalationView
 
 router = APIRouter(prefix="/escalations", tags=["operator"])
@@ -190,6 +191,15 @@ async def last_good_task(client: Client, escalation_id: str) -> tuple[str, int]:
     """(run id, event id) of the latest run's last completed workflow task."""
     handle = gateway.handle_for(client, escalation_id)
     desc = await gateway.bounded(handle.describe(), gateway.QUERY_TIMEOUT_S)
+    if desc.status == WorkflowExecutionStatus.COMPLETED or (
+        (await gateway.query_state(client, escalation_id)).stage in (Stage.CLOSED, Stage.CANCELLED)
+    ):
+        # closed or cancelled through the process (its last task may still be running): a reset
+        # would only end it the same way again
+        raise Conflict(
+            f"Escalation {escalation_id} ended through the process (closed or cancelled); "
+            "reopen it instead."
+        )
     last, token = 0, b""
     while True:
         page = await client.workflow_service.get_workflow_execution_history(
@@ -218,7 +228,8 @@ async def last_good_task(client: Client, escalation_id: str) -> tuple[str, int]:
         "signals and updates after that point are applied again. For a workflow stuck on a "
         "failing task (a bad deploy) and for one that ended outside the process (stage "
         "`terminated`), which runs again. Recorded on the new run's timeline as "
-        "`workflow_reset` with the reason. 409 when the run has no completed task.",
+        "`workflow_reset` with the reason. 409 when the run has no completed task, or when the "
+        "case ended through the process (closed or cancelled: reopen it instead).",
     ),
 )
 async def reset(

@@ -97,6 +97,11 @@ async def test_an_operator_cancels_with_a_reason_on_the_timeline(stack):
     assert r.json()["stage"] == "cancelled" and r.json()["ended_outside"] is None
     cancelled = [e for e in await timeline(stack, eid) if e["action"] == "cancelled"]
     assert cancelled[0]["role"] == "operator" and cancelled[0]["detail"] == "duplicate of E-1"
+    # a case ended through the process is not reset (it would end the same way again)
+    r = await stack.http.post(
+        f"/escalations/{eid}/operator/reset", json={"reason": "undo"}, headers=auth("operator")
+    )
+    assert r.status_code == 409, r.text
 
 
 async def test_retry_activity_with_nothing_pending_is_409(stack):
