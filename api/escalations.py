@@ -226,7 +226,7 @@ async def list_escalations(
     trigger: Annotated[SafeValue, Query(description="Only this trigger")] = None,
     status: Annotated[
         Literal["open", "ended"] | None,
-        Query(description="open: workflow still running; ended: closed or cancelled"),
+        Query(description="open: workflow still running; ended: closed, cancelled or terminated"),
     ] = None,
     page_size: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
     page_token: Annotated[

@@ -23,6 +23,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api import ended_outside
 from api.errors import Conflict, NotFound
 from api.temporal_errors import temporal_errors
 from workflows.access import Action
@@ -168,14 +169,22 @@ async def start_case(
 
 
 async def query_state(client: Client, escalation_id: str) -> EscalationView:
+    """The live state; a case ended outside the process shows as stage `terminated`."""
     handle = handle_for(client, escalation_id)
     async with temporal_errors(escalation_id):
-        return await bounded(
-            handle.query(
-                STATE_QUERY, result_type=EscalationView, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
+        # one bound (and one Server-Timing share) for the pair: they run side by side
+        view, ended = await bounded(
+            asyncio.gather(
+                handle.query(
+                    STATE_QUERY,
+                    result_type=EscalationView,
+                    rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S),
+                ),
+                ended_outside.ended_outside(client, handle, rpc_timeout(QUERY_TIMEOUT_S)),
             ),
             QUERY_TIMEOUT_S,
         )
+    return ended_outside.state(view, ended)
 
 
 async def query_facts(client: Client, escalation_id: str) -> CaseFacts:
@@ -194,12 +203,16 @@ async def query_facts(client: Client, escalation_id: str) -> CaseFacts:
 async def query_timeline(client: Client, escalation_id: str) -> Timeline:
     handle = handle_for(client, escalation_id)
     async with temporal_errors(escalation_id):
-        return await bounded(
-            handle.query(
-                TIMELINE_QUERY, result_type=Timeline, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
+        items, ended = await bounded(
+            asyncio.gather(
+                handle.query(
+                    TIMELINE_QUERY, result_type=Timeline, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
+                ),
+                ended_outside.ended_outside(client, handle, rpc_timeout(QUERY_TIMEOUT_S)),
             ),
             QUERY_TIMEOUT_S,
         )
+    return ended_outside.timeline(items, ended)
 
 
 async def query_handover(client: Client, escalation_id: str) -> Handover:

@@ -47,7 +47,8 @@ SHARED_FIELD_DOCS: dict[str, dict[str, str]] = {
     "EscalationView": {
         "id": "Public escalation id (the workflow id is `escalation-<id>`)",
         "stage": "Where the case is: triage, tier1_exception, helpline_consult, specialist, "
-        "executive_signoff, resolved, follow_up, closed or cancelled",
+        "executive_signoff, resolved, follow_up, closed or cancelled; `terminated` when the "
+        "workflow ended outside the process (see `ended_outside`)",
         "severity": "P1 (worst) to P4, from the policy's triage rules; null before triage",
         "urgency": "immediate, high, normal or low; null before triage",
         "customer": "The customer as captured when the case was opened",

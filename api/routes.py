@@ -9,6 +9,7 @@ from api import (
     escalations,
     feedback,
     follow_through,
+    operator,
     policy,
     policy_rollout,
     policy_versions,
@@ -22,6 +23,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(escalations.router)
     app.include_router(actions.router)
     app.include_router(follow_through.router)
+    app.include_router(operator.router)
     app.include_router(reports.router)
     app.include_router(report_data.router)
     app.include_router(policy.router)

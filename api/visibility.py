@@ -16,6 +16,7 @@ from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from api import ended_outside
 from api.errors import Invalid
 from api.gateway import (
     COUNT_TIMEOUT_S,
@@ -30,6 +31,7 @@ from api.schemas import EscalationPage, EscalationSummary
 from api.temporal_errors import temporal_errors
 from workflows import search_attributes as sa
 from workflows.access import APPROVER_ROLES
+from workflows.stages import Stage
 
 T = TypeVar("T")
 
@@ -59,6 +61,9 @@ def filter_clauses(
 ) -> list[str]:
     """The visibility clauses of the list's filters (combined with AND)."""
     clauses: list[str] = []
+    if stage == Stage.TERMINATED:  # never a search attribute: the workflow's status says it
+        clauses.append(ended_outside.VISIBILITY_CLAUSE)
+        stage = None
     for name, value in (
         ("EscalationStage", stage),
         ("Severity", severity),
@@ -219,9 +224,12 @@ async def summary_of(client: Client, info: Any) -> EscalationSummary:
     attrs = plain_attributes(info.search_attributes)
     memo = await decode_memo(client, info, LIST_MEMO)
     wid = info.execution.workflow_id
+    stage = attrs.get(sa.STAGE.name)
+    if info.status and WorkflowExecutionStatus(info.status) in ended_outside.OUTSIDE:
+        stage = Stage.TERMINATED.value  # ended outside the process (api/ended_outside.py)
     return EscalationSummary(
         id=wid.removeprefix("escalation-"),
-        stage=attrs.get(sa.STAGE.name),
+        stage=stage,
         severity=attrs.get(sa.SEVERITY.name),
         customer_id=attrs.get(sa.CUSTOMER_ID.name),
         customer_tier=attrs.get(sa.CUSTOMER_TIER.name),

@@ -69,6 +69,11 @@ class Action(StrEnum):
     POLICY_APPROVE = "policy_approve"  # and only the roles the live policy's [change] names
     MIGRATE_POLICY = "migrate_policy"  # move a case in flight to another policy version
     POLICY_SIMULATE = "policy_simulate"  # replay recorded cases under a version
+    # an operator's levers on a case's workflow (issue 31; decision 0054): server calls made by
+    # the API, then recorded on the timeline by the update `record_operator_action`
+    RETRY_ACTIVITY = "retry_activity"
+    RESET_WORKFLOW = "reset_workflow"
+    RECORD_OPERATOR_ACTION = "record_operator_action"
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,10 @@ ACCESS: dict[Action, Rule] = {
     Action.POLICY_APPROVE: Rule(APPROVER_ROLES, four_eyes=True),
     Action.MIGRATE_POLICY: Rule(("operator", "manager"), OPEN_STAGES),
     Action.POLICY_SIMULATE: Rule(APPROVER_ROLES),
+    # no stage rule: a stuck or ended workflow is what these are for
+    Action.RETRY_ACTIVITY: Rule(("operator",)),
+    Action.RESET_WORKFLOW: Rule(("operator",)),
+    Action.RECORD_OPERATOR_ACTION: Rule(("operator",), tuple(Stage)),
 }
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(a for a, r in ACCESS.items() if r.stages is not None)

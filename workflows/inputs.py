@@ -157,3 +157,11 @@ class SeverityChange(ActionInput):
 
 class Reason(ActionInput):
     reason: str = Field("", max_length=5_000)
+
+
+class OperatorRecord(ActionInput):
+    """What an operator did to the case's workflow from outside it (an activity retried now,
+    the workflow reset), for the timeline: the workflow cannot see those server calls."""
+
+    action: Literal["activity_retried", "workflow_reset"]
+    detail: str = Field("", max_length=5_000)

@@ -23,9 +23,13 @@ class Stage(StrEnum):
     FOLLOW_UP = "follow_up"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    # Never entered by the workflow: the API's name for a case whose workflow ended outside the
+    # process (terminated, timed out, failed or cancelled in Temporal itself), read from the
+    # workflow's status (api/ended_outside.py), so such a case never shows as still open.
+    TERMINATED = "terminated"
 
 
-FINAL_STAGES: frozenset[Stage] = frozenset({Stage.CLOSED, Stage.CANCELLED})
+FINAL_STAGES: frozenset[Stage] = frozenset({Stage.CLOSED, Stage.CANCELLED, Stage.TERMINATED})
 OPEN_STAGES: tuple[Stage, ...] = tuple(s for s in Stage if s not in FINAL_STAGES)
 
 
@@ -82,6 +86,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Stage.FOLLOW_UP, Stage.SPECIALIST, "reopen, or customer_contact (still broken)"),
     Transition(Stage.FOLLOW_UP, Stage.CLOSED, "deadline: the last check-in"),
     *(Transition(s, Stage.CANCELLED, "cancel") for s in OPEN_STAGES),
+    *(
+        Transition(s, Stage.TERMINATED, "outside the process: ended in Temporal itself")
+        for s in OPEN_STAGES
+    ),
 )
 
 ALLOWED: frozenset[tuple[Stage, Stage]] = frozenset((t.source, t.target) for t in TRANSITIONS)
@@ -130,6 +138,12 @@ STAGES: dict[Stage, StageSpec] = {
     ),
     Stage.CLOSED: StageSpec("final", (), "-"),
     Stage.CANCELLED: StageSpec("final; customer told", (), "-"),
+    Stage.TERMINATED: StageSpec(
+        "final; ended outside the process (nobody told): the API shows it from the workflow's "
+        "status",
+        (),
+        "api/ended_outside.py",
+    ),
 }
 
 

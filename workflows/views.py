@@ -66,6 +66,19 @@ class PendingApprovalView(BaseModel):
     )
 
 
+class EndedOutside(BaseModel):
+    """How a case's workflow ended outside the process (read from Temporal, not the workflow)."""
+
+    status: str = Field(
+        description="The workflow's status: terminated, timed_out, failed or canceled",
+        examples=["terminated"],
+    )
+    at: datetime | None = Field(None, description="When it ended")
+    by: str | None = Field(None, description="The identity Temporal recorded, when it says")
+    reason: str | None = Field(None, description="The reason or failure Temporal recorded")
+    stage: str | None = Field(None, description="The stage the process had reached")
+
+
 class EscalationView(BaseModel):
     """The live state of an escalation (the contract's escalation response)."""
 
@@ -129,6 +142,11 @@ class EscalationView(BaseModel):
     policy_version: str | None
     opened_at: datetime
     updated_at: datetime
+    ended_outside: EndedOutside | None = Field(
+        None,
+        description="Set when the workflow ended outside the process (stage `terminated`): "
+        "e.g. terminated by someone with direct Temporal access; null otherwise",
+    )
 
 
 class Timeline(BaseModel):

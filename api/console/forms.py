@@ -63,6 +63,8 @@ class Form:
 # Case actions the console has no form for, and where they are taken instead
 NOT_IN_THE_CONSOLE: dict[Action, str] = {
     Action.CUSTOMER_FEEDBACK: "the customer's signed feedback link (GET /feedback/{token})",
+    Action.RECORD_OPERATOR_ACTION: "the API itself, after an operator's retry or reset "
+    "(POST /escalations/{id}/operator/...)",
 }
 
 # Case actions taken in bulk on another console page, not on the case page

@@ -7,16 +7,30 @@ when the UI asks for cross-origin credentials, which the dev server's UI cannot 
 with `--ui-public-path /temporal --ui-codec-endpoint /codec`): an operator signed in to the
 console reads decoded inputs, results and current details with nothing to type
 (docs/decisions/0022-the-temporal-ui-through-the-api.md).
+
+The UI is the operators' window, not their lever: the proxy passes reads only (GET, HEAD and
+the POST of a workflow query, which the UI uses for the stack trace) and answers every other
+call (terminate, signal, cancel, reset, update, batch, schedules) 403, so nothing changes a case
+behind its timeline. It also tells the UI that write actions are off (its settings), so the
+buttons are not offered. Operators act through `/escalations/{id}/operator/...`, audited on the
+timeline (docs/decisions/0054-operator-actions-through-the-api.md).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from markupsafe import escape
 from starlette.background import BackgroundTask
 
@@ -38,6 +52,23 @@ HOP_BY_HOP = {
 }
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+# The one POST the UI makes that changes nothing: a workflow query (stack trace, metadata).
+READ_POST = re.compile(rf"^{PREFIX}/api/v1/namespaces/[^/]+/workflows/[^/]+/query/[^/]+$")
+SETTINGS_PATH = f"{PREFIX}/api/v1/settings"
+# The UI server's settings that turn its write actions off (the dev server has no flag for them)
+WRITES_OFF = (
+    "DisableWriteActions",
+    "WorkflowTerminateDisabled",
+    "WorkflowCancelDisabled",
+    "WorkflowSignalDisabled",
+    "WorkflowUpdateDisabled",
+    "WorkflowResetDisabled",
+    "WorkflowPauseDisabled",
+    "BatchActionsDisabled",
+    "StartWorkflowDisabled",
+    "ActivityCommandsDisabled",
+)
 
 
 def _client(request: Request) -> httpx.AsyncClient:
@@ -70,6 +101,35 @@ def _operator_refusal(request: Request) -> Response | None:
     if refusal:
         return HTMLResponse(f"The Temporal UI is for operators. {refusal}", 403)
     return None
+
+
+def write_refusal(request: Request) -> Response | None:
+    """None for a read; else 403 in the contract's error shape (the UI shows its own error)."""
+    if request.method in ("GET", "HEAD") or (
+        request.method == "POST" and READ_POST.match(request.url.path)
+    ):
+        return None
+    return JSONResponse(
+        {
+            "error": "forbidden",
+            "detail": "The Temporal UI is read-only here. Operators cancel, retry an activity "
+            "or reset a case through POST /escalations/{id}/operator/..., which records it on "
+            "the case's timeline.",
+        },
+        403,
+    )
+
+
+def settings_read_only(body: bytes) -> bytes:
+    """The UI server's settings with every write action off, so the UI offers none."""
+    try:
+        settings = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(settings, dict):
+        settings.update(dict.fromkeys(WRITES_OFF, True))
+        return json.dumps(settings).encode()
+    return body
 
 
 def markdown(text: str) -> str:
@@ -111,6 +171,8 @@ async def temporal_ui(request: Request, path: str = "") -> Response:
         return HTMLResponse("The Temporal UI is not served by this API.", 404)
     if (refused := _operator_refusal(request)) is not None:
         return refused
+    if (refused := write_refusal(request)) is not None:
+        return refused
     headers = [
         (k, v)
         for k, v in request.headers.items()
@@ -135,12 +197,23 @@ async def temporal_ui(request: Request, path: str = "") -> Response:
         for k, v in answer.headers.multi_items()
         if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"
     }
-    response = StreamingResponse(
-        answer.aiter_raw(),
-        status_code=answer.status_code,
-        headers=out_headers,
-        background=BackgroundTask(answer.aclose),
-    )
+    response: Response
+    if request.url.path == SETTINGS_PATH and answer.status_code == 200:
+        body = settings_read_only(await answer.aread())
+        await answer.aclose()
+        out_headers = {
+            k: v
+            for k, v in out_headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
+        }
+        response = Response(body, status_code=200, headers=out_headers)
+    else:
+        response = StreamingResponse(
+            answer.aiter_raw(),
+            status_code=answer.status_code,
+            headers=out_headers,
+            background=BackgroundTask(answer.aclose),
+        )
     for value in answer.headers.get_list("set-cookie"):  # the UI server's own (its CSRF)
         response.headers.append("set-cookie", value)
     if location := answer.headers.get("location"):

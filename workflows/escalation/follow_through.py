@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         ContributionAnswer,
         ContributionRequest,
         FeedbackAnswer,
+        OperatorRecord,
         ReassignCase,
     )
     from workflows.models import EscalationState
@@ -116,3 +117,15 @@ class FollowThrough:
     def _v_answer_contribution(self, u: ContributionAnswer) -> None:
         guards.allowed(self.s, Action.ANSWER_CONTRIBUTION, u.actor)
         contributions.check_answer(self.wf, u)
+
+    # An operator's server call on the workflow (an activity retried, a reset), told by the API
+    # afterwards so the timeline says who did it and why. Only a timeline entry: no command.
+    @workflow.update
+    async def record_operator_action(self, u: OperatorRecord) -> EscalationView:
+        self._v_record_operator_action(u)
+        self.wf.record(u.actor, u.action, u.detail)
+        return self.view()
+
+    @record_operator_action.validator
+    def _v_record_operator_action(self, u: OperatorRecord) -> None:
+        guards.allowed(self.s, Action.RECORD_OPERATOR_ACTION, u.actor)
