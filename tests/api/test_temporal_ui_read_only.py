@@ -5,6 +5,7 @@ is told its write actions are off. Upstream is a stub that records what reached 
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import time
 
@@ -27,7 +28,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def proxied():
+async def proxied(tmp_path):
     reached: list[tuple[str, str]] = []
 
     def upstream(request: httpx.Request) -> httpx.Response:
@@ -42,11 +43,17 @@ async def proxied():
         demo=True,
         temporal_address=f"127.0.0.1:{free_port()}",
         temporal_ui_upstream="http://ui.invalid",
+        data_dir=tmp_path,
     )
     app = create_app(settings, client=await connect(settings, lazy=True))
     async with app.router.lifespan_context(app):
         app.state.temporal_ui_http = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
-        cookie = session.encode(settings, session.Session("sid-1", "p-operator", time.time() + 600))
+        signed_in = session.Session(secrets.token_hex(16), "p-operator", time.time() + 600)
+        # a session the console started: its row in the report store (sessions are revocable)
+        app.state.report_store.sessions.start(
+            signed_in.sid, signed_in.person_id, signed_in.expires_at, time.time()
+        )
+        cookie = session.encode(settings, signed_in)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://api",
