@@ -58,6 +58,7 @@ def filter_clauses(
     assigned_team: str | None = None,
     trigger: str | None = None,
     status: Literal["open", "ended"] | None = None,
+    attention: str | None = None,
 ) -> list[str]:
     """The visibility clauses of the list's filters (combined with AND)."""
     clauses: list[str] = []
@@ -71,6 +72,7 @@ def filter_clauses(
         ("Assignee", assignee),
         ("AssignedTeam", assigned_team),
         ("Trigger", trigger),
+        ("Attention", attention),  # a keyword list: `=` asks whether it holds the value
     ):
         if value is not None:
             clauses.append(f"`{name}` = {quoted(value)}")  # backticks: `Trigger` is an SQL word

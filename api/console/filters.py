@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from api.console.forms import options
 from workflows.access import Action, role_refusal
 
 
@@ -124,3 +125,4 @@ def install(env: Environment) -> None:
         action_words=action_words,
     )
     env.globals["alarming"] = ALARMING
+    env.globals["options"] = options  # a case form's select: its fixed or the case's choices

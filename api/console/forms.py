@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from api.auth import actor_of
+from api.console.times import local_time
+from api.errors import DomainError
 from core.directory import Directory, DirectoryEntry
 from workflows.access import Action, role_refusal, stage_refusal
 from workflows.inputs import (
@@ -43,11 +45,12 @@ REMEDY_KINDS: tuple[str, ...] = get_args(RemedyKind)
 class Field:
     name: str
     label: str
-    kind: str = "textarea"  # textarea, text, number, select, checkbox
-    options: tuple[str, ...] = ()
+    kind: str = "textarea"  # textarea, text, number, select, checkbox, datetime
+    options: tuple[str, ...] = ()  # a select's fixed choices; else `choices()` reads the case
     required: bool = True
     default: str = ""
     blank: str = ""  # a select's words for its empty option ("" in `options`)
+    empty: str = ""  # a select with nothing to choose: why (the form is then not sent)
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,15 @@ def _remedy(f: dict[str, str]) -> Remedy:
     )
 
 
-def _when(text: str) -> datetime:
-    """An ISO 8601 time; without an offset, UTC."""
-    at = datetime.fromisoformat(text.strip())
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+def _when(f: dict[str, str]) -> datetime:
+    """The date-time picker's wall-clock time in the reader's zone (an offset, if typed, wins)."""
+    try:
+        at = local_time(f.get("at", ""), f.get("tz", ""))
+    except DomainError as e:
+        raise ValueError(f"at: {e.detail}") from None
+    if at is None:
+        raise ValueError("at: choose the date and time promised to the customer")
+    return at
 
 
 def _reassign(p: DirectoryEntry, f: dict[str, str], directory: Directory) -> ReassignCase:
@@ -237,18 +245,19 @@ FORMS: dict[Action, Form] = {
             "Promise a callback",
             "Promise callback",
             (
-                Field("at", "When (ISO 8601, e.g. 2026-12-04T10:00+00:00; no offset: UTC)", "text"),
+                Field("at", "When (your time zone)", "datetime"),
                 Field("note", "Note", required=False),
             ),
-            lambda p, f: CallbackPromise(
-                actor=actor_of(p), at=_when(f.get("at", "")), note=f.get("note", "")
-            ),
+            lambda p, f: CallbackPromise(actor=actor_of(p), at=_when(f), note=f.get("note", "")),
         ),
         Form(
             Action.CALLBACK_DONE,
             "Record a callback made",
             "Callback done",
-            (Field("number", "Callback number", "number"), Field("note", "Note", required=False)),
+            (
+                Field("number", "Callback", "select", empty="No promised callback is open."),
+                Field("note", "Note", required=False),
+            ),
             lambda p, f: CallbackDone(
                 actor=actor_of(p), number=int(f.get("number") or 0), note=f.get("note", "")
             ),
@@ -258,7 +267,7 @@ FORMS: dict[Action, Form] = {
             "Reassign to another specialist",
             "Reassign",
             (
-                Field("assignee", "Specialist's directory id", "text"),
+                Field("assignee", "New owner", "select", empty="No other specialist is listed."),
                 Field("reason", "Reason", required=False),
             ),
             _reassign,
@@ -276,7 +285,7 @@ FORMS: dict[Action, Form] = {
             "Ask another team to contribute",
             "Ask team",
             (
-                Field("team", "Team", "text"),
+                Field("team", "Team", "select", empty="The policy names no other team."),
                 Field("question", "Question"),
                 Field("within_h", "Business hours they have", "number", default="4"),
             ),
@@ -291,13 +300,81 @@ FORMS: dict[Action, Form] = {
             Action.ANSWER_CONTRIBUTION,
             "Answer a contribution request",
             "Send contribution",
-            (Field("number", "Request number", "number"), Field("answer", "Answer")),
+            (
+                Field("number", "Request", "select", empty="No contribution request is open."),
+                Field("answer", "Answer"),
+            ),
             lambda p, f: ContributionAnswer(
                 actor=actor_of(p), number=int(f.get("number") or 0), answer=f.get("answer", "")
             ),
         ),
     )
 }
+
+
+Choice = tuple[str, str]  # (value sent, words shown)
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def choices(
+    view: EscalationView, teams: list[str], directory: Directory | None, root_causes: list[str]
+) -> dict[str, list[Choice]]:
+    """The options of the selects that depend on the case, the policy or the directory, keyed
+    `<action>.<field>`: what is open on the case, the policy's other teams, the specialists."""
+    specialists = [
+        (p.id, f"{p.name} ({p.team})" if p.team else p.name)
+        for p in (directory.people if directory else [])
+        if p.role == "specialist" and p.id != view.assignee
+    ]
+    return {
+        "resolve.root_cause": [("", "not given")] + [(c, c.replace("_", " ")) for c in root_causes],
+        "callback_done.number": [
+            (str(c.number), f"{c.number}: {c.at:%a %d %b %H:%M} UTC {_short(c.note, 40)}".strip())
+            for c in view.callbacks
+            if c.done_at is None
+        ],
+        "request_contribution.team": [(t, t) for t in teams if t != view.assigned_team],
+        "answer_contribution.number": [
+            (str(c.number), f"{c.number}: {c.team}: {_short(c.question)}")
+            for c in view.contributions
+            if c.answer is None
+        ],
+        "reassign.assignee": specialists,
+    }
+
+
+def options(form: Form, f: Field, case_choices: dict[str, list[Choice]]) -> list[Choice]:
+    """A select's options: its fixed ones, else the case's."""
+    if f.options:
+        return [(o, (o or f.blank).replace("_", " ")) for o in f.options]
+    return case_choices.get(f"{form.action.value}.{f.name}", [])
+
+
+def field_errors(form: Form, error: Exception) -> tuple[dict[str, str], str]:
+    """A refused form's errors by field name (shown beside each field) and the rest, in words."""
+    names = {f.name for f in form.fields}
+    found: dict[str, str] = {}
+    rest: list[str] = []
+    if isinstance(error, ValidationError):
+        for err in error.errors():
+            loc = [str(x) for x in err["loc"]]
+            name = next((x for x in loc if x in names), None)
+            target = {"remedy": "amount", "to": "assignee"}.get(loc[0]) if loc else None
+            name = name or (target if target in names else None)
+            if name:
+                found.setdefault(name, err["msg"])
+            else:
+                rest.append(f"{'.'.join(loc) or 'form'}: {err['msg']}")
+    else:
+        name, sep, msg = str(error).partition(": ")
+        if sep and name in names:
+            found[name] = msg
+        else:
+            rest.append(str(error))
+    return found, "; ".join(rest)
 
 
 def forms_for(person: DirectoryEntry, view: EscalationView) -> list[Form]:

@@ -9,6 +9,7 @@ shown in words with the API's status (403, 409) and changes nothing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any, get_args
 from urllib.parse import parse_qs, urlencode
@@ -23,12 +24,14 @@ from temporalio.client import Client
 from api import gateway, visibility
 from api.auth import TOO_MANY_FAILURES, authentication_failed, get_directory, throttled
 from api.console import session
-from api.console.forms import FORMS, build, forms_for, may_decide
+from api.console.board import Figure, board_figures
+from api.console.forms import FORMS, build, choices, field_errors, forms_for, may_decide
 from api.console.work import my_work
 from api.deps import TemporalClient
 from api.errors import DomainError, Invalid
 from core.directory import DirectoryEntry
 from core.settings import Settings
+from workflows import search_attributes as sa
 from workflows.access import Action
 from workflows.models import Severity, Stage, Trigger
 
@@ -162,22 +165,41 @@ def _currency(request: Request) -> str:
     return request.app.state.policy_file.get().currency
 
 
+async def _work(request: Request, r: Reader, client: Client) -> dict[str, Any]:
+    """The reader's sections and, for the manager, the board's figures above them."""
+    figures: Awaitable[list[Figure]] | None = None
+    if r.person.role == "manager":
+        figures = board_figures(client, request.app.state.report_store)
+    sections, figs = await asyncio.gather(
+        my_work(client, r.person, _currency(request)), figures or asyncio.sleep(0, [])
+    )
+    return {"person": r.person, "sections": sections, "figures": figs}
+
+
 @router.get("")
 async def work_page(request: Request, r: SignedIn, client: TemporalClient) -> Response:
-    sections = await my_work(client, r.person, _currency(request))
-    return page(request, "work.html", person=r.person, csrf=r.csrf, sections=sections)
+    return page(request, "work.html", csrf=r.csrf, **await _work(request, r, client))
 
 
 @router.get("/work/live")
 async def work_live(request: Request, r: SignedIn, client: TemporalClient) -> Response:
-    sections = await my_work(client, r.person, _currency(request))
-    return page(request, "_work.html", person=r.person, sections=sections)
+    return page(request, "_work.html", **await _work(request, r, client))
 
 
 # --- lists and search ---------------------------------------------------------------------------
 
 
-FILTERS = ("stage", "severity", "breached", "assignee", "assigned_team", "trigger", "status")
+FILTERS = (
+    "stage",
+    "severity",
+    "breached",
+    "assignee",
+    "assigned_team",
+    "trigger",
+    "status",
+    "attention",
+)
+ATTENTION = (sa.AT_RISK, sa.UNDELIVERED, sa.AWAITING_ACK)
 
 
 def _filters(params: dict[str, str]) -> dict[str, Any]:
@@ -193,6 +215,8 @@ def _filters(params: dict[str, str]) -> dict[str, Any]:
         f["breached"] = f["breached"] == "true"
     if f.get("status") not in (None, "open", "ended"):
         raise Invalid("status: open or ended")
+    if f.get("attention") not in (None, *ATTENTION):
+        raise Invalid(f"attention: one of {', '.join(ATTENTION)}")
     return f
 
 
@@ -202,7 +226,7 @@ async def cases_page(request: Request, r: SignedIn, client: TemporalClient) -> R
     q = params.pop("q", "").strip()
     if q and gateway.ID_RE.match(q.upper()):
         return RedirectResponse(f"/console/cases/{q.upper()}", status_code=303)
-    items, next_token, error = [], None, ""
+    items, next_token, error, total = [], None, "", None
     try:
         filters = _filters(params)
         if q:
@@ -211,12 +235,20 @@ async def cases_page(request: Request, r: SignedIn, client: TemporalClient) -> R
         size = params.get("page_size", "25")
         if not size.isdigit() or not 1 <= int(size) <= 100:
             raise Invalid("page_size: a number from 1 to 100")
-        result = await visibility.list_cases(client, clauses, int(size), params.get("page_token"))
+        result, total = await asyncio.gather(
+            visibility.list_cases(client, clauses, int(size), params.get("page_token")),
+            visibility.count(client, visibility.visibility_query(clauses)),
+        )
         items, next_token = result.items, result.next_page_token
     except DomainError as e:
         error = e.detail
     more = urlencode({**params, "q": q, "page_token": next_token}) if next_token else ""
-    ctx = {"stages": list(Stage), "severities": SEVERITIES, "triggers": TRIGGERS}
+    ctx = {
+        "stages": list(Stage),
+        "severities": SEVERITIES,
+        "triggers": TRIGGERS,
+        "attention": ATTENTION,
+    }
     return page(
         request,
         "cases.html",
@@ -224,6 +256,7 @@ async def cases_page(request: Request, r: SignedIn, client: TemporalClient) -> R
         person=r.person,
         csrf=r.csrf,
         items=items,
+        total=total,
         params={**params, "q": q},
         more=more,
         error=error,
@@ -247,11 +280,12 @@ async def _case(client: Client, r: Reader, escalation_id: str, request: Request)
         if ui and r.person.role == "operator"
         else None
     )
-    # the policy in force: its currency and root causes (the case's pinned one validates)
+    # the policy in force: its currency, teams and root causes (the case's pinned one validates)
     policy = request.app.state.policy_file.get()
+    teams = [t.name for t in policy.teams]
     return {
         "currency": policy.currency,
-        "choices": {"root_cause": ("", *policy.root_causes)},
+        "choices": choices(view, teams, get_directory(request), list(policy.root_causes)),
         "case": view,
         "timeline": list(reversed(timeline.items)),
         "handover": handover,
@@ -306,30 +340,49 @@ async def act(
         form = FORMS[Action(action)]
     except (ValueError, KeyError):
         return await _refused(request, client, r, escalation_id, 404, "No such action.")
+    failed = {"failed": form.action.value, "values": form_values}
     try:
         arg = build(form, r.person, form_values, get_directory(request))
     except (ValidationError, ValueError) as e:
-        detail = "; ".join(
-            f"{'.'.join(str(x) for x in err['loc'][1:]) or 'form'}: {err['msg']}"
-            for err in (e.errors() if isinstance(e, ValidationError) else [])
-        ) or str(e)
-        return await _refused(request, client, r, escalation_id, 422, detail)
+        errors, rest = field_errors(form, e)
+        detail = rest or "Some answers need a change: see the form."
+        return await _refused(request, client, r, escalation_id, 422, detail, errors, failed)
     key = form_values.get("idempotency_key") or None
     try:
         await gateway.run_update(client, escalation_id, form.action, arg, r.person.id, key)
     except DomainError as e:
-        return await _refused(request, client, r, escalation_id, e.status_code, e.detail)
+        errors, _ = field_errors(form, ValueError(e.detail))  # "at: outside the team's hours"
+        return await _refused(
+            request, client, r, escalation_id, e.status_code, e.detail, errors, failed
+        )
     return RedirectResponse(
         f"/console/cases/{escalation_id}?done={form.action.value}", status_code=303
     )
 
 
 async def _refused(
-    request: Request, client: Client, r: Reader, escalation_id: str, status: int, detail: str
+    request: Request,
+    client: Client,
+    r: Reader,
+    escalation_id: str,
+    status: int,
+    detail: str,
+    errors: dict[str, str] | None = None,
+    failed: dict[str, Any] | None = None,
 ) -> Response:
-    """The case page again, as it is now, with the reason the action was refused."""
+    """The case page again, as it is now, with the reason the action was refused: beside the
+    fields it names, and the refused form keeps what was typed in it."""
     try:
         ctx = await _case(client, r, escalation_id, request)
     except DomainError as e:
         return page(request, "error.html", e.status_code, person=r.person, csrf=r.csrf, error=e)
-    return page(request, "case.html", status, refusal=detail, refusal_status=status, **ctx)
+    return page(
+        request,
+        "case.html",
+        status,
+        refusal=detail,
+        refusal_status=status,
+        field_errors=errors or {},
+        failed=failed or {},
+        **ctx,
+    )

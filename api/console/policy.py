@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 from api.console import session
 from api.console.pages import TRIGGERS, Reader, SignedIn, form_of, page, sign_in_page
 from api.console.policy_report import tables
+from api.console.times import local_time
 from api.deps import TemporalClient
 from api.errors import DomainError, Invalid, NotFound
 from api.policy import policy_with_json
@@ -52,25 +52,6 @@ def _rs(request: Request) -> ReportStore:
 
 def _may(r: Reader, action: Action) -> bool:
     return role_refusal(action, r.person.role) is None
-
-
-def local_time(text: str, tz: str, end_of_day: bool = False) -> datetime | None:
-    """A `datetime-local` or `date` input in the reader's zone (the script sends it; without
-    the script: UTC). Empty: None."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        zone: Any = ZoneInfo(tz) if tz else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"{text[:40]!r} is not a date and time") from None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=zone)
-    return at + timedelta(days=1) if end_of_day else at
 
 
 def _signed_in_or_form(request: Request, back: str) -> Reader | Response:

@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.binaries import find_binary
+from core.report_store import ReportStore
 from core.settings import Settings
 from tests.api.conftest import (
     Stack,
@@ -36,6 +38,7 @@ from tests.api.conftest import (
     stack,  # noqa: F401  (the worker + app fixture)
 )
 from workflows import search_attributes as sa
+from workflows.messages import CaseFacts, CaseSnapshot
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -141,6 +144,36 @@ class Console:
         await page.get_by_role("button", name="Sign in").click()
         await page.get_by_role("heading", name="My work").wait_for()
         return page
+
+
+async def remember(console: Console, view: dict) -> None:
+    """Put a case into the report store as the worker's dispatch would (the test stack's
+    dispatch records no facts): the customer's past year is read from the store."""
+    store = ReportStore(console.settings.report_url, run_migrations=False)
+    granted = view["granted_remedy"] or {}
+    snapshot = CaseSnapshot(
+        escalation_id=view["id"],
+        as_of=datetime.fromisoformat(view["updated_at"]),
+        events_seen=10,
+        opened_at=datetime.fromisoformat(view["opened_at"]),
+        opened_by_id="p-agent",
+        opened_by_name="Alex Agent",
+        customer_id=view["customer"]["id"],
+        channel=view["channel"],
+        category=view["category"],
+        trigger=view["trigger"],
+        customer_tier=view["customer"]["tier"],
+        severity=view["severity"],
+        stage=view["stage"],
+        resolved_tier=view["resolved_at_tier"],
+        outcome=view["outcome"],
+        granted_amount=granted.get("amount"),
+        currency=granted.get("currency"),
+    )
+    try:
+        await asyncio.to_thread(store.write, [CaseFacts(case=snapshot)])
+    finally:
+        store.close()
 
 
 async def axe_violations(page: Page) -> list[dict]:

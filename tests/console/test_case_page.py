@@ -5,12 +5,12 @@ page, and a resolved case's root cause and the customer's feedback."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,13 +18,11 @@ from playwright.async_api import Page, expect
 
 from activities.policy import read_policy
 from api.main import create_app
-from core.report_store import ReportStore
 from core.settings import CONFIG_DIR, Settings
 from tests.api.conftest import auth, request_body
 from tests.api.test_feedback import check_in_token
-from tests.console.conftest import Console, axe_violations
+from tests.console.conftest import Console, axe_violations, remember
 from workflows.business_hours import is_open
-from workflows.messages import CaseFacts, CaseSnapshot
 
 LIVE_S = 5  # pages follow a change within 5 s (issue 23)
 
@@ -69,7 +67,9 @@ async def test_callbacks_and_contributions_show_due_times_and_countdowns(console
     # a callback promised through the case page's form
     at = callback_time()
     promise = specialist.locator("form[action$='/actions/promise_callback']")
-    await promise.get_by_label("When").fill(at.isoformat())
+    # the picker takes the reader's wall-clock time (the browser's zone is Europe/London)
+    local = at.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%dT%H:%M")
+    await promise.get_by_label("When").fill(local)
     await promise.get_by_label("Note").fill("Confirm the refund reached the card")
     await promise.get_by_role("button", name="Promise callback").click()
     callbacks = region(specialist, "Callbacks promised")
@@ -86,13 +86,13 @@ async def test_callbacks_and_contributions_show_due_times_and_countdowns(console
 
     # two questions to another team: one within its hours, one capped by the resolution clock
     ask = specialist.locator("form[action$='/actions/request_contribution']")
-    await ask.get_by_label("Team").fill("technical-specialists")
+    await ask.get_by_label("Team").select_option("technical-specialists")
     await ask.get_by_label("Question").fill("Was the card terminal double-charging on 3 March?")
     await ask.get_by_label("Business hours they have").fill("4")
     await ask.get_by_role("button", name="Ask team").click()
     await expect(specialist.locator(".notice.ok")).to_be_visible()
     ask = specialist.locator("form[action$='/actions/request_contribution']")
-    await ask.get_by_label("Team").fill("technical-specialists")
+    await ask.get_by_label("Team").select_option("technical-specialists")
     await ask.get_by_label("Question").fill("A full audit of the terminal's logs")
     await ask.get_by_label("Business hours they have").fill("700")
     await ask.get_by_role("button", name="Ask team").click()
@@ -128,7 +128,7 @@ async def test_callbacks_and_contributions_show_due_times_and_countdowns(console
 
     # the callback made, recorded on the page
     done = specialist.locator("form[action$='/actions/callback_done']")
-    await done.get_by_label("Callback number").fill("1")
+    await done.get_by_label("Callback", exact=True).select_option("1")
     await done.get_by_role("button", name="Callback done").click()
     await expect(callbacks.locator("td[data-label='State']")).to_contain_text("by Sam Specialist")
     await expect(callbacks.locator(".countdown")).to_have_count(0)
@@ -161,36 +161,6 @@ async def test_callbacks_and_contributions_show_due_times_and_countdowns(console
     width = await specialist.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
     assert console.script_errors() == []
-
-
-async def remember(console: Console, view: dict) -> None:
-    """Put a case into the report store as the worker's dispatch would (the test stack's
-    dispatch records no facts): the customer's past year is read from the store."""
-    store = ReportStore(console.settings.report_url, run_migrations=False)
-    granted = view["granted_remedy"]
-    snapshot = CaseSnapshot(
-        escalation_id=view["id"],
-        as_of=datetime.fromisoformat(view["updated_at"]),
-        events_seen=10,
-        opened_at=datetime.fromisoformat(view["opened_at"]),
-        opened_by_id="p-agent",
-        opened_by_name="Alex Agent",
-        customer_id=view["customer"]["id"],
-        channel=view["channel"],
-        category=view["category"],
-        trigger=view["trigger"],
-        customer_tier=view["customer"]["tier"],
-        severity=view["severity"],
-        stage=view["stage"],
-        resolved_tier=view["resolved_at_tier"],
-        outcome=view["outcome"],
-        granted_amount=granted["amount"],
-        currency=granted["currency"],
-    )
-    try:
-        await asyncio.to_thread(store.write, [CaseFacts(case=snapshot)])
-    finally:
-        store.close()
 
 
 async def test_the_approver_sees_the_customers_past_year_beside_the_sign_off(console: Console):
@@ -401,4 +371,84 @@ async def test_a_missed_callback_and_a_breached_contribution_read_as_breaches(
         "breached"
     )
     assert await axe_violations(agent) == []
+    assert console.script_errors() == []
+
+
+def next_sunday_3am_london() -> datetime:
+    """03:00 on the coming Sunday in London: no demo calendar is open then."""
+    london = ZoneInfo("Europe/London")
+    day = datetime.now(london).date() + timedelta(days=1)
+    while day.weekday() != 6:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 3, tzinfo=london)
+
+
+async def test_the_forms_offer_what_the_case_holds_and_show_errors_beside_the_field(
+    console: Console,
+):
+    eid = (await console.open(summary="Form inputs"))["id"]
+    await at_specialist(console, eid)
+    specialist = await console.signed_in("specialist")
+    await specialist.goto(f"{console.base}/console/cases/{eid}")
+
+    # nothing to record as done yet: the form says so and cannot be sent
+    done = specialist.locator("form[action$='/actions/callback_done']")
+    await expect(done).to_contain_text("No promised callback is open.")
+    await expect(done.get_by_role("button", name="Callback done")).to_be_disabled()
+
+    # a callback at a time nobody works: refused, the reason beside the picker, the time kept
+    sunday = next_sunday_3am_london().strftime("%Y-%m-%dT%H:%M")
+    promise = specialist.locator("form[action$='/actions/promise_callback']")
+    await expect(promise.locator("[data-tz]")).to_have_text("Europe/London")
+    await promise.get_by_label("When").fill(sunday)
+    await promise.get_by_role("button", name="Promise callback").click()
+    promise = specialist.locator("form[action$='/actions/promise_callback']")
+    when = promise.get_by_label("When")
+    await expect(when).to_have_attribute("aria-invalid", "true")
+    await expect(when).to_have_value(sunday)
+    await expect(promise.locator(".field-error")).to_contain_text("outside your business hours")
+    assert await when.get_attribute("aria-describedby") == "promise_callback-at-error"
+    view = (await console.http.get(f"/escalations/{eid}", headers=auth("operator"))).json()
+    assert view["callbacks"] == []
+
+    # then a time the team works, read in the reader's zone: the callback is now a choice
+    at = callback_time()
+    await when.fill(at.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%dT%H:%M"))
+    await promise.get_by_role("button", name="Promise callback").click()
+    await expect(specialist.locator(".notice.ok")).to_be_visible()
+    done = specialist.locator("form[action$='/actions/callback_done']")
+    await expect(done.get_by_label("Callback", exact=True).locator("option")).to_have_count(1)
+    await expect(done.get_by_role("button", name="Callback done")).to_be_enabled()
+
+    # the policy's other teams to ask (never the case's own), an error beside the hours
+    ask = specialist.locator("form[action$='/actions/request_contribution']")
+    teams = await ask.get_by_label("Team").locator("option").all_inner_texts()
+    assert "technical-specialists" in teams
+    assert view["assigned_team"] not in teams
+    await ask.get_by_label("Question").fill("Was the terminal faulty?")
+    await ask.get_by_label("Business hours they have").fill("0")
+    await ask.get_by_role("button", name="Ask team").click()
+    ask = specialist.locator("form[action$='/actions/request_contribution']")
+    hours = ask.get_by_label("Business hours they have")
+    await expect(hours).to_have_attribute("aria-invalid", "true")
+    await expect(ask.locator(".field-error")).to_contain_text("greater than 0")
+    await expect(ask.get_by_label("Question")).to_have_value("Was the terminal faulty?")
+
+    # the manager reassigns by choosing a specialist (the owner is not offered)
+    manager = await console.signed_in("manager")
+    await manager.goto(f"{console.base}/console/cases/{eid}")
+    reassign = manager.locator("form[action$='/actions/reassign']")
+    owners = reassign.get_by_label("New owner").locator("option")
+    offered = [await o.get_attribute("value") for o in await owners.all()]
+    assert view["assignee"] not in offered
+    assert "p-specialist-tech" in offered
+    other = next(p for p in offered if p != view["assignee"] and p == "p-specialist-2")
+    await reassign.get_by_label("New owner").select_option(other)
+    await reassign.get_by_label("Reason").fill("Sam is off sick")
+    await reassign.get_by_role("button", name="Reassign").click()
+    await expect(manager.locator(".notice.ok")).to_be_visible()
+    view = (await console.http.get(f"/escalations/{eid}", headers=auth("operator"))).json()
+    assert view["assignee"] == other
+    assert await axe_violations(specialist) == []
+    assert await axe_violations(manager) == []
     assert console.script_errors() == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from api.console import session
 from api.main import create_app
 from core.settings import CONFIG_DIR, Settings
 from tests.api.conftest import auth, request_body
-from tests.console.conftest import Console, axe_violations
+from tests.console.conftest import Console, axe_violations, remember
 
 LIVE_S = 5  # the issue: pages follow a change within 5 s
 # CONSOLE_SCREENSHOTS=docs/screenshots: the walk-through also saves the README's screenshots
@@ -223,6 +224,69 @@ async def test_the_managers_board_lists_a_breached_case(console: Console, tmp_pa
     await expect(at_risk.locator(f"a[href='/console/cases/{eid}']")).to_have_count(0)
     assert await axe_violations(manager) == []
     assert console.console_errors == []
+
+
+async def figure_value(page: Page, key: str) -> str:
+    return (await page.locator(f"[data-figure={key}] .figure-value").inner_text()).strip()
+
+
+async def test_the_boards_figures_agree_with_the_lists_behind_them(console: Console):
+    # a case waiting on sign-off: a remedy above the specialist's authority
+    remedy = {"kind": "refund", "amount": 900, "currency": "GBP", "description": "refund"}
+    eid = (await console.open(summary="Needs sign-off", requested_remedy=remedy))["id"]
+    r = await console.http.post(
+        f"/escalations/{eid}/consult-answer",
+        json={"resolves": False, "answer": "Needs a specialist"},
+        headers=auth("helpline"),
+    )
+    assert r.status_code == 200, r.text
+    token = r.json()["assignee"].removeprefix("p-")  # p-specialist-2: demo-specialist-2
+    for path, body in (("acknowledge", None), ("proposals", {"remedy": remedy})):
+        r = await console.http.post(f"/escalations/{eid}/{path}", json=body, headers=auth(token))
+        assert r.status_code == 200, r.text
+    # the test stack's dispatch writes no facts: put the case into the report store as it would
+    await remember(console, await console.wait_stage(eid, "executive_signoff"))
+
+    manager = await console.signed_in("manager")
+    figures = manager.locator("[data-figure]")
+    await expect(figures).to_have_count(6)
+    await expect(manager.locator("[data-figure=signoff] .figure-value")).not_to_have_text("0")
+    await shoot(manager, "board")
+    for key in ("open", "breached", "at_risk", "signoff"):
+        # a clock may tick between the board and the list: read both again if they differ
+        for _ in range(3):
+            await manager.goto(f"{console.base}/console")
+            shown = await figure_value(manager, key)
+            await manager.locator(f"[data-figure={key}] a").click()
+            await manager.get_by_role("heading", name="Cases").wait_for()
+            listed = (await manager.locator("caption .total").inner_text()).split()[0]
+            if listed == shown:
+                break
+        assert listed == shown, (key, shown, listed)
+        if key == "signoff":
+            await expect(manager.locator(f"a[href='/console/cases/{eid}']")).to_be_visible()
+            await expect(manager.get_by_label("Stage")).to_have_value("executive_signoff")
+
+    # the week's figure is the report store's count of this week, as the reports page shows it
+    await manager.goto(f"{console.base}/console")
+    monday = date.today() - timedelta(days=date.today().weekday())
+    r = await console.http.get(
+        "/reports/volume",
+        params={"since": f"{monday}T00:00:00Z", "interval": "week"},
+        headers=auth("manager"),
+    )
+    assert r.status_code == 200, r.text
+    opened = sum(row["escalations"] for row in r.json()["rows"])
+    assert await figure_value(manager, "week") == str(opened)
+    assert opened >= 1
+    await manager.locator("[data-figure=week] a").click()
+    await expect(manager.locator("#chart-volume")).to_be_visible()
+    await manager.goto(f"{console.base}/console")
+    await manager.locator("[data-figure=sla] a").click()
+    await expect(manager).to_have_url(re.compile(r"/console/reports\?since=.*#sla"))
+    await manager.goto(f"{console.base}/console")
+    assert await axe_violations(manager) == []
+    assert console.script_errors() == []
 
 
 async def test_lists_filter_search_and_page(console: Console):

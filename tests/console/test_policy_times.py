@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.console.policy import local_time
+from api.console.times import local_time
 from api.errors import Invalid
 
 

@@ -36,6 +36,8 @@
 
   // Someone typing in a form of the fragment: do not replace it under their hands.
   function busy(el) {
+    // a refused form, its errors beside the fields: kept until sent again or left
+    if (el.querySelector("form[data-refused]")) return true;
     var active = document.activeElement;
     if (active && el.contains(active) && active.matches("input, textarea, select")) return true;
     return Array.prototype.some.call(el.querySelectorAll("textarea, input"), function (f) {
