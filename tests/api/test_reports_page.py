@@ -18,7 +18,7 @@ import uvicorn
 from api.main import create_app
 from core.report_store import ReportStore
 from core.settings import Settings
-from tests.console.conftest import watch_headers
+from tests.console.conftest import shoot, watch_headers
 from tests.report_store.data import ALL
 
 CHROMIUM = "/usr/bin/chromium"
@@ -130,6 +130,8 @@ async def test_every_chart_renders_without_console_errors(browser, base_url):
         ".every(s => s.title.display && s.title.text) && c.options.plugins.legend.display)"
     )
     assert titled == [True] * 9
+    await page.set_viewport_size({"width": 1100, "height": 900})
+    await shoot(page, "reports")
     await page.close()
 
 

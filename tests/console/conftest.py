@@ -11,6 +11,7 @@ fails the test at teardown.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -174,6 +175,21 @@ async def remember(console: Console, view: dict) -> None:
         await asyncio.to_thread(store.write, [CaseFacts(case=snapshot)])
     finally:
         store.close()
+
+
+# CONSOLE_SCREENSHOTS=docs/screenshots: the walk-through also saves the README's screenshots
+SHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
+
+
+async def shoot(page: Page, name: str) -> None:
+    if SHOTS:
+        # charts drawn to the end: a screenshot mid-animation shows bars short of their values
+        await page.evaluate(
+            "() => Object.values(window.Chart ? Chart.instances : {})"
+            ".forEach(c => { c.options.animation = false; c.update('none'); })"
+        )
+        await page.wait_for_timeout(2500)  # an animation already running (a resize) ends
+        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 async def axe_violations(page: Page) -> list[dict]:

@@ -21,7 +21,7 @@ from api.main import create_app
 from core.settings import CONFIG_DIR, Settings
 from tests.api.conftest import auth, request_body
 from tests.api.test_feedback import check_in_token
-from tests.console.conftest import Console, axe_violations, remember
+from tests.console.conftest import Console, axe_violations, remember, shoot
 from workflows.business_hours import is_open
 
 LIVE_S = 5  # pages follow a change within 5 s (issue 23)
@@ -433,6 +433,8 @@ async def test_the_forms_offer_what_the_case_holds_and_show_errors_beside_the_fi
     await expect(hours).to_have_attribute("aria-invalid", "true")
     await expect(ask.locator(".field-error")).to_contain_text("greater than 0")
     await expect(ask.get_by_label("Question")).to_have_value("Was the terminal faulty?")
+    await ask.scroll_into_view_if_needed()
+    await shoot(specialist, "case-forms")
 
     # the manager reassigns by choosing a specialist (the owner is not offered)
     manager = await console.signed_in("manager")

@@ -3,10 +3,9 @@ real stack (tests/console/conftest.py); refusals, CSRF and session expiry; the m
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -14,18 +13,13 @@ from playwright.async_api import Page, expect
 
 from api.console import session
 from api.main import create_app
+from core.report_store import ReportStore
 from core.settings import CONFIG_DIR, Settings
 from tests.api.conftest import auth, request_body
-from tests.console.conftest import Console, axe_violations, remember
+from tests.console.conftest import Console, axe_violations, remember, shoot
+from tests.report_store.data import case
 
 LIVE_S = 5  # the issue: pages follow a change within 5 s
-# CONSOLE_SCREENSHOTS=docs/screenshots: the walk-through also saves the README's screenshots
-SHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
-
-
-async def shoot(page: Page, name: str) -> None:
-    if SHOTS:
-        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 async def test_walk_through_by_clicking(console: Console):
@@ -244,8 +238,22 @@ async def test_the_boards_figures_agree_with_the_lists_behind_them(console: Cons
     for path, body in (("acknowledge", None), ("proposals", {"remedy": remedy})):
         r = await console.http.post(f"/escalations/{eid}/{path}", json=body, headers=auth(token))
         assert r.status_code == 200, r.text
-    # the test stack's dispatch writes no facts: put the case into the report store as it would
+    # the test stack's dispatch writes no facts: put the case into the report store as it would,
+    # with closed cases of this month and the last (the store holds them, visibility need not)
     await remember(console, await console.wait_stage(eid, "executive_signoff"))
+    n, month = time.time_ns(), datetime.now(UTC).replace(day=1, hour=0, minute=0, second=1)
+    last_month = month - timedelta(days=3)
+    store = ReportStore(console.settings.report_url, run_migrations=False)
+    try:
+        store.write(
+            [
+                case(f"E-F{n}A", month, fr="met", res="met"),
+                case(f"E-F{n}B", month, fr="met", res="breached"),
+                case(f"E-F{n}C", last_month, fr="breached", res="breached"),
+            ]
+        )
+    finally:
+        store.close()
 
     manager = await console.signed_in("manager")
     figures = manager.locator("[data-figure]")
@@ -269,7 +277,8 @@ async def test_the_boards_figures_agree_with_the_lists_behind_them(console: Cons
 
     # the week's figure is the report store's count of this week, as the reports page shows it
     await manager.goto(f"{console.base}/console")
-    monday = date.today() - timedelta(days=date.today().weekday())
+    today = datetime.now(UTC).date()  # the board's weeks and months are UTC's
+    monday = today - timedelta(days=today.weekday())
     r = await console.http.get(
         "/reports/volume",
         params={"since": f"{monday}T00:00:00Z", "interval": "week"},
@@ -279,6 +288,15 @@ async def test_the_boards_figures_agree_with_the_lists_behind_them(console: Cons
     opened = sum(row["escalations"] for row in r.json()["rows"])
     assert await figure_value(manager, "week") == str(opened)
     assert opened >= 1
+    # SLA compliance this month: clocks met over clocks ended, as the SLA report counts them
+    first = today.replace(day=1)
+    r = await console.http.get(
+        "/reports/sla", params={"since": f"{first}T00:00:00Z"}, headers=auth("manager")
+    )
+    met = sum(row["met"] for row in r.json()["rows"])
+    breached = sum(row["breached"] for row in r.json()["rows"])
+    assert met >= 3 and breached >= 1
+    assert await figure_value(manager, "sla") == f"{100 * met / (met + breached):.0f} %"
     await manager.locator("[data-figure=week] a").click()
     await expect(manager.locator("#chart-volume")).to_be_visible()
     await manager.goto(f"{console.base}/console")

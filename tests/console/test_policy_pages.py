@@ -13,8 +13,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.api.conftest import Stack, auth, request_body
-from tests.console.conftest import Console, axe_violations
-from tests.console.test_console import shoot
+from tests.console.conftest import Console, axe_violations, shoot
 from tests.policy.conftest import policy_stack  # noqa: F401  (worker with the change workflows)
 from tests.policy.test_policy_api import draft_text
 
