@@ -1,24 +1,23 @@
 """/escalations: open, read and list escalations (the actions on a case are in api/actions.py).
 Thin handlers: parse the request, check the caller against the access table (api.auth.require),
 call the Temporal gateway (api.gateway) and answer. The process itself lives in the workflow; the
-API shares only its pure opening (workflows/opening.py) to answer a new case at once.
+API shares only its pure opening (workflows/opening.py, through api/intake/service.py, which the
+console's intake form calls too) to answer a new case at once.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Response
 
 from api import gateway, visibility
-from api.auth import access_doc, actor_of, require
+from api.auth import access_doc, require
 from api.deps import AppSettings, CurrentPolicyFile, IdempotencyKey, IdParam, TemporalClient
-from api.policy import policy_with_json
+from api.intake import service as intake
 from api.schemas import EscalationPage, error_responses
 from core.directory import DirectoryEntry
-from workflows import opening
 from workflows.access import Action
 from workflows.models import EscalationRequest, Severity, Stage
 from workflows.views import EscalationView, Handover, Timeline
@@ -79,29 +78,12 @@ async def open_escalation(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationView:
-    key = idempotency_key or body.external_ref
-    escalation_id = gateway.escalation_id_for(key, person.id)
-    policy, policy_json = await policy_with_json(policy_file)
-    now = datetime.now(UTC)
-    case = opening.new_case(policy, policy_json, escalation_id, body, actor_of(person), now)
-    memo = gateway.opening_memo(
-        case, "header" if idempotency_key else ("external_ref" if key else "none")
-    )
-    _, created = await gateway.start_case(
-        client, settings.task_queue, case, memo, refuse_other_request=key is not None
-    )
-    log.info(
-        "escalation_opened" if created else "escalation_open_repeated",
-        escalation_id=escalation_id,
-        by=person.id,
+    view, created = await intake.open_case(
+        client, settings, policy_file, body, person, idempotency_key
     )
     response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/escalations/{escalation_id}"
-    if created:
-        return opening.view(case.state, policy, now)  # what the workflow holds from its start
-    # An older case: answer its live state, or 503 (Retry-After) when it cannot be read now;
-    # never a state made up from the request.
-    return await gateway.query_state(client, escalation_id)
+    response.headers["Location"] = f"/escalations/{view.id}"
+    return view
 
 
 HANDOVER_EXAMPLE = {

@@ -26,6 +26,7 @@ from api.security_headers import SecurityHeaders
 from core.codec import PayloadKeyError, codec_from_settings
 from core.directory import reload_on_sighup
 from core.feedback import feedback_secret_refusal
+from core.kb import KnowledgeBase
 from core.logging import setup_logging
 from core.report_store import ReportStore
 from core.settings import Settings, get_settings
@@ -168,6 +169,8 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
         )
         store = report_store or await asyncio.to_thread(ReportStore, settings.report_url)
         app.state.report_store = store
+        # the intake form searches the help line's knowledge base as the agent types
+        app.state.kb = KnowledgeBase(settings.kb_dir, Path(settings.data_dir) / "kb.sqlite")
         # new cases pin the live version of the store (seeded from the policy file at first)
         app.state.policy_file = LivePolicy(
             store.policies, settings.policy_path, settings.policy_refresh_s

@@ -13,13 +13,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console import filters, pages, policy, reports, temporal_ui
+from api.console import filters, intake, pages, policy, reports, temporal_ui
 
 
 def mount(app: FastAPI) -> None:
     filters.install(pages.templates.env)
     pages.add_sign_in_handler(app)
     app.include_router(pages.router)
+    app.include_router(intake.router)
     app.include_router(policy.router)
     app.include_router(reports.router)
     app.include_router(temporal_ui.router)

@@ -307,7 +307,10 @@ async def case_page(
         return page(request, "error.html", e.status_code, person=r.person, csrf=r.csrf, error=e)
     done = request.query_params.get("done", "")
     form = FORMS.get(Action(done)) if done in Action.__members__.values() else None
-    return page(request, "case.html", done=form.title.lower() if form else "", **ctx)
+    done_words = form.title.lower() if form else ""
+    if request.query_params.get("opened") == "1":  # from the intake form (api/console/intake.py)
+        done_words = f"escalation {escalation_id} opened, in {ctx['case'].stage}"
+    return page(request, "case.html", done=done_words, **ctx)
 
 
 @router.get("/cases/{escalation_id}/live")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.kb import KbActivities, KnowledgeBase, parse_article, query_terms
+from activities.kb import KbActivities
+from core.kb import KnowledgeBase, parse_article, query_terms
 from core.settings import CONFIG_DIR
 from tests.activities.conftest import make_settings
 from workflows.messages import KbQuery, KbResult

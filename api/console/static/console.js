@@ -64,6 +64,14 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // the intake form's draft is done with once its case is open
+    if (new URLSearchParams(window.location.search).get("opened") === "1") {
+      try {
+        Object.keys(localStorage).forEach(function (k) {
+          if (k.indexOf("escalate-draft:") === 0) localStorage.removeItem(k);
+        });
+      } catch (e) { /* storage off: nothing kept */ }
+    }
     var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
     document.querySelectorAll("[data-tz]").forEach(function (el) { el.textContent = tz; });
     refresh(document);
