@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from datetime import UTC, datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.text import MIMEText
@@ -51,6 +52,7 @@ from activities.relay_probe import RelayProbe, RelayProbes
 from activities.smtp import SmtpSender
 from core.feedback import LINK_PLACEHOLDER, FeedbackLinks
 from core.settings import Settings
+from core.status_links import StatusLinks
 from workflows.messages import Delivery, DeliveryReceipt
 
 MAX_SUBJECT = 200
@@ -117,6 +119,27 @@ def with_feedback_link(d: Delivery, links: FeedbackLinks) -> Delivery:
     return d.model_copy(update={"body": d.body.replace(LINK_PLACEHOLDER, url)})
 
 
+STATUS_LINE = "Where your case stands, and to add anything: {url}"
+
+
+def with_status_link(d: Delivery, links: StatusLinks, sent_at: datetime) -> Delivery:
+    """A customer's message with the signed link to their case's status page (every customer
+    message carries one; staff messages never)."""
+    if d.audience != "customer":
+        return d
+    line = STATUS_LINE.format(url=links.url(d.escalation_id, sent_at))
+    return d.model_copy(update={"body": f"{d.body.rstrip()}\n\n{line}\n"})
+
+
+def _scheduled_at() -> datetime:
+    """When the workflow asked for this delivery: the same on every retry, so a resent message
+    carries the same link."""
+    try:
+        return activity.info().scheduled_time
+    except RuntimeError:  # called outside an activity (a test)
+        return datetime.now(UTC)
+
+
 class NotifyActivities:
     def __init__(
         self,
@@ -130,6 +153,7 @@ class NotifyActivities:
         self.poster = poster or WebhookPoster(settings.webhook_secrets(), settings.http_timeout_s)
         self.smtp = smtp or SmtpSender(settings)
         self.links = FeedbackLinks.from_settings(settings)
+        self.status_links = StatusLinks.from_settings(settings)
 
     def gateway(self, d: Delivery) -> str:
         """Which gateway a non-email delivery goes to (its signing secret is that gateway's)."""
@@ -153,7 +177,7 @@ class NotifyActivities:
 
     @activity.defn(name="deliver")
     async def deliver(self, d: Delivery) -> DeliveryReceipt:
-        d = with_feedback_link(d, self.links)
+        d = with_status_link(with_feedback_link(d, self.links), self.status_links, _scheduled_at())
         key = d.idempotency_key or idempotency_key()
         with activity_context(
             escalation_id=d.escalation_id, notification=d.event, channel=d.channel

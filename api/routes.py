@@ -16,6 +16,7 @@ from api import (
     report_data,
     reports,
 )
+from api.customer import router as customer
 from api.openapi_docs import finish_openapi
 
 
@@ -31,6 +32,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(policy_rollout.router)
     app.include_router(codec.router)
     app.include_router(feedback.router)
+    app.include_router(customer.router)
 
     generate = app.openapi
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -25,12 +26,15 @@ from bench.scenarios import (
     running_escalations,
     wait_view,
 )
+from core.settings import Settings
+from core.status_links import StatusLinks
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 TARGET_MS = 100.0
 DUR = re.compile(r"app;dur=([0-9.]+)")
 TEMPORAL = re.compile(r"temporal;dur=([0-9.]+)")
 LIST = "GET /escalations?status=open (20 a page)"
+DAY = timedelta(days=1)
 
 
 async def to_signoff(ctx: Ctx, eid: str) -> None:
@@ -109,14 +113,27 @@ async def section_console(
 
     base = ctx.stack.api_url
     operator = httpx.AsyncClient(base_url=base, timeout=30)
+    customer = httpx.AsyncClient(base_url=base, timeout=30, headers={"accept": "text/html"})
     executive = await signed_in(base, "executive")
     manager = await signed_in(base, "manager")
+    agent = await signed_in(base, "agent")
+    # the customer's link of a case waiting on sign-off, signed as the stack's workers sign it
+    status = StatusLinks.from_settings(Settings()).token(ids[0], datetime.now(UTC) + DAY)
+    typed = "category=billing&customer_id=C-1001&remedy_kind=refund&remedy_amount=40"
     pages = {
         LIST: (operator, "/escalations?status=open&page_size=20", auth("operator")),
         "executive's inbox (approvals, live part)": (executive, "/console/work/live", None),
         "manager's board and approvals (live part)": (manager, "/console/work/live", None),
         "case page in sign-off (whole page)": (executive, f"/console/cases/{ids[0]}", None),
         "case page (live part)": (executive, f"/console/cases/{ids[0]}/live", None),
+        "intake form (whole page)": (agent, "/console/escalate", None),
+        "intake form's help as the agent types (tier 1, budget, knowledge base)": (
+            agent,
+            f"/console/escalate/help?{typed}&summary=charged+twice+for+march",
+            None,
+        ),
+        "customer's status page": (customer, f"/status/{status}", None),
+        "public hours page": (customer, "/hours", None),
     }
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in pages}
     rounds = 5  # interleaved, so a busy moment of the host falls on every page alike
@@ -125,7 +142,7 @@ async def section_console(
             for name, (http, url, headers) in pages.items():
                 times[name] += await server_times(http, url, requests // rounds, headers=headers)
     finally:
-        for http in (operator, executive, manager):
+        for http in (operator, customer, executive, manager, agent):
             await http.aclose()
     extra = {
         "running": running,

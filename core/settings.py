@@ -97,8 +97,17 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         "http://localhost:8000",
-        description="The API as customers reach it: feedback links start with it "
+        description="The API as customers reach it: feedback and status links start with it "
         "(ESCALATIONS_PUBLIC_URL)",
+    )
+    # The customer's status link in every customer message (core/status_links.py), signed with
+    # the feedback secret under its own purpose
+    status_link_days: float = Field(
+        30,
+        gt=0,
+        le=365,
+        description="How long a status link opens the case's page after its message was sent "
+        "(ESCALATIONS_STATUS_LINK_DAYS)",
     )
     trust_forwarded_proto: bool = Field(
         False,

@@ -96,7 +96,8 @@ ACCESS: dict[Action, Rule] = {
     Action.ACKNOWLEDGE: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
     Action.ADD_NOTE: Rule(STAFF_ROLES, OPEN_STAGES),
     Action.REQUEST_INFO: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
-    Action.CUSTOMER_CONTACT: Rule(("system", "agent"), OPEN_STAGES),
+    # the customer too, through their case's signed status link (api/customer)
+    Action.CUSTOMER_CONTACT: Rule(("system", "agent", "customer"), OPEN_STAGES),
     Action.PROPOSE: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),
     Action.DECIDE: Rule(APPROVER_ROLES, (Stage.EXECUTIVE_SIGNOFF,), four_eyes=True),
     Action.RESOLVE: Rule(_CASE_OWNERS, (Stage.SPECIALIST,)),

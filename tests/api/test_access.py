@@ -202,9 +202,16 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
     ("POST", "/codec/decode"): (frozenset({"operator"}), {"payloads": []}, None),
     ("POST", "/codec/encode"): (frozenset({"operator"}), {"payloads": []}, None),
 }
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
-# No bearer token: the signed link's token is the authority (tests/api/test_feedback.py)
-TOKEN_LINKS = {("GET", "/feedback/{token}"), ("POST", "/feedback/{token}"), ("POST", "/feedback")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/hours")}
+# No bearer token: the signed link's token is the authority (tests/api/test_feedback.py,
+# tests/console/test_customer_pages.py)
+TOKEN_LINKS = {
+    ("GET", "/feedback/{token}"),
+    ("POST", "/feedback/{token}"),
+    ("POST", "/feedback"),
+    ("GET", "/status/{token}"),
+    ("POST", "/status/{token}"),
+}
 # Needs a stuck activity: its access and its answers are in tests/api/test_operator_actions.py
 OPERATOR_LEVERS = {("POST", f"/escalations/{ID}/operator/retry-activity")}
 # Stages an action leaves the case in unchanged: one case serves every allowed role.
