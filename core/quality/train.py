@@ -1,0 +1,89 @@
+"""Training the offline analyser's models from the labelled texts, with scikit-learn.
+
+    python -m core.quality.train --out models.npz   # at build time (ESCALATIONS_TEXT_MODEL_FILE)
+    python -m core.quality.train --out -            # to stdout (the analyser's first use)
+
+Trains on the `train` split only, so the evaluation's held-out figures are those of the model
+that runs. Runs in its own process at first use, so scikit-learn never loads into the worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from core.quality.data import DATA, Labelled, load
+from core.quality.features import FeatureMaker, Features
+from core.quality.models import LinearTextModel, Models
+from core.quality.threats import THREAT_KINDS
+
+# Inverse regularisation of each logistic regression, chosen per model by 5-fold cross-validation
+# on the train split (`python -m core.quality.evaluate --cv`), never on the held-out texts.
+C = {"anger": 10.0, "threat": 1.0, "trigger": 1.0, "category": 0.3}
+
+
+def _fit(
+    feats: list[Features], dense: list[list[float]], labels: list[str], c: float
+) -> LinearTextModel:
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(analyzer=lambda grams: grams, sublinear_tf=True, min_df=1)
+    x = vec.fit_transform([f.grams for f in feats])
+    if dense and dense[0]:
+        x = hstack([x, csr_matrix(np.asarray(dense, dtype=float))]).tocsr()
+    clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+    clf.fit(x, labels)
+    return LinearTextModel(
+        terms={t: int(i) for t, i in vec.vocabulary_.items()},
+        idf=vec.idf_.astype(float),
+        coef=clf.coef_.astype(float),
+        intercept=clf.intercept_.astype(float),
+        classes=tuple(str(c) for c in clf.classes_),
+    )
+
+
+def train(
+    rows: list[Labelled], maker: FeatureMaker | None = None, c: float | None = None
+) -> Models:
+    """The six models; `c` (one value for all) is for the cross-validation's grid."""
+    cs = dict.fromkeys(C, c) if c is not None else C
+    maker = maker or FeatureMaker()
+    from core.quality.text import clean
+
+    feats = [maker.make(clean(r.text).text) for r in rows]
+    by_name = {
+        "anger": _fit(
+            feats, [f.anger for f in feats], ["1" if r.angry else "0" for r in rows], cs["anger"]
+        ),
+        "trigger": _fit(feats, [f.threat for f in feats], [r.trigger for r in rows], cs["trigger"]),
+        "category": _fit(feats, [[] for _ in feats], [r.category for r in rows], cs["category"]),
+    }
+    for kind in THREAT_KINDS:
+        by_name[f"threat_{kind}"] = _fit(
+            feats,
+            [f.threat for f in feats],
+            ["1" if kind in r.threats else "0" for r in rows],
+            cs["threat"],
+        )
+    return Models(by_name, trained_on=len(rows))
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m core.quality.train", description=__doc__)
+    p.add_argument("--out", required=True, help="file to write, or - for stdout")
+    p.add_argument("--data", type=Path, default=DATA)
+    args = p.parse_args(argv)
+    blob = train(load(args.data, split="train")).to_bytes()
+    if args.out == "-":
+        sys.stdout.buffer.write(blob)
+    else:
+        Path(args.out).write_bytes(blob)
+
+
+if __name__ == "__main__":
+    main()
