@@ -91,7 +91,10 @@ def load_analyser(path: str | None = None) -> TextAnalyser:
     except (ImportError, AttributeError) as e:
         raise AnalyserConfigError(f"text analyser {path!r}: {e}") from e
     if not isinstance(obj, TextAnalyser) or isinstance(obj, type):
-        obj = obj()
+        try:
+            obj = obj()
+        except TypeError as e:
+            raise AnalyserConfigError(f"text analyser {path!r}: cannot be called: {e}") from e
     if not isinstance(obj, TextAnalyser):
         raise AnalyserConfigError(f"text analyser {path!r} has no analyse(text, ...) method")
     return obj

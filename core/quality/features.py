@@ -13,6 +13,16 @@ from core.quality.threats import Cue, cue_features, find_cues
 
 _ANGRY_EMOJI = re.compile("[\U0001f620\U0001f621\U0001f624\U0001f92c\U0001f4a2\U0001f595]")
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# Words of anger and contempt that VADER scores as mildly negative or not at all ("idiots",
+# "shambles", "had enough"): a general list, not drawn from the labelled texts.
+_ANGER_WORDS = re.compile(
+    r"\b(?:furious|livid|fuming|angry|anger|outraged?|outrageous|disgust\w*|disgrace\w*|"
+    r"appalling|pathetic|useless|hopeless|incompetent|ridiculous|unacceptable|shocking|"
+    r"unbelievable|rubbish|joke|idiots?|clowns?|liars?|lies|lying|scam|theft|robbery|stole|"
+    r"insult\w*|shambles|dare|sick of|sick and tired|fed up|had enough|enough|beyond a joke|"
+    r"worst|terrible|awful|absurd|nonsense|how many times|never again)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -46,5 +56,6 @@ class FeatureMaker:
             min(shouted / 2, 1.0),
             float(bool(_ANGRY_EMOJI.search(text))),
             float("?!" in text or "!?" in text),
+            min(len(_ANGER_WORDS.findall(text)) / 2, 1.0),
         ]
         return Features(ngrams(text), vader, cues, anger, cue_features(cues))

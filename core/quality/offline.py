@@ -112,16 +112,16 @@ class OfflineAnalyser:
         evidence: list[ThreatEvidence] = []
         scores: dict[ThreatKind, float] = {}
         for kind in THREAT_KINDS:
-            cues = [q for q in f.cues if q.kind == kind]
+            # A negated cue is no evidence ("I'm not going to sue"): the rule vetoes, whatever
+            # the classifier would say, and no cue means nothing to show the agent.
+            cues = [q for q in f.cues if q.kind == kind and not q.negated]
             if not cues:
-                continue  # no cue, no evidence to show: never a threat
+                continue
             scores[kind] = m[f"threat_{kind}"].proba(f.grams, f.threat)["1"]
             if scores[kind] >= THREAT_THRESHOLD:
                 threats.append(kind)
-                shown = [q for q in cues if not q.negated] or cues
                 evidence += [
-                    ThreatEvidence(kind=kind, start=q.start, end=q.end, quote=q.quote)
-                    for q in shown
+                    ThreatEvidence(kind=kind, start=q.start, end=q.end, quote=q.quote) for q in cues
                 ]
 
         trigger_p = m["trigger"].proba(f.grams, f.threat)

@@ -101,8 +101,13 @@ _INTENT = re.compile(
     r"post|go)\b",
     re.IGNORECASE,
 )
-# A cue negated when one of these appears within this many characters before it, same sentence.
+# A cue negated when one of these appears within this many characters before it, in its clause:
+# "if it is not paid, I will sue" negates the paying, not the suing.
 _NEGATION_WINDOW = 40
+# (an emoji ends a clause as a full stop does: "still no refund 😡 I will see you in court")
+_CLAUSE = re.compile(
+    r"[,:;\U0001F300-\U0001FAFF\u2600-\u27BF]|\b(?:but|then|unless|otherwise)\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class Cue:
     quote: str
     negated: bool
     intent: bool
+    question: bool
 
 
 def find_cues(text: str) -> list[Cue]:
@@ -122,6 +128,7 @@ def find_cues(text: str) -> list[Cue]:
         for m in pattern.finditer(text):
             s_start, s_end = next(((a, b) for a, b in spans if a <= m.start() < b), (0, len(text)))
             before = text[max(s_start, m.start() - _NEGATION_WINDOW) : m.start()]
+            before = _CLAUSE.split(before)[-1]
             sentence = text[s_start:s_end]
             found.append(
                 Cue(
@@ -131,13 +138,15 @@ def find_cues(text: str) -> list[Cue]:
                     quote=m.group(),
                     negated=bool(_NEGATION.search(before)),
                     intent=bool(_INTENT.search(sentence)),
+                    question=sentence.rstrip().endswith("?"),
                 )
             )
     return sorted(found, key=lambda c: c.start)
 
 
 def cue_features(cues: list[Cue]) -> list[float]:
-    """Per kind: a cue present, every cue negated, some un-negated cue in a sentence of intent."""
+    """Per kind: a cue present, every cue negated, some un-negated cue in a sentence of intent,
+    every cue in a question ("Is your company regulated by the FCA?")."""
     out: list[float] = []
     for kind in THREAT_KINDS:
         mine = [c for c in cues if c.kind == kind]
@@ -145,5 +154,6 @@ def cue_features(cues: list[Cue]) -> list[float]:
             float(bool(mine)),
             float(bool(mine) and all(c.negated for c in mine)),
             float(any(c.intent and not c.negated for c in mine)),
+            float(bool(mine) and all(c.question for c in mine)),
         ]
     return out

@@ -25,19 +25,23 @@ from core.quality.threats import THREAT_KINDS
 C = {"anger": 10.0, "threat": 1.0, "trigger": 1.0, "category": 0.3}
 
 
-def _fit(
-    feats: list[Features], dense: list[list[float]], labels: list[str], c: float
-) -> LinearTextModel:
+def fit_sklearn(x_grams: list[list[str]], dense: list[list[float]], labels: list[str], c: float):
+    """The fitted TfidfVectorizer and LogisticRegression (and the matrix they were fitted on)."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     vec = TfidfVectorizer(analyzer=lambda grams: grams, sublinear_tf=True, min_df=1)
-    x = vec.fit_transform([f.grams for f in feats])
+    x = vec.fit_transform(x_grams)
     if dense and dense[0]:
         x = hstack([x, csr_matrix(np.asarray(dense, dtype=float))]).tocsr()
     clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
     clf.fit(x, labels)
+    return vec, clf
+
+
+def export(vec, clf) -> LinearTextModel:
+    """The arrays numpy needs to score as the fitted pair does."""
     return LinearTextModel(
         terms={t: int(i) for t, i in vec.vocabulary_.items()},
         idf=vec.idf_.astype(float),
@@ -45,6 +49,12 @@ def _fit(
         intercept=clf.intercept_.astype(float),
         classes=tuple(str(c) for c in clf.classes_),
     )
+
+
+def _fit(
+    feats: list[Features], dense: list[list[float]], labels: list[str], c: float
+) -> LinearTextModel:
+    return export(*fit_sklearn([f.grams for f in feats], dense, labels, c))
 
 
 def train(
