@@ -20,7 +20,7 @@ MODEL_NAMES = (
     "trigger",
     "category",
 )
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class LinearTextModel:
 class Models:
     by_name: dict[str, LinearTextModel]
     trained_on: int  # labelled texts
+    # the probability above which a text is angry, chosen at training (core/quality/train.py)
+    anger_threshold: float = 0.5
 
     def __getitem__(self, name: str) -> LinearTextModel:
         return self.by_name[name]
@@ -66,6 +68,7 @@ class Models:
         arrays: dict[str, np.ndarray] = {
             "format": np.array(FORMAT),
             "trained_on": np.array(self.trained_on),
+            "anger_threshold": np.array(self.anger_threshold),
         }
         for name, m in self.by_name.items():
             terms = sorted(m.terms, key=m.terms.__getitem__)
@@ -93,4 +96,4 @@ class Models:
                 )
                 for name in MODEL_NAMES
             }
-            return cls(by_name, int(z["trained_on"]))
+            return cls(by_name, int(z["trained_on"]), float(z["anger_threshold"]))

@@ -21,7 +21,6 @@ from core.quality.threats import THREAT_KINDS, ThreatKind
 log = structlog.get_logger("core.quality")
 
 NAME = "offline-1"
-ANGER_THRESHOLD = 0.5
 THREAT_THRESHOLD = 0.5
 THREAT_TRIGGERS = {
     "legal": "legal_threat",
@@ -146,7 +145,7 @@ class OfflineAnalyser:
             analyser=NAME,
             sentiment=sentiment,
             sentiment_score=max(-1.0, min(1.0, compound)),
-            angry=anger >= ANGER_THRESHOLD,
+            angry=anger >= m.anger_threshold,
             anger_score=anger,
             threats=threats,
             threat_evidence=sorted(evidence, key=lambda e: e.start),
