@@ -63,7 +63,15 @@ class OfflineAnalyser:
                 if self._model_file:
                     self._models = Models.from_bytes(Path(self._model_file).read_bytes())
                 else:
-                    self._models = train_in_subprocess()
+                    try:
+                        self._models = train_in_subprocess()
+                    except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+                        # still an analyser, at scikit-learn's memory cost in this process
+                        log.warning("training in a child process failed", error=str(e)[-300:])
+                        from core.quality.data import load
+                        from core.quality.train import train
+
+                        self._models = train(load(split="train"), self._maker)
                 log.info("text models loaded", analyser=NAME, trained_on=self._models.trained_on)
             detect("warm up")
         return self
@@ -72,7 +80,8 @@ class OfflineAnalyser:
         try:
             return self._analyse(text, language_hint)
         except Exception as e:  # noqa: BLE001 - an answer for every text, the failure noted
-            log.warning("text analysis failed", error=f"{type(e).__name__}: {e}")
+            # the type only: a message may quote the customer's text
+            log.warning("text analysis failed", error=type(e).__name__)
             return TextAnalysis(
                 analyser=NAME,
                 sentiment="neutral",
@@ -87,7 +96,8 @@ class OfflineAnalyser:
         assert self._maker is not None and self._models is not None
         c = clean(raw)
         notes = list(c.notes)
-        if not c.text or not any(ch.isalnum() for ch in c.text) and c.text.isascii():
+        # nothing to read: no text, or ASCII punctuation alone (emoji go on to the models)
+        if not c.text or (c.text.isascii() and not any(ch.isalnum() for ch in c.text)):
             return TextAnalysis(
                 analyser=NAME,
                 sentiment="neutral",

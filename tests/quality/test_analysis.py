@@ -151,3 +151,19 @@ def test_another_analyser_by_configuration(monkeypatch: pytest.MonkeyPatch) -> N
 def test_a_bad_analyser_setting_is_refused(path: str) -> None:
     with pytest.raises(AnalyserConfigError):
         load_analyser(path)
+
+
+def test_training_falls_back_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.quality.offline as offline
+
+    def fails() -> None:
+        raise RuntimeError("no child process here")
+
+    monkeypatch.setattr(offline, "train_in_subprocess", fails)
+    r = OfflineAnalyser(model_file="").analyse("I will take you to court")
+    assert r.threats == ["legal"]
+
+
+def test_punctuation_alone_is_nothing_to_read(analyser: OfflineAnalyser) -> None:
+    r = analyser.analyse("?!... --- !!!")
+    assert not r.angry and r.threats == [] and "no words to read" in r.notes
