@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import structlog
+
 from core.quality.analysis import TextAnalysis
 from core.quality.data import Labelled, load
 from core.quality.models import Models
@@ -305,6 +307,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cv", action="store_true", help="cross-validation on the train split")
     p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    # log lines to stderr, so that stdout holds the figures alone (--json, the probe's answer)
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     if args.probe:
         _probe()
         return
