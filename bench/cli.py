@@ -31,9 +31,10 @@ from bench import scenarios as sc
 from bench.api_client import Api
 from bench.console import section_console
 from bench.facts_cost import section_facts
+from bench.quality import section_quality
 from bench.stack import ROOT, Stack
 
-SECTIONS = ("history", "throughput", "facts", "anatomy", "latency", "scale", "console")
+SECTIONS = ("history", "throughput", "facts", "anatomy", "latency", "scale", "console", "quality")
 BENCH_DIR = Path(__file__).resolve().parent
 
 FULL = dict(
@@ -349,6 +350,8 @@ async def run(args: argparse.Namespace) -> dict:
                         await sc.section_anatomy(ctx, res, args.anatomy_n, args.tp_conc)
                     elif section == "latency":
                         await sc.section_latency(ctx, res, args.lat_rate, args.lat_s)
+                    elif section == "quality":
+                        await section_quality(res, notes)
                     elif section == "console":
                         await section_console(
                             ctx, res, args.console_n, args.console_signoff, args.console_requests
