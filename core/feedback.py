@@ -17,8 +17,10 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from core.settings import DEMO_FEEDBACK_SECRET, Settings
 
@@ -46,6 +48,21 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def signed_doc(token: str, mac: Callable[[str], str], what: str) -> dict[str, Any]:
+    """The JSON object of a `<body>.<mac>` token whose MAC checks (BadToken `forged` if not)."""
+    body, _, given = token.partition(".")
+    theirs = given.encode("utf-8", errors="replace")  # any text: compared as bytes
+    if not body or not given or not hmac.compare_digest(theirs, mac(body).encode()):
+        raise BadToken("forged", f"This {what} is not one we sent, or it was altered.")
+    try:
+        doc = json.loads(_unb64(body))
+    except (binascii.Error, ValueError):
+        doc = None
+    if not isinstance(doc, dict):
+        raise BadToken("forged", f"This {what} cannot be read.")
+    return doc
 
 
 def feedback_secret_refusal(settings: Settings) -> str | None:
@@ -84,20 +101,14 @@ class FeedbackLinks:
         return f"{self.base_url}/feedback/{self.token(escalation_id, key, expires_at)}"
 
     def verify(self, token: str, now: datetime | None = None) -> Claim:
-        body, _, mac = token.partition(".")
-        given = mac.encode("utf-8", errors="replace")  # any text: compared as bytes
-        if not body or not mac or not hmac.compare_digest(given, self._mac(body).encode()):
-            raise BadToken("forged", "This feedback link is not one we sent, or it was altered.")
+        doc = signed_doc(token, self._mac, "feedback link")
         try:
-            doc = json.loads(_unb64(body))
-            if not isinstance(doc, dict):
-                raise ValueError("not an object")
             claim = Claim(
                 escalation_id=str(doc["e"]),
                 key=str(doc["k"]),
                 expires_at=datetime.fromtimestamp(int(doc["x"]), UTC),
             )
-        except (binascii.Error, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError):
             raise BadToken("forged", "This feedback link cannot be read.") from None
         if (now or datetime.now(UTC)) >= claim.expires_at:
             raise BadToken(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -43,6 +44,19 @@ def train_in_subprocess(timeout_s: float = 120) -> Models:
     if done.returncode != 0:
         raise RuntimeError(f"training failed: {done.stderr.decode(errors='replace')[-500:]}")
     return Models.from_bytes(done.stdout)
+
+
+def nothing(notes: list[str], **more: Any) -> TextAnalysis:
+    """The answer for a text with nothing to read in it (or one the analysis failed on)."""
+    return TextAnalysis(
+        analyser=NAME,
+        sentiment="neutral",
+        sentiment_score=0.0,
+        angry=False,
+        anger_score=0.0,
+        notes=notes,
+        **more,
+    )
 
 
 class OfflineAnalyser:
@@ -82,14 +96,7 @@ class OfflineAnalyser:
         except Exception as e:  # noqa: BLE001 - an answer for every text, the failure noted
             # the type only: a message may quote the customer's text
             log.warning("text analysis failed", error=type(e).__name__)
-            return TextAnalysis(
-                analyser=NAME,
-                sentiment="neutral",
-                sentiment_score=0.0,
-                angry=False,
-                anger_score=0.0,
-                notes=[f"analysis failed ({type(e).__name__}); nothing was detected"],
-            )
+            return nothing([f"analysis failed ({type(e).__name__}); nothing was detected"])
 
     def _analyse(self, raw: str, language_hint: str | None) -> TextAnalysis:
         self.load()
@@ -98,16 +105,8 @@ class OfflineAnalyser:
         notes = list(c.notes)
         # nothing to read: no text, or ASCII punctuation alone (emoji go on to the models)
         if not c.text or (c.text.isascii() and not any(ch.isalnum() for ch in c.text)):
-            return TextAnalysis(
-                analyser=NAME,
-                sentiment="neutral",
-                sentiment_score=0.0,
-                angry=False,
-                anger_score=0.0,
-                text_analysed=c.text,
-                truncated=c.truncated,
-                notes=notes if "no text" in notes else [*notes, "no words to read"],
-            )
+            said = notes if "no text" in notes else [*notes, "no words to read"]
+            return nothing(said, text_analysed=c.text, truncated=c.truncated)
         f = self._maker.make(c.text)
         m = self._models
         compound = f.vader["compound"]
