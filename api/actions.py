@@ -15,6 +15,7 @@ from api.auth import access_doc, actor_of, require
 from api.deps import IdempotencyKey, IdParam, TemporalClient
 from api.schemas import (
     AcknowledgeBody,
+    AnswersBody,
     ConsultAnswerBody,
     CustomerContactBody,
     DecisionBody,
@@ -31,6 +32,7 @@ from workflows.access import Action
 from workflows.inputs import (
     Acknowledge,
     AddNote,
+    AnswerQuestions,
     ConsultAnswer,
     CustomerContact,
     Decision,
@@ -119,6 +121,31 @@ async def add_note(
     arg = AddNote(actor=actor_of(person), text=body.text)
     return await gateway.run_update(
         client, escalation_id, Action.ADD_NOTE, arg, person.id, idempotency_key
+    )
+
+
+@router.post(
+    "/{escalation_id}/answers",
+    **action_doc(
+        Action.ANSWER_QUESTIONS,
+        "Answer the policy's capture questions",
+        "The answers the policy asks for the case's category (`GET /policy/capture`), given "
+        "after the opening: a case a system opened without them, or one moved to a policy "
+        "version that asks more. While a required answer is missing the case is not "
+        "transferred to a specialist (`missing_answers` lists them); once they are in, a case "
+        "held for them goes on. 422 names an answer of the wrong type or an unknown question.",
+    ),
+)
+async def answer_questions(
+    escalation_id: IdParam,
+    body: AnswersBody,
+    person: Annotated[DirectoryEntry, Depends(require(Action.ANSWER_QUESTIONS))],
+    client: TemporalClient,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationView:
+    arg = AnswerQuestions(actor=actor_of(person), **body.model_dump())
+    return await gateway.run_update(
+        client, escalation_id, Action.ANSWER_QUESTIONS, arg, person.id, idempotency_key
     )
 
 

@@ -4,9 +4,10 @@ were opened under)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import structlog
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,7 +16,8 @@ from api.auth import CurrentPerson
 from api.deps import CurrentPolicyFile
 from api.errors import Unavailable
 from api.schemas import error_responses
-from workflows.policy import Policy
+from workflows import capture
+from workflows.policy import CaptureGuide, Policy
 
 log = structlog.get_logger("api")
 
@@ -37,6 +39,35 @@ router = APIRouter(prefix="/policy", tags=["policy"])
 )
 async def get_policy(_: CurrentPerson, policy_file: CurrentPolicyFile) -> Policy:
     return (await policy_with_json(policy_file))[0]
+
+
+@router.get(
+    "/capture",
+    response_model=CaptureGuide,
+    summary="What to capture for a category",
+    description=(
+        "The questions the frontline asks for this category before escalating (their ids are "
+        "the keys of `answers` in `POST /escalations`; the required ones must be answered "
+        "before a case goes to a specialist) and the de-escalation checklist, from the policy "
+        "in force. A category no guide names gets the catch-all guide, or none (empty lists). "
+        "**Who:** any role."
+    ),
+    responses=error_responses(401, 422, 503),
+)
+async def get_capture(
+    _: CurrentPerson,
+    policy_file: CurrentPolicyFile,
+    category: Annotated[
+        str,
+        Query(
+            max_length=64,
+            description="The case's category (none: the catch-all guide)",
+            examples=["billing"],
+        ),
+    ] = "",
+) -> CaptureGuide:
+    policy = (await policy_with_json(policy_file))[0]
+    return capture.guide(policy, category)
 
 
 async def policy_with_json(policy_file: LivePolicy) -> tuple[Policy, dict]:

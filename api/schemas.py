@@ -5,12 +5,12 @@ from the caller's token."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.errors import ErrorBody
-from workflows.models import Remedy, Severity
+from workflows.models import Answers, Remedy, Severity
 
 
 class Body(BaseModel):
@@ -62,6 +62,21 @@ class InfoRequestBody(Body):
         max_length=5_000,
         description="What the customer is asked; the SLA clocks pause until they reply",
         examples=["Please send the last four digits of the card that was charged."],
+    )
+
+
+class AnswersBody(Body):
+    answers: Answers = Field(
+        default_factory=dict,
+        description="Answers to the policy's capture questions for the case's category, by "
+        "question id (`GET /policy/capture?category=`); a later answer replaces an earlier one",
+        examples=[{"invoice_number": "INV-2026-0311", "amount_disputed": "600.00"}],
+    )
+    checklist: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="De-escalation checklist steps done (their ids)",
+        examples=[["acknowledged_upset"]],
     )
 
 

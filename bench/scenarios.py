@@ -49,6 +49,8 @@ def request_body(amount: float, category: str = "billing", n: int = 0) -> dict[s
             "currency": "GBP",
             "description": "Refund both charges",
         },
+        # the demo policy's required billing questions (an agent answers them: 422 otherwise)
+        "answers": {"invoice_number": f"INV-{n:06d}", "amount_disputed": f"{amount:.2f}"},
     }
 
 

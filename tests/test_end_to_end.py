@@ -31,6 +31,7 @@ BODY = {
     },
     "channel": "phone",
     "category": "billing",
+    "answers": {"invoice_number": "INV-2026-0311", "amount_disputed": "600.00"},
     "summary": "Charged twice for March",
     "details": "Two identical charges on 3 March",
     "trigger": "customer_request",

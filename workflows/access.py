@@ -58,6 +58,8 @@ class Action(StrEnum):
     PROMISE_CALLBACK = "promise_callback"
     CALLBACK_DONE = "callback_done"
     REASSIGN = "reassign"
+    ANSWER_QUESTIONS = "answer_questions"  # the policy's capture questions, after the opening
+    ASK_ESCALATION = "ask_escalation"  # the customer's "I want this escalated"
     CHASE = "chase"
     REQUEST_CONTRIBUTION = "request_contribution"
     ANSWER_CONTRIBUTION = "answer_contribution"
@@ -105,6 +107,11 @@ ACCESS: dict[Action, Rule] = {
     Action.CANCEL: Rule(("operator", "manager"), OPEN_STAGES),
     Action.CHANGE_SEVERITY: Rule(("supervisor", "manager", "executive"), _BEFORE_RESOLUTION),
     Action.CUSTOMER_FEEDBACK: Rule(("customer",), OPEN_STAGES),
+    Action.ANSWER_QUESTIONS: Rule(
+        ("system", "agent", "helpline", "specialist", "supervisor", "manager"), OPEN_STAGES
+    ),
+    # the customer through their status link (api/customer), or staff who took the request
+    Action.ASK_ESCALATION: Rule(("customer", "system", "agent"), OPEN_STAGES),
     Action.PROMISE_CALLBACK: Rule(("agent", "specialist"), OPEN_STAGES),
     Action.CALLBACK_DONE: Rule(("agent", "specialist"), OPEN_STAGES),
     Action.REASSIGN: Rule(("manager",), (Stage.SPECIALIST,)),

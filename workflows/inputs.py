@@ -4,12 +4,13 @@ argument, so fields can be added without breaking running workflows). Pure data.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from workflows.models import (
     Actor,
+    Answers,
     EscalationRequest,
     EscalationState,
     Model,
@@ -153,6 +154,22 @@ class ContributionAnswer(ActionInput):
 class SeverityChange(ActionInput):
     severity: Severity
     reason: str = Field("", max_length=5_000)
+
+
+class AnswerQuestions(ActionInput):
+    """The frontline's answers to the policy's capture questions, given after the opening (a
+    case a system opened, or one migrated to a version that asks more)."""
+
+    answers: Answers = Field(default_factory=dict)
+    checklist: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        default_factory=list, max_length=10
+    )
+
+
+class EscalationAsk(ActionInput):
+    """The customer asks for their case to be escalated ("I want this escalated")."""
+
+    reason: str = Field(min_length=1, max_length=2_000)
 
 
 class Reason(ActionInput):

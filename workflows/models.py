@@ -6,9 +6,9 @@ no I/O here."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from workflows.access import STAFF_ROLES, Role  # noqa: F401  (re-exported)
 from workflows.stages import FINAL_STAGES, Stage  # noqa: F401  (re-exported)
@@ -27,6 +27,11 @@ Trigger = Literal[
     "regulator_threat",
     "technical_fault",
 ]
+# Guided capture (workflows/capture.py): answers keyed by the policy's question ids
+AnswerKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+AnswerText = Annotated[str, StringConstraints(max_length=2_000)]
+Answers = Annotated[dict[AnswerKey, AnswerText], Field(max_length=20)]
+
 RemedyKind = Literal["refund", "goodwill_credit", "fee_waiver", "replacement", "other"]
 Tier = Literal["tier1", "helpline", "specialist", "executive"]
 
@@ -104,6 +109,21 @@ class EscalationRequest(Model):
     trigger: Trigger = Field(examples=["customer_request"])
     requested_remedy: Remedy | None = None
     external_ref: str | None = Field(None, max_length=128, examples=["CRM-778812"])
+    answers: Answers = Field(
+        default_factory=dict,
+        description="Answers to the policy's capture questions for this category, by question "
+        "id (`GET /policy/capture?category=`); typed as each question says (number, money: "
+        "digits; date: YYYY-MM-DD; choice: one of its choices). An agent must answer the "
+        "required ones; a system may leave them to the frontline, and the case is then not "
+        "transferred to a specialist until they are given (`POST /escalations/{id}/answers`)",
+        examples=[{"invoice_number": "INV-2026-0311", "amount_disputed": "40.00"}],
+    )
+    checklist: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="The de-escalation checklist's steps the agent ticked (their ids)",
+        examples=[["acknowledged_upset", "asked_outcome"]],
+    )
 
 
 # --- state ------------------------------------------------------------------------------------
@@ -308,3 +328,10 @@ class EscalationState(Model):
         None, description="When the current stage was entered (the report store's stage visits)"
     )
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    transfer_held_at: datetime | None = Field(
+        None, description="Since when the transfer waits for required capture answers"
+    )
+    escalation_asked_at: datetime | None = Field(
+        None, description="When the customer last asked for the case to be escalated"
+    )
+    escalation_asks: int = 0

@@ -15,8 +15,8 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
+from workflows import capture, rules
 from workflows import clocks as clk
-from workflows import rules
 from workflows import search_attributes as sa
 from workflows.business_hours import add_business_seconds
 from workflows.inputs import StartEscalation
@@ -442,4 +442,7 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         policy_version=s.policy_version,
         opened_at=s.opened_at,
         updated_at=s.updated_at,
+        missing_answers=capture.missing_for(p, req) if p else [],
+        transfer_held_since=s.transfer_held_at,
+        escalation_asked_at=s.escalation_asked_at,
     )

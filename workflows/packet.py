@@ -4,10 +4,11 @@ message's text. Pure functions of the case and its policy."""
 
 from __future__ import annotations
 
+from workflows import capture
 from workflows.models import EscalationState
 from workflows.opening import customer_context, customer_summary, money
 from workflows.policy import Policy
-from workflows.views import ClockCalendar, Handover, TeamHours
+from workflows.views import CapturedAnswer, ChecklistStep, ClockCalendar, Handover, TeamHours
 
 
 def handover(s: EscalationState, p: Policy | None) -> Handover:
@@ -43,6 +44,12 @@ def handover(s: EscalationState, p: Policy | None) -> Handover:
         notes_count=max(s.notes_count, len(s.notes)),
         customer=customer_context(s, p) if p and record is not None else None,
         previous_escalations=list(record.escalations) if record is not None else [],
+        answers=[CapturedAnswer(question=q, answer=a) for q, a in capture.answered(p, s.request)]
+        if p
+        else [],
+        checklist=[ChecklistStep(step=t, done=d) for t, d in capture.ticked(p, s.request)]
+        if p
+        else [],
         team_hours=team_hours(p) if p else [],
         callback_grace_min=p.callback_grace_min if p else None,
     )
@@ -75,6 +82,13 @@ def handover_text(s: EscalationState, p: Policy) -> str:
         f"Trigger: {req.trigger}.",
         f"Triage: {s.triage_reason or s.severity}.",
     ]
+    answers = capture.answered(p, req)
+    if answers:
+        lines.append("Answers: " + "; ".join(f"{q} {a}" for q, a in answers) + ".")
+    steps = capture.ticked(p, req)
+    if steps:
+        done = [t for t, d in steps if d]
+        lines.append(f"De-escalation: {len(done)} of {len(steps)} steps done.")
     question = consult_question(s)
     if question:
         lines.append(

@@ -65,6 +65,8 @@ EVENT_FIELDS: dict[str, frozenset[str]] = {
     "chased": frozenset({"message", "chased_by"}),
     "callback_reminder": frozenset({"number", "callback_at", "note"}),
     "callback_missed": frozenset({"number", "callback_at", "promised_by"}),
+    "answers_needed": frozenset({"missing"}),
+    "escalation_asked": frozenset({"reason"}),
 }
 
 
@@ -160,6 +162,77 @@ class Team(PolicyModel):
     authority_limit: float = Field(ge=0)
     members: list[str] = Field(min_length=1, description="Person ids from the directory")
     acknowledge_within_min: float = Field(30, gt=0)
+
+
+QUESTION_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+class Question(PolicyModel):
+    """One thing the frontline asks for a category before escalating (guided capture)."""
+
+    id: str = Field(
+        description="Lower-case words joined by underscores; the answer's key",
+        examples=["invoice_number"],
+    )
+    text: str = Field(min_length=1, max_length=200, examples=["Which invoice is it?"])
+    type: Literal["choice", "number", "money", "date", "text"] = Field(
+        "text",
+        description="How it is answered: choice (one of `choices`), number, money (digits), "
+        "date (YYYY-MM-DD) or free text",
+    )
+    required: bool = Field(
+        False, description="Must be answered before the case goes to a specialist"
+    )
+    choices: list[str] = Field(default_factory=list, description="The answers a choice takes")
+    help: str = Field("", max_length=300, description="A hint shown under the question")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Question:
+        if not QUESTION_ID.fullmatch(self.id):
+            raise ValueError(f"{self.id!r}: lower-case words joined by underscores, at most 40")
+        if self.type == "choice" and len(self.choices) < 2:
+            raise ValueError(f"{self.id}: a choice needs at least two choices")
+        if self.type != "choice" and self.choices:
+            raise ValueError(f"{self.id}: only a choice question has choices")
+        return self
+
+
+class CheckItem(PolicyModel):
+    """A step of the de-escalation checklist the agent ticks while the customer is on the line."""
+
+    id: str = Field(description="The step's key in `checklist`", examples=["asked_outcome"])
+    text: str = Field(
+        min_length=1,
+        max_length=200,
+        examples=["Asked what they want to happen next, and repeated it back"],
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not QUESTION_ID.fullmatch(v):
+            raise ValueError(f"{v!r}: lower-case words joined by underscores, at most 40")
+        return v
+
+
+class CaptureGuide(PolicyModel):
+    """What to capture for some categories (first guide whose categories match wins; an empty
+    list matches any category): the questions and the de-escalation checklist."""
+
+    categories: list[str] = Field(default_factory=list, description="Empty: any category")
+    questions: list[Question] = Field(
+        default_factory=list, max_length=20, description="What to ask, in order"
+    )
+    checklist: list[CheckItem] = Field(
+        default_factory=list, max_length=10, description="The de-escalation steps on the call"
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CaptureGuide:
+        ids = [q.id for q in self.questions] + [c.id for c in self.checklist]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each question and checklist id once per guide")
+        return self
 
 
 class SignoffLevel(PolicyModel):
@@ -298,6 +371,12 @@ class Policy(PolicyModel):
         min_length=1,
         description="The root-cause categories a resolution records (lower-case words joined "
         "by underscores), counted in reports",
+    )
+    capture: list[CaptureGuide] = Field(
+        default_factory=list,
+        description="Guided capture per category: the questions the frontline asks (required "
+        "ones must be answered before a case is transferred to a specialist) and the "
+        "de-escalation checklist (docs/decisions/0060)",
     )
     change: ChangeRules = Field(
         default_factory=lambda: ChangeRules(approvers=["manager", "executive"]),

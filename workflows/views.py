@@ -147,6 +147,34 @@ class EscalationView(BaseModel):
         description="Set when the workflow ended outside the process (stage `terminated`): "
         "e.g. terminated by someone with direct Temporal access; null otherwise",
     )
+    missing_answers: list[str] = Field(
+        default_factory=list,
+        description="The policy's required capture questions not answered yet (their ids): "
+        "the case is not transferred to a specialist until they are "
+        "(`POST /escalations/{id}/answers`)",
+        examples=[["invoice_number"]],
+    )
+    transfer_held_since: datetime | None = Field(
+        None, description="Since when the transfer to a specialist waits for those answers"
+    )
+    escalation_asked_at: datetime | None = Field(
+        None,
+        description='When the customer last asked for escalation ("I want this escalated"); '
+        "the escalated-accounts manager was sent the request and its reason",
+    )
+
+
+class CapturedAnswer(BaseModel):
+    question: str = Field(description="The policy's question", examples=["How much is in dispute?"])
+    answer: str = Field(examples=["600.00"])
+
+
+class ChecklistStep(BaseModel):
+    step: str = Field(
+        description="A step of the de-escalation checklist",
+        examples=["Asked what they want to happen next, and repeated it back"],
+    )
+    done: bool = Field(description="Ticked by the agent")
 
 
 class Timeline(BaseModel):
@@ -209,6 +237,13 @@ class Handover(BaseModel):
         default_factory=list,
         description="The customer's escalations of the past year and their outcomes, newest "
         "first (empty: none, or the history could not be read: see `customer`)",
+    )
+    answers: list[CapturedAnswer] = Field(
+        default_factory=list,
+        description="The answers to the policy's capture questions, in the policy's order",
+    )
+    checklist: list[ChecklistStep] = Field(
+        default_factory=list, description="The de-escalation checklist and what was ticked"
     )
     team_hours: list[TeamHours] = Field(
         default_factory=list,

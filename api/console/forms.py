@@ -20,6 +20,7 @@ from workflows.access import Action, role_refusal, stage_refusal
 from workflows.inputs import (
     Acknowledge,
     AddNote,
+    AnswerQuestions,
     CallbackDone,
     CallbackPromise,
     ChaseOwner,
@@ -28,6 +29,7 @@ from workflows.inputs import (
     ContributionRequest,
     CustomerContact,
     Decision,
+    EscalationAsk,
     InfoRequest,
     Proposal,
     Reason,
@@ -61,6 +63,7 @@ class Form:
     fields: tuple[Field, ...] = ()
     build: Callable[..., BaseModel] = field(default=lambda p, f: Acknowledge(actor=actor_of(p)))
     needs_directory: bool = False  # build(person, values, directory): it names another person
+    template: str = ""  # drawn by its own template (fields from the case's policy), not `fields`
 
 
 # Case actions the console has no form for, and where they are taken instead
@@ -104,6 +107,20 @@ def _reassign(p: DirectoryEntry, f: dict[str, str], directory: Directory) -> Rea
         raise ValueError(f"assignee: {wanted[:80]} is not a specialist in the directory")
     new_owner = Person.model_validate(to.model_dump(exclude={"token_hmac"}))
     return ReassignCase(actor=actor_of(p), to=new_owner, reason=f.get("reason", ""))
+
+
+def _answers(p: DirectoryEntry, f: dict[str, str]) -> AnswerQuestions:
+    """The capture questions' fields (`answer.<id>`, `check.<id>`), as the intake form names
+    them."""
+    return AnswerQuestions(
+        actor=actor_of(p),
+        answers={
+            k.removeprefix("answer."): v.strip()
+            for k, v in f.items()
+            if k.startswith("answer.") and v.strip()
+        },
+        checklist=[k.removeprefix("check.") for k, v in f.items() if k.startswith("check.") and v],
+    )
 
 
 def _reason(p: DirectoryEntry, f: dict[str, str]) -> Reason:
@@ -218,6 +235,20 @@ FORMS: dict[Action, Form] = {
                 severity=f.get("severity", ""),
                 reason=f.get("reason", ""),
             ),
+        ),
+        Form(
+            Action.ANSWER_QUESTIONS,
+            "Answer the policy's questions",
+            "Save answers",
+            build=_answers,
+            template="case/_capture.html",
+        ),
+        Form(
+            Action.ASK_ESCALATION,
+            "The customer asks for escalation",
+            "Send to the manager",
+            (Field("reason", "The customer's reason, in their words"),),
+            lambda p, f: EscalationAsk(actor=actor_of(p), reason=f.get("reason", "")),
         ),
         Form(
             Action.ADD_NOTE,

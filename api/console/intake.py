@@ -23,6 +23,7 @@ from api.console.pages import Reader, SignedIn, form_of, page, sign_in_page
 from api.deps import TemporalClient
 from api.errors import DomainError, Forbidden
 from api.intake import service
+from workflows import capture
 from workflows.access import Action, role_refusal
 from workflows.models import Channel, CustomerTier, EscalationRequest, Remedy, RemedyKind, Trigger
 from workflows.policy import Policy
@@ -84,8 +85,35 @@ def request_of(f: dict[str, str], currency: str) -> EscalationRequest:
             "details": f.get("details", ""),
             "trigger": f.get("trigger") or "customer_request",
             "requested_remedy": _remedy_fields(f, currency),
+            **captured(f),
         }
     )
+
+
+def captured(f: dict[str, str]) -> dict[str, Any]:
+    """The capture questions' answers (`answer.<id>`) and the checklist's ticks (`check.<id>`)
+    as the request's `answers` and `checklist`; blank answers are no answers."""
+    return {
+        "answers": {
+            k.removeprefix("answer."): v.strip()
+            for k, v in f.items()
+            if k.startswith("answer.") and v.strip()
+        },
+        "checklist": [
+            k.removeprefix("check.") for k, v in f.items() if k.startswith("check.") and v
+        ],
+    }
+
+
+def capture_errors(fields: dict[str, str]) -> dict[str, str]:
+    """The API's field names (`answers.<id>`) as the form's (`answer.<id>`)."""
+    return {k.replace("answers.", "answer.", 1): v for k, v in fields.items()}
+
+
+def guide_index(policy: Policy, category: str) -> int:
+    """Which of the policy's capture guides the form shows for a category (-1: none)."""
+    found = capture.guide(policy, category)
+    return next((i for i, g in enumerate(policy.capture) if g is found), -1)
 
 
 def errors_by_field(e: ValidationError) -> dict[str, str]:
@@ -123,6 +151,9 @@ def _form(
             "remedy_kind": get_args(RemedyKind),
         },
         currency=policy.currency,
+        guides=policy.capture,
+        capture_map={c: guide_index(policy, c) for c in categories(policy)},
+        chosen=guide_index(policy, values.get("category") or "billing"),
         **ctx,
     )
 
@@ -201,6 +232,16 @@ async def escalate(request: Request, client: TemporalClient) -> Response:
     try:
         view, _ = await service.open_case(
             client, r.settings, request.app.state.policy_file, body, r.person, key
+        )
+    except service.CaptureInvalid as e:
+        return _form(
+            request,
+            r,
+            422,
+            values,
+            errors=capture_errors(e.fields),
+            refusal="The policy asks for some answers before this can escalate: see the "
+            "questions. Nothing was opened.",
         )
     except DomainError as e:
         return _form(request, r, e.status_code, values, refusal=f"{e.detail} Nothing was opened.")

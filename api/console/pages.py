@@ -31,6 +31,7 @@ from api.deps import TemporalClient
 from api.errors import DomainError, Invalid
 from core.directory import DirectoryEntry
 from core.settings import Settings
+from workflows import capture
 from workflows import search_attributes as sa
 from workflows.access import Action
 from workflows.models import Severity, Stage, Trigger
@@ -289,6 +290,12 @@ async def _case(client: Client, r: Reader, escalation_id: str, request: Request)
         "case": view,
         "timeline": list(reversed(timeline.items)),
         "handover": handover,
+        # the capture questions of the case's category, with what was answered so far
+        "capture_guide": capture.guide(policy, view.category),
+        "capture_values": {
+            f"answer.{k}": v
+            for k, v in (handover.request.answers if handover.request else {}).items()
+        },
         "forms": forms_for(r.person, view),
         "may_decide": may_decide(r.person, view),
         "temporal_link": temporal_link,

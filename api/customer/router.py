@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from api import gateway
 from api.console import filters
 from api.customer import service
-from api.customer.schemas import AddedInformation, CustomerStatus, PublicHours
+from api.customer.schemas import AddedInformation, CustomerStatus, EscalationAskBody, PublicHours
 from api.deps import TemporalClient
 from api.errors import DomainError, ErrorBody, Forbidden, Invalid
 from api.feedback import Gone
@@ -111,7 +111,8 @@ async def status_page(token: Token, request: Request, client: TemporalClient) ->
     if not _wants_html(request):
         return JSONResponse(status.model_dump(mode="json"))
     added = request.query_params.get("added") == "1"
-    return _page(request, "status.html", status=status, token=token, added=added)
+    asked = request.query_params.get("asked") == "1"
+    return _page(request, "status.html", status=status, token=token, added=added, asked=asked)
 
 
 FORM_BODY = {
@@ -163,8 +164,7 @@ async def add_information(token: Token, request: Request, client: TemporalClient
             else:
                 body = AddedInformation.model_validate_json(raw or "{}")
         except ValidationError as e:
-            where = ".".join(str(x) for x in e.errors()[0]["loc"]) or "body"
-            raise Invalid(f"{where}: {e.errors()[0]['msg']}") from None
+            raise _invalid(e) from None
         view = await gateway.query_state(client, claim.escalation_id)
         LIMIT.take(claim.escalation_id)
         await service.add_information(client, view, body)
@@ -173,6 +173,66 @@ async def add_information(token: Token, request: Request, client: TemporalClient
     if as_form:
         return RedirectResponse(f"/status/{token}?added=1", status_code=303)
     return JSONResponse((await _status(request, client, token)).model_dump(mode="json"))
+
+
+ASK_BODY = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "required": ["reason"],
+                "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
+            },
+            "example": {"reason": "Nobody has called me back in three days."},
+        },
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/EscalationAskBody"},
+            "example": {"reason": "Nobody has called me back in three days."},
+        },
+    },
+}
+
+
+@router.post(
+    "/status/{token}/escalate",
+    summary='The customer asks for escalation ("I want this escalated")',
+    description="Open to every customer, for any reason: recorded on the case with the "
+    "customer's reason and sent at once to the escalated-accounts manager, who is accountable "
+    "for the case and decides what it changes. A second ask within the hour is 409 (the "
+    "manager has the first); a resolved case is reopened by saying it is still broken "
+    "instead (409), a closed one is 409. Slowed with the page's additions (429). Urlencoded "
+    "from the page (303 back to it) or JSON (answered with the status).",
+    response_model=CustomerStatus,
+    responses=_errors(403, 404, 409, 410, 422, 429, 503),
+    openapi_extra={"requestBody": ASK_BODY},
+)
+async def ask_escalation(token: Token, request: Request, client: TemporalClient) -> Response:
+    as_form = "application/json" not in request.headers.get("content-type", "")
+    try:
+        claim = _claim(request, token)
+        raw = (await request.body()).decode("utf-8", errors="replace")
+        try:
+            if as_form:
+                fields = {k: v[0] for k, v in parse_qs(raw).items()}
+                body = EscalationAskBody(reason=fields.get("reason", "").strip())
+            else:
+                body = EscalationAskBody.model_validate_json(raw or "{}")
+        except ValidationError as e:
+            raise _invalid(e) from None
+        view = await gateway.query_state(client, claim.escalation_id)
+        LIMIT.take(claim.escalation_id)
+        await service.ask_escalation(client, view, body)
+    except DomainError as e:
+        return _refusal(request, e)
+    if as_form:
+        return RedirectResponse(f"/status/{token}?asked=1", status_code=303)
+    return JSONResponse((await _status(request, client, token)).model_dump(mode="json"))
+
+
+def _invalid(e: ValidationError) -> Invalid:
+    where = ".".join(str(x) for x in e.errors()[0]["loc"]) or "body"
+    return Invalid(f"{where}: {e.errors()[0]['msg']}")
 
 
 @router.get(

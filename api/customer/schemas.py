@@ -42,6 +42,12 @@ class CustomerStatus(BaseModel):
     hours: Hours = Field(description="The hours of the team that has the case")
     timeline: list[CustomerEntry] = Field(description="Oldest first")
     link_expires_at: datetime = Field(description="Until when this page's link opens it")
+    escalation_asked_at: datetime | None = Field(
+        None,
+        description="When the customer asked for escalation (shown instead of the button "
+        "for an hour: the escalations manager has the request)",
+    )
+    can_ask_escalation: bool = Field(False, description='The page offers "I want this escalated"')
 
 
 class AddedInformation(BaseModel):
@@ -50,6 +56,17 @@ class AddedInformation(BaseModel):
     message: str = Field(min_length=1, max_length=5_000, examples=["The second charge is back."])
     still_broken: bool = Field(
         False, description="After resolution: the problem is back (reopens the case)"
+    )
+
+
+class EscalationAskBody(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    reason: str = Field(
+        min_length=1,
+        max_length=2_000,
+        description="Why the customer wants it escalated, in their words",
+        examples=["Nobody has called me back in three days."],
     )
 
 

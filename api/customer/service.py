@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time as clock
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 from temporalio.client import Client
@@ -19,6 +20,7 @@ from api.customer.schemas import (
     CustomerEntry,
     CustomerStatus,
     DayHours,
+    EscalationAskBody,
     Hours,
     PublicHours,
     SeverityTargets,
@@ -26,7 +28,8 @@ from api.customer.schemas import (
 from api.errors import Conflict, TooManyRequests
 from core.status_links import StatusClaim
 from workflows.access import Action
-from workflows.inputs import CustomerContact
+from workflows.escalation.capture_work import ASK_AGAIN_AFTER
+from workflows.inputs import CustomerContact, EscalationAsk
 from workflows.models import Actor, Channel
 from workflows.policy import WEEKDAYS, CalendarSpec, Policy
 from workflows.stages import FINAL_STAGES, Stage
@@ -70,6 +73,7 @@ TOLD: dict[str, str] = {
     "ownership_taken": "A specialist took your case.",
     "info_requested": "We asked you: {detail}",
     "customer_contact": "{who}: {detail}",
+    "escalation_asked": "You asked for your case to be escalated: {detail}",
     "approval_granted": "A remedy was approved.",
     "resolved": "Your case was resolved.",
     "reopened": "Your case was reopened.",
@@ -139,7 +143,14 @@ def status_of(
         hours=_hours_for(policy, view.assigned_team),
         timeline=entries,
         link_expires_at=claim.expires_at,
+        escalation_asked_at=asked if (asked := view.escalation_asked_at) else None,
+        can_ask_escalation=stage in OPEN_STAGES and not recently(asked),
     )
+
+
+def recently(asked: datetime | None) -> bool:
+    """Asked within the hour the workflow refuses a second ask in (capture_work.ASK_AGAIN_AFTER)."""
+    return asked is not None and datetime.now(UTC) - asked < ASK_AGAIN_AFTER
 
 
 class AddLimit:
@@ -176,6 +187,24 @@ async def add_information(
         still_broken=body.still_broken and Stage(view.stage) in RESOLVED,
     )
     return await gateway.run_update(client, view.id, Action.CUSTOMER_CONTACT, arg, actor.id, None)
+
+
+async def ask_escalation(
+    client: Client, view: EscalationView, body: EscalationAskBody
+) -> EscalationView:
+    """ "I want this escalated": recorded on the case and sent to the escalated-accounts
+    manager with the customer's reason (the workflow's `ask_escalation`)."""
+    stage = Stage(view.stage)
+    if stage in FINAL_STAGES:
+        raise Conflict("This case is closed; to raise something new, contact us on any channel.")
+    if stage in RESOLVED:
+        raise Conflict(
+            "This case is resolved. If the problem is back, tell us it is still broken and we "
+            "reopen it."
+        )
+    actor = Actor(id=f"customer:{view.customer.id}", name=view.customer.name, role="customer")
+    arg = EscalationAsk(actor=actor, reason=body.reason)
+    return await gateway.run_update(client, view.id, Action.ASK_ESCALATION, arg, actor.id, None)
 
 
 def public_hours(policy: Policy) -> PublicHours:

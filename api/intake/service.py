@@ -23,13 +23,14 @@ from temporalio.client import Client
 from activities.policy import LivePolicy  # moving to core (issue 32)
 from api import gateway
 from api.auth import actor_of
+from api.errors import Invalid
 from api.policy import policy_with_json
 from core.directory import DirectoryEntry
 from core.kb import KnowledgeBase
 from core.report_store import ReportStore
 from core.report_store.customers import customer_history
 from core.settings import Settings
-from workflows import opening, rules
+from workflows import capture, opening, rules
 from workflows.messages import CustomerHistoryQuery
 from workflows.models import Customer, EscalationRequest, KbMatch, Remedy, RemedyKind
 from workflows.policy import Policy
@@ -53,6 +54,13 @@ async def open_case(
     key = idempotency_key or body.external_ref
     escalation_id = gateway.escalation_id_for(key, person.id)
     policy, policy_json = await policy_with_json(policy_file)
+    # A system (the CRM) may not know the questions: the frontline answers them before the
+    # case can reach a specialist. A person opening it answers them now.
+    fields = capture.problems(
+        policy, body.category, body.answers, body.checklist, require=person.role != "system"
+    )
+    if fields:
+        raise CaptureInvalid(fields)
     now = datetime.now(UTC)
     case = opening.new_case(policy, policy_json, escalation_id, body, actor_of(person), now)
     memo = gateway.opening_memo(
@@ -71,6 +79,14 @@ async def open_case(
     # An older case: its live state, or 503 (Retry-After) when it cannot be read now; never a
     # state made up from the request.
     return await gateway.query_state(client, escalation_id), False
+
+
+class CaptureInvalid(Invalid):
+    """Answers the policy's capture questions refuse (422), each named by its field."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
 
 
 @dataclass

@@ -53,6 +53,8 @@ def request_body(**overrides: Any) -> dict[str, Any]:
             "currency": "GBP",
             "description": "Refund both charges",
         },
+        # the demo policy's required billing questions (workflows/capture.py)
+        "answers": {"invoice_number": "INV-2026-0311", "amount_disputed": "600.00"},
     }
     body.update(overrides)
     return body

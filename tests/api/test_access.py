@@ -95,6 +95,11 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
         {"question": "Which card was charged?"},
         "acknowledged",  # only the owner asks: the demo specialist, once they acknowledged
     ),
+    ("POST", f"/escalations/{ID}/answers"): (
+        frozenset({"system", "agent", "helpline", "specialist", "supervisor", "manager"}),
+        {"answers": {"charge_date": "2026-03-03"}, "checklist": ["asked_outcome"]},
+        "helpline_consult",
+    ),
     ("POST", f"/escalations/{ID}/customer-contact"): (
         frozenset({"system", "agent"}),
         {"message": "hello", "still_broken": False},
@@ -199,6 +204,7 @@ ACCESS: dict[tuple[str, str], tuple[frozenset[str], Any, str | None]] = {
     },
     ("GET", "/reports/coaching"): (frozenset({"supervisor", "manager"}), None, None),
     ("GET", "/policy"): (ANY, None, None),
+    ("GET", "/policy/capture"): (ANY, None, None),
     ("POST", "/codec/decode"): (frozenset({"operator"}), {"payloads": []}, None),
     ("POST", "/codec/encode"): (frozenset({"operator"}), {"payloads": []}, None),
 }
@@ -211,11 +217,12 @@ TOKEN_LINKS = {
     ("POST", "/feedback"),
     ("GET", "/status/{token}"),
     ("POST", "/status/{token}"),
+    ("POST", "/status/{token}/escalate"),
 }
 # Needs a stuck activity: its access and its answers are in tests/api/test_operator_actions.py
 OPERATOR_LEVERS = {("POST", f"/escalations/{ID}/operator/retry-activity")}
 # Stages an action leaves the case in unchanged: one case serves every allowed role.
-SHARED = {"GET", "notes", "customer-contact"}
+SHARED = {"GET", "notes", "customer-contact", "answers"}
 
 CALLERS = [*ROLES, "no-token", "bad-token"]
 

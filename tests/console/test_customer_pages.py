@@ -86,6 +86,31 @@ async def test_the_status_page_shows_the_case_and_takes_what_the_customer_adds(c
     assert staff["assignee"] not in str(as_json)
 
 
+async def test_the_customer_asks_for_escalation_and_the_manager_has_it(console: Console):
+    eid = (await console.open(summary="Nobody calls back"))["id"]
+    await console.wait_stage(eid, "helpline_consult")
+    page = await phone(console)
+    await page.goto(link(console, eid))
+    ask = page.get_by_role("region", name="Not happy with how it is going?")
+    await ask.get_by_label("Why you want it escalated").fill("Three days and no call back")
+    await ask.get_by_role("button", name="I want this escalated").click()
+    await expect(page.locator(".notice.ok")).to_contain_text("passed your request to the manager")
+    await expect(page.locator(".timeline")).to_contain_text(
+        "You asked for your case to be escalated: Three days and no call back"
+    )
+    # asked: the page says so instead of offering the button again
+    await expect(page.get_by_role("button", name="I want this escalated")).to_have_count(0)
+    await expect(page.locator("[data-asked]")).to_contain_text("You asked for escalation at")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert await axe_violations(page) == []
+    view = (await console.http.get(f"/escalations/{eid}", headers=auth("manager"))).json()
+    assert view["escalation_asked_at"] is not None
+    # the manager sees it on the case page
+    manager = await console.signed_in("manager")
+    await manager.goto(f"{console.base}/console/cases/{eid}")
+    await expect(manager.locator("[data-escalation-asked]")).to_contain_text("the manager was told")
+
+
 async def test_an_altered_or_expired_link_opens_nothing(console: Console):
     eid = (await console.open(summary="Links"))["id"]
     good = link(console, eid)

@@ -17,10 +17,21 @@ def field(page: Page, label: str):
     return page.locator("#escalate").get_by_label(label, exact=True)
 
 
+def checkbox(page: Page, label: str):
+    """A checklist step of the category shown (another category's are hidden, not in the way)."""
+    return page.locator("#escalate").get_by_role("checkbox", name=label, exact=True)
+
+
 async def fill_customer(page: Page, customer_id: str) -> None:
     await field(page, "Customer id (required)").fill(customer_id)
     await field(page, "Name (required)").fill("Ada Lovelace")
     await field(page, "E-mail").fill("ada@example.com")
+
+
+async def answer_billing(page: Page) -> None:
+    """The demo policy's required billing questions (config/policy.toml [[capture]])."""
+    await field(page, "Which invoice or charge is it? (required)").fill("INV-2026-0311")
+    await field(page, "How much is in dispute? (required)").fill("600.00")
 
 
 async def test_an_agent_escalates_with_what_they_may_grant_and_the_kb_beside_the_form(
@@ -47,6 +58,18 @@ async def test_an_agent_escalates_with_what_they_may_grant_and_the_kb_beside_the
     await field(agent, "Summary (required)").fill("Charged twice for March")
     await expect(help_panel.locator("[data-kb=duplicate-charge-refund]")).to_be_visible()
     await agent.locator("#i-details").fill("Two identical charges of 300 GBP on 3 March")
+    # the policy's questions for billing, the required ones marked, and the checklist
+    await expect(field(agent, "Which invoice or charge is it? (required)")).to_have_attribute(
+        "required", ""
+    )
+    await answer_billing(agent)
+    await field(agent, "How did they pay?").select_option("card")
+    await checkbox(agent, "Asked what they want to happen next, and repeated it back").check()
+    # another category asks its own questions (billing's are then not sent)
+    await field(agent, "Category").select_option("technical")
+    await expect(field(agent, "What has the customer already tried?")).to_be_visible()
+    await expect(field(agent, "How much is in dispute? (required)")).to_be_hidden()
+    await field(agent, "Category").select_option("billing")
 
     # a reload on the call loses nothing
     await agent.reload()
@@ -55,6 +78,10 @@ async def test_an_agent_escalates_with_what_they_may_grant_and_the_kb_beside_the
     await expect(agent.locator("#i-details")).to_have_value(
         "Two identical charges of 300 GBP on 3 March"
     )
+    await expect(field(agent, "How much is in dispute? (required)")).to_have_value("600.00")
+    await expect(
+        checkbox(agent, "Asked what they want to happen next, and repeated it back")
+    ).to_be_checked()
     await shoot(agent, "escalate")
     assert await axe_violations(agent) == []
 
@@ -66,6 +93,7 @@ async def test_an_agent_escalates_with_what_they_may_grant_and_the_kb_beside_the
     await expect(handover).to_contain_text("600 GBP refund")
     view = (await console.http.get(f"/escalations/{eid}", headers=auth("operator"))).json()
     assert view["customer"]["contact"]["email"] == "ada@example.com"
+    assert view["missing_answers"] == []
     timeline = await console.http.get(f"/escalations/{eid}/timeline", headers=auth("operator"))
     opened = timeline.json()["items"][0]
     assert (opened["action"], opened["actor"], opened["role"]) == ("opened", "Alex Agent", "agent")
@@ -75,6 +103,49 @@ async def test_an_agent_escalates_with_what_they_may_grant_and_the_kb_beside_the
     await expect(field(agent, "Customer id (required)")).to_have_value("")
     assert console.script_errors() == []
 
+    # the specialist it goes to reads the answers in the handover: nobody asks again
+    r = await console.http.post(
+        f"/escalations/{eid}/consult-answer",
+        json={"resolves": False, "answer": "Above tier 1: billing specialist"},
+        headers=auth("helpline"),
+    )
+    assert r.status_code == 200, r.text
+    specialist = await console.signed_in(r.json()["assignee"].removeprefix("p-"))
+    await specialist.goto(f"{console.base}/console/cases/{eid}")
+    answers = specialist.get_by_role("region", name="Handover").locator("[data-answers]")
+    await expect(answers.locator("dt")).to_have_text(
+        ["Which invoice or charge is it?", "How much is in dispute?", "How did they pay?"]
+    )
+    await expect(answers.locator("dd")).to_have_text(["INV-2026-0311", "600.00", "card"])
+    checklist = specialist.get_by_role("region", name="Handover").locator("[data-checklist]")
+    await expect(checklist).to_contain_text(
+        "Done: Asked what they want to happen next, and repeated it back"
+    )
+    await expect(checklist).to_contain_text("Not done: Acknowledged how the customer feels")
+
+
+async def test_the_policys_required_answers_are_checked_by_the_server_too(console: Console):
+    """A form sent without the browser's checks (a script, an old page) is refused beside the
+    question, and nothing opens; the API answers the same 422 naming the field."""
+    customer = f"C-unanswered-{time.time_ns()}"
+    agent = await console.signed_in("agent")
+    await agent.goto(f"{console.base}/console/escalate")
+    await fill_customer(agent, customer)
+    await field(agent, "Summary (required)").fill("No invoice given")
+    await field(agent, "How much is in dispute? (required)").fill("forty")
+    await agent.evaluate("document.getElementById('escalate').noValidate = true")
+    await agent.get_by_role("button", name="Open the escalation").click()
+    await expect(agent.locator(".notice.refused")).to_contain_text("Nothing was opened")
+    invoice = field(agent, "Which invoice or charge is it? (required)")
+    await expect(invoice).to_have_attribute("aria-invalid", "true")
+    await expect(agent.locator("#g0-invoice_number-error")).to_contain_text("required")
+    await expect(agent.locator("#g0-amount_disputed-error")).to_contain_text("amount in digits")
+    assert await axe_violations(agent) == []
+    r = await console.http.get(
+        "/escalations", params={"customer_id": customer}, headers=auth("operator")
+    )
+    assert r.json()["items"] == []
+
 
 async def test_sending_the_form_twice_opens_one_case(console: Console):
     customer = f"C-twice-{time.time_ns()}"
@@ -82,6 +153,7 @@ async def test_sending_the_form_twice_opens_one_case(console: Console):
     await agent.goto(f"{console.base}/console/escalate")
     await fill_customer(agent, customer)
     await field(agent, "Summary (required)").fill("Sent twice")
+    await answer_billing(agent)
     form = await agent.evaluate(
         "() => Object.fromEntries(new FormData(document.getElementById('escalate')))"
     )
@@ -104,6 +176,7 @@ async def test_a_wrong_answer_is_shown_beside_its_field_and_nothing_opens(consol
     await agent.goto(f"{console.base}/console/escalate")
     await fill_customer(agent, customer)
     await field(agent, "Summary (required)").fill("A negative refund")
+    await answer_billing(agent)
     await field(agent, "Remedy").select_option("refund")
     await field(agent, "Amount (GBP)").fill("-5")
     await agent.get_by_role("button", name="Open the escalation").click()

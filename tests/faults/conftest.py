@@ -496,6 +496,7 @@ def request(
             },
             "channel": "phone",
             "category": "billing",
+            "answers": {"invoice_number": "INV-2026-0311", "amount_disputed": "600.00"},
             "summary": f"Charged twice ({n})",
             "details": "Two identical charges",
             "trigger": trigger,

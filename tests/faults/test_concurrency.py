@@ -55,6 +55,7 @@ BODY = {
     },
     "channel": "phone",
     "category": "billing",
+    "answers": {"invoice_number": "INV-2026-0311", "amount_disputed": "600.00"},
     "summary": "Charged twice",
     "details": "Two identical charges",
     "trigger": "legal_threat",

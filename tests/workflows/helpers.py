@@ -52,6 +52,8 @@ def request(amount: float | None = 40, kind: str = "refund", **kw) -> Escalation
         details="Two identical charges on 3 March",
         trigger="customer_request",
         requested_remedy=Remedy(kind=kind, amount=amount) if amount is not None else None,
+        # the demo policy's required billing questions (workflows/capture.py)
+        answers={"invoice_number": "INV-2026-0311", "amount_disputed": f"{amount or 0:.2f}"},
     )
     base.update(kw)
     return EscalationRequest(**base)

@@ -15,10 +15,10 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import capture, opening, packet
     from workflows import clocks as clk
-    from workflows import opening, packet
     from workflows.business_hours import add_business_seconds
-    from workflows.escalation import actions, calls, feedback, goodwill
+    from workflows.escalation import actions, calls, capture_work, feedback, goodwill
     from workflows.messages import KbQuery, PeopleQuery
     from workflows.models import Person
     from workflows.policy import RouteRequest
@@ -52,13 +52,55 @@ async def consult(wf: EscalationWorkflow) -> None:
                 stale=lambda: s.stage != Stage.HELPLINE_CONSULT,
                 consult_window_min=f"{p.consult_window_min:g}",
             )
-    if await wf.wait(epoch, s.consult_due_at, "help-line consult window") is Wake.TIMEOUT:
+    if s.transfer_held_at is None:  # (held: the window passed in an earlier run)
+        if await wf.wait(epoch, s.consult_due_at, "help-line consult window") is not Wake.TIMEOUT:
+            return
         on_hours = s.opening_rules >= 1 and not opening.round_the_clock(p, s)
         hours = " of the help line's hours" if on_hours else ""
         wf.record_process(
             "consult_timed_out", f"no answer within {p.consult_window_min:g} minutes{hours}"
         )
+    if not await held_for_answers(wf, epoch):
         wf.goto(Stage.SPECIALIST)
+
+
+async def held_for_answers(wf: EscalationWorkflow, epoch: int) -> bool:
+    """A case without the policy's required capture answers is not transferred: the opener (or,
+    for a case a system opened, the manager) is told what is missing, and the case waits in the
+    help-line stage until the answers come (`answer_questions`). Its SLA clocks keep running, so
+    a case nobody answers for breaches and is raised like any other. True: something else moved
+    the case (or it continues as new) while it waited."""
+    s, p = wf.s, wf.policy
+    if not capture.missing_for(p, s.request):
+        return False
+    if s.transfer_held_at is None:
+        s.transfer_held_at = workflow.now()
+        missing = capture_work.missing_texts(s, p)
+        wf.record_process(
+            "transfer_held", "a specialist needs these answers first: " + "; ".join(missing)
+        )
+        wf.spawn(tell_missing(wf, "; ".join(missing)), lookup=True)
+    woke = await wf.wait(
+        epoch,
+        None,
+        "the frontline's answers for the handover",
+        extra=lambda: not capture.missing_for(p, s.request),
+    )
+    if woke is not Wake.CONDITION:
+        return True
+    s.transfer_held_at = None
+    wf.record_process("transfer_released", "the required answers are in")
+    return False
+
+
+async def tell_missing(wf: EscalationWorkflow, missing: str) -> None:
+    opener = capture_work.opener_to_tell(wf.s)
+    if opener is not None:
+        for person in await wf.people.find(PeopleQuery(roles=[opener.role])):
+            if person.id == opener.id:
+                wf.notify.staff(person, "answers_needed", missing=missing)
+                return
+    wf.notify.manager("answers_needed", missing=missing)
 
 
 async def specialist(wf: EscalationWorkflow) -> None:

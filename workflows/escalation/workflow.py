@@ -27,7 +27,15 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import access, opening, packet, rules, timers
     from workflows.access import Action
-    from workflows.escalation import actions, contributions, guards, handover, migration, promises
+    from workflows.escalation import (
+        actions,
+        capture_work,
+        contributions,
+        guards,
+        handover,
+        migration,
+        promises,
+    )
     from workflows.escalation.facts import all_facts
     from workflows.escalation.follow_through import FollowThrough
     from workflows.escalation.notifier import Notifier
@@ -40,9 +48,11 @@ with workflow.unsafe.imports_passed_through():
         WORKFLOW_VERSION,
         Acknowledge,
         AddNote,
+        AnswerQuestions,
         ConsultAnswer,
         CustomerContact,
         Decision,
+        EscalationAsk,
         InfoRequest,
         Proposal,
         Reason,
@@ -165,6 +175,10 @@ class EscalationWorkflow(FollowThrough):
     @consult_answer.validator
     def _v_consult_answer(self, u: ConsultAnswer) -> None:
         guards.allowed(self.s, Action.CONSULT_ANSWER, u.actor)
+        if not u.resolves and (missing := capture_work.missing_texts(self.s, self.policy)):
+            raise guards.conflict(
+                "a specialist needs the frontline's answers first: " + "; ".join(missing)
+            )
 
     @workflow.update
     async def acknowledge(self, u: Acknowledge) -> EscalationView:
@@ -211,6 +225,35 @@ class EscalationWorkflow(FollowThrough):
     @customer_contact.validator
     def _v_customer_contact(self, u: CustomerContact) -> None:
         guards.allowed(self.s, Action.CUSTOMER_CONTACT, u.actor)
+
+    @workflow.update
+    async def answer_questions(self, u: AnswerQuestions) -> EscalationView:
+        self._v_answer_questions(u)
+        capture_work.record_answers(self.s, self.policy, u, workflow.now())
+        return self.view()
+
+    @answer_questions.validator
+    def _v_answer_questions(self, u: AnswerQuestions) -> None:
+        guards.allowed(self.s, Action.ANSWER_QUESTIONS, u.actor)
+        if refusal := capture_work.answers_refusal(self.s, self.policy, u):
+            raise guards.invalid(refusal)
+
+    @workflow.update
+    async def ask_escalation(self, u: EscalationAsk) -> EscalationView:
+        self._v_ask_escalation(u)
+        capture_work.record_ask(
+            self.s,
+            u,
+            workflow.now(),
+            lambda reason: self.notify.manager("escalation_asked", reason=reason),
+        )
+        return self.view()
+
+    @ask_escalation.validator
+    def _v_ask_escalation(self, u: EscalationAsk) -> None:
+        guards.allowed(self.s, Action.ASK_ESCALATION, u.actor)
+        if refusal := capture_work.ask_refusal(self.s, workflow.now()):
+            raise guards.conflict(refusal)
 
     @workflow.update
     async def propose(self, u: Proposal) -> EscalationView:

@@ -12,7 +12,13 @@
 
     function save() {
       var draft = {};
-      fields.forEach(function (f) { if (!skip[f.name]) draft[f.name] = f.value; });
+      try { draft = JSON.parse(localStorage.getItem(store) || "{}") || {}; } catch (e) { draft = {}; }
+      fields.forEach(function (f) {
+        // another category's questions keep what the draft had (they may share a name)
+        if (skip[f.name] || f.closest("fieldset[disabled]")) return;
+        if (f.type === "checkbox") draft[f.name] = f.checked ? "on" : "";
+        else draft[f.name] = f.value;
+      });
       try { localStorage.setItem(store, JSON.stringify(draft)); } catch (e) { /* full: no draft */ }
     }
 
@@ -23,7 +29,8 @@
       fields.forEach(function (f) {
         // what the server drew after a refusal wins over an older draft
         if (!skip[f.name] && draft[f.name] !== undefined && !f.hasAttribute("aria-invalid")) {
-          f.value = draft[f.name];
+          if (f.type === "checkbox") f.checked = draft[f.name] === "on";
+          else f.value = draft[f.name];
         }
       });
     }
@@ -42,9 +49,26 @@
         .catch(function () { asked = ""; /* offline for a moment: the next change asks again */ });
     }
 
+    // the policy's questions for the chosen category (a hidden guide is disabled: not sent,
+    // and its required questions do not block the form)
+    var holder = form.querySelector("[data-capture-map]");
+    var guides = JSON.parse(holder ? holder.getAttribute("data-capture-map") : "{}");
+    function showGuide() {
+      var chosen = form.elements["category"] ? form.elements["category"].value : "";
+      var at = guides[chosen] === undefined ? -1 : guides[chosen];
+      form.querySelectorAll("fieldset[data-guide]").forEach(function (fs) {
+        var on = Number(fs.getAttribute("data-guide")) === at;
+        fs.hidden = !on;
+        fs.disabled = !on;
+      });
+    }
+
     restore();
+    showGuide();
     ask();
+    if (form.elements["category"]) form.elements["category"].addEventListener("change", showGuide);
     form.addEventListener("input", function () {
+      showGuide();  // (a select's input event comes before its change event)
       save();
       clearTimeout(timer);
       timer = setTimeout(ask, 250);
