@@ -30,6 +30,9 @@ CANNOT_KNOW = [
     "Authority raises after breaches and unanswered reminders are not replayed: a sign-off is "
     "counted at the lowest level whose authority covers the amount.",
     "Goodwill budgets, quiet hours and message delivery do not change any figure here.",
+    "Guided capture is not replayed: the report store does not keep the answers, so every "
+    "case is taken to have had what the version asks for; a transfer the version would hold "
+    "for a missing answer is not counted.",
 ]
 
 MONEY = re.compile(r"(refund|goodwill credit|fee waiver|replacement|other) ([0-9.]+) ([A-Z]{3})")

@@ -199,3 +199,32 @@ async def test_only_the_roles_that_open_cases_see_the_form(console: Console):
     assert r is not None and r.status == 403
     agent = await console.signed_in("agent")
     await expect(agent.get_by_role("link", name="Escalate")).to_be_visible()
+
+
+async def test_a_case_opened_without_the_answers_is_answered_from_its_page(console: Console):
+    """A CRM opened it without the billing questions: the case page says the transfer waits
+    for them and asks just those; answered, the handover has them and nothing is missing."""
+    eid = (await console.open("system", answers={}))["id"]
+    await console.wait_stage(eid, "helpline_consult")
+    agent = await console.signed_in("agent")
+    await agent.goto(f"{console.base}/console/cases/{eid}")
+    await expect(agent.locator("[data-missing-answers]")).to_contain_text(
+        "A specialist needs the answers to 2 of the policy's questions first"
+    )
+    form = agent.get_by_role("form", name="Answer what the specialist needs")
+    await expect(form.get_by_role("textbox")).to_have_count(2)
+    assert await axe_violations(agent) == []
+    await form.get_by_label("How much is in dispute? (required)").fill("six hundred")
+    await form.evaluate("f => { f.noValidate = true; }")
+    await form.get_by_role("button", name="Save answers").click()
+    await expect(agent.locator(".notice.refused")).to_contain_text("amount in digits")
+    form = agent.get_by_role("form", name="Answer what the specialist needs")
+    await form.get_by_label("Which invoice or charge is it? (required)").fill("INV-2026-0400")
+    await form.get_by_label("How much is in dispute? (required)").fill("600")
+    await form.get_by_role("button", name="Save answers").click()
+    await expect(agent.locator("[data-missing-answers]")).to_have_count(0)
+    answers = agent.get_by_role("region", name="Handover").locator("[data-answers] dd")
+    await expect(answers).to_have_text(["INV-2026-0400", "600"])
+    view = (await console.http.get(f"/escalations/{eid}", headers=auth("operator"))).json()
+    assert view["missing_answers"] == []
+    assert console.script_errors() == []
