@@ -42,8 +42,17 @@ class Api:
 
     async def _request(self, method: str, path: str, **kw: Any) -> Response:
         assert self._session is not None, "use Api as an async context manager"
-        async with self._session.request(method, self._base + path, **kw) as r:
-            return Response(r.status, await r.text())
+        # A kept-alive connection the server closed as it was reused (its keep-alive timeout, on
+        # a busy host): sent again once when that is safe, a GET or a request with a key.
+        repeatable = method == "GET" or "Idempotency-Key" in (kw.get("headers") or {})
+        for attempt in (1, 2):
+            try:
+                async with self._session.request(method, self._base + path, **kw) as r:
+                    return Response(r.status, await r.text())
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if attempt == 2 or not repeatable:
+                    raise
+        raise AssertionError("unreachable")
 
     async def get(
         self, path: str, params: dict | None = None, headers: dict | None = None

@@ -95,7 +95,8 @@ async def section_console(
         nonlocal errors
         async with sem:
             try:
-                return (await open_escalation(ctx.api, 600.0, n=700000 + i))["id"]
+                view = await open_escalation(ctx.api, 600.0, n=700000 + i, key=f"console-{i}")
+                return view["id"]
             except BenchError:
                 errors += 1
                 return None

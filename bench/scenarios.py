@@ -81,9 +81,15 @@ class Ctx:
 
 
 async def post(
-    api: Api, path: str, role: str, body: Any = None, ok: tuple[int, ...] = (200, 201)
+    api: Api,
+    path: str,
+    role: str,
+    body: Any = None,
+    ok: tuple[int, ...] = (200, 201),
+    key: str | None = None,
 ) -> dict:
-    r = await api.post(path, json=body, headers=auth(role))
+    headers = auth(role) | ({"Idempotency-Key": key} if key else {})
+    r = await api.post(path, json=body, headers=headers)
     if r.status_code not in ok:
         raise BenchError(f"POST {path} as {role}: {r.status_code} {r.text[:300]}")
     return r.json()
@@ -108,8 +114,14 @@ async def wait_view(
         delay = min(delay * 1.5, 0.25)
 
 
-async def open_escalation(api: Api, amount: float, category: str = "billing", n: int = 0) -> dict:
-    return await post(api, "/escalations", "agent", request_body(amount, category, n), ok=(201,))
+async def open_escalation(
+    api: Api, amount: float, category: str = "billing", n: int = 0, key: str | None = None
+) -> dict:
+    """`key`: an Idempotency-Key, so a request the client must send again opens one case (then
+    200 answers the repeat)."""
+    ok = (201, 200) if key else (201,)
+    body = request_body(amount, category, n)
+    return await post(api, "/escalations", "agent", body, ok=ok, key=key)
 
 
 async def signoff_path(api: Api, n: int = 0) -> str:
