@@ -15,6 +15,8 @@ Activity names (the workflow calls them by name, each with one pydantic argument
   the customer's past escalations, from the report store)
 - ``move_policy_version(VersionMove) -> StoredVersion``     (:mod:`activities.policy_store`)
 - ``simulate_policy(SimulationStart) -> SimulationDone``    (:mod:`activities.policy_store`)
+- ``read_text(TextToRead) -> TextReading``                   (:mod:`activities.quality`: the text
+  analysis of what a customer wrote, core/quality)
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def build_activities(
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
     from activities.policy_store import PolicyStoreActivities, SimulationActivities
+    from activities.quality import QualityActivities
     from activities.routing import RoutingActivities
     from activities.smtp import SmtpSender
     from core.report_store import ReportStore
@@ -72,4 +75,5 @@ def build_activities(
         HistoryActivities(store).customer_history,
         PolicyStoreActivities(store).move_policy_version,
         SimulationActivities(store).simulate_policy,
+        QualityActivities().read_text,
     ]

@@ -17,6 +17,13 @@ class KbQuery(Model):
     limit: int = 3
 
 
+class TextToRead(Model):
+    """A customer's text for the text analysis (activities/quality.py)."""
+
+    escalation_id: str
+    text: str = Field(max_length=25_000)
+
+
 class KbResult(Model):
     matches: list[KbMatch]
 

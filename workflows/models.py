@@ -126,6 +126,27 @@ class EscalationRequest(Model):
     )
 
 
+class TextReading(Model):
+    """What the text analysis (an activity: core/quality) read in what a customer wrote."""
+
+    source: Literal["intake"] = Field("intake", description="Which text: the captured details")
+    angry: bool = Field(description="The words read angry (by the policy's `min_anger`)")
+    anger_score: float = Field(ge=0, le=1, examples=[0.91])
+    sentiment: Literal["negative", "neutral", "positive"]
+    threats: list[str] = Field(
+        default_factory=list, description="Threat language found (legal, regulator, social_media)"
+    )
+    evidence: list[str] = Field(
+        default_factory=list, description="The words that read as a threat, quoted"
+    )
+    language: str | None = Field(None, description="ISO 639-1 code of the text's language")
+    trigger: Trigger | None = Field(None, description="The trigger the text suggests")
+    trigger_confidence: float = Field(0.0, ge=0, le=1)
+    category: str | None = Field(None, description="The category the text suggests")
+    category_confidence: float = Field(0.0, ge=0, le=1)
+    analyser: str = Field("", description="Which analyser read it, with its model version")
+
+
 # --- state ------------------------------------------------------------------------------------
 
 
@@ -335,3 +356,6 @@ class EscalationState(Model):
         None, description="When the customer last asked for the case to be escalated"
     )
     escalation_asks: int = 0
+    reading: TextReading | None = Field(
+        None, description="The text analysis of the captured summary and details (new cases)"
+    )

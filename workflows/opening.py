@@ -36,7 +36,7 @@ from workflows.views import ClockView, CustomerContext, EscalationView, PendingA
 
 WORKFLOW_ACTOR = Actor(id="workflow", name="Escalation process", role="system")
 # The opening rules new cases get (StartEscalation.opening_rules); running cases keep theirs.
-OPENING_RULES = 1
+OPENING_RULES = 2  # 2: the customer's words are read (workflows/escalation/reading.py)
 
 
 def money(r: Remedy | None) -> str:
@@ -445,4 +445,5 @@ def view(s: EscalationState, p: Policy | None, now: datetime) -> EscalationView:
         missing_answers=capture.missing_for(p, req) if p else [],
         transfer_held_since=s.transfer_held_at,
         escalation_asked_at=s.escalation_asked_at,
+        reading=s.reading,
     )

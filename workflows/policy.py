@@ -235,6 +235,19 @@ class CaptureGuide(PolicyModel):
         return self
 
 
+class TextRules(PolicyModel):
+    """What the reading of a customer's words at intake does (core/quality; decision 0061)."""
+
+    angry_urgency: Urgency | None = Field(
+        "high",
+        description="Words that read angry raise the case's urgency to at least this (recorded "
+        "on the timeline, and the agent is shown the de-escalation prompt); null: never",
+    )
+    min_anger: float = Field(
+        0.5, ge=0, le=1, description="The anger score from which the words count as angry"
+    )
+
+
 class SignoffLevel(PolicyModel):
     role: Literal["supervisor", "manager", "executive"]
     authority_limit: float = Field(ge=0)
@@ -371,6 +384,11 @@ class Policy(PolicyModel):
         min_length=1,
         description="The root-cause categories a resolution records (lower-case words joined "
         "by underscores), counted in reports",
+    )
+    text_reading: TextRules = Field(
+        default_factory=TextRules,
+        description="What reading the customer's words at intake does: anger raises urgency; "
+        "a threat the agent did not record is shown on the case page, never applied by itself",
     )
     capture: list[CaptureGuide] = Field(
         default_factory=list,

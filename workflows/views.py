@@ -22,6 +22,7 @@ from workflows.models import (
     Role,
     Severity,
     Stage,
+    TextReading,
     Tier,
     TimelineEntry,
     Trigger,
@@ -156,6 +157,12 @@ class EscalationView(BaseModel):
     )
     transfer_held_since: datetime | None = Field(
         None, description="Since when the transfer to a specialist waits for those answers"
+    )
+    reading: TextReading | None = Field(
+        None,
+        description="What the text analysis read in the captured summary and details (anger, "
+        "threat language, language, a suggested trigger and category); null until read, and "
+        "for cases opened before it existed",
     )
     escalation_asked_at: datetime | None = Field(
         None,

@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.dispatch import make_dispatch
+from activities.quality import QualityActivities
 from core.directory import load_directory
 from core.settings import CONFIG_DIR
 from workflows.messages import (
@@ -126,6 +127,7 @@ class World:
             deliver,
             sync_crm,
             make_dispatch(deliver, sync_crm),
+            QualityActivities().read_text,  # the real offline analysis (trained once a process)
         ]
 
     def events(self, to: str | None = None) -> list[str]:

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.dispatch import Dispatcher
     from activities.kb import KbActivities
     from activities.notify import NotifyActivities
+    from activities.quality import QualityActivities
     from activities.routing import RoutingActivities
     from workflows.messages import (
         CrmEvent,
@@ -34,7 +35,9 @@ with workflow.unsafe.imports_passed_through():
         PeopleQuery,
         PeopleResult,
         RouteResult,
+        TextToRead,
     )
+    from workflows.models import TextReading
     from workflows.policy import RouteRequest
 
 LOCAL_START_TO_CLOSE = timedelta(seconds=20)
@@ -99,6 +102,26 @@ HISTORY_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=10),
     non_retryable_error_types=["NotFoundError"],
 )
+
+
+# The text analysis (activities/quality.py): a regular activity for the same reason; its first
+# call in a worker trains the offline models (seconds), hence the longer timeout.
+READ_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=["NotFoundError"],
+)
+
+
+async def read_text(t: TextToRead) -> TextReading:
+    return await workflow.execute_activity_method(
+        QualityActivities.read_text,
+        t,
+        summary="reading the customer's words",
+        start_to_close_timeout=timedelta(minutes=3),
+        retry_policy=READ_RETRY,
+    )
 
 
 async def customer_history(q: CustomerHistoryQuery) -> CustomerHistory:

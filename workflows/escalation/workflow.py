@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         handover,
         migration,
         promises,
+        reading,
     )
     from workflows.escalation.facts import all_facts
     from workflows.escalation.follow_through import FollowThrough
@@ -111,6 +112,8 @@ class EscalationWorkflow(FollowThrough):
         self.watcher = self.spawn(self.sla.run())
         promises.resume(self)  # the promises a previous run was watching
         contributions.resume(self)
+        if reading.wanted(self.s):
+            self.spawn(reading.read_intake(self.s, self.policy, self.record_process, self._urged))
         carried, self.s.carried = self.s.carried, []
         for item in carried:
             self.outbox.resume(OutboxItem.model_validate(item), self.notify.resume)
@@ -424,6 +427,11 @@ class EscalationWorkflow(FollowThrough):
         self.visibility.flush(self.s)
         self.outbox.flush()
         self.settled = True
+
+    def _urged(self) -> None:
+        """The urgency rose (reading.py): deadlines on round-the-clock cases follow it."""
+        self.sla.changed()
+        self.mark_visibility()
 
     def mark_visibility(self) -> None:
         """Search attributes and details are stale: sent when the stage settles (at once if it
