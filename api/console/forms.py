@@ -109,18 +109,24 @@ def _reassign(p: DirectoryEntry, f: dict[str, str], directory: Directory) -> Rea
     return ReassignCase(actor=actor_of(p), to=new_owner, reason=f.get("reason", ""))
 
 
-def _answers(p: DirectoryEntry, f: dict[str, str]) -> AnswerQuestions:
-    """The capture questions' fields (`answer.<id>`, `check.<id>`), as the intake form names
-    them."""
-    return AnswerQuestions(
-        actor=actor_of(p),
-        answers={
+def captured(f: dict[str, str]) -> dict[str, Any]:
+    """The capture questions' answers (`answer.<id>`) and the checklist's ticks (`check.<id>`),
+    as the fields of the intake form and the case page's form name them, as `answers` and
+    `checklist`; blank answers are no answers."""
+    return {
+        "answers": {
             k.removeprefix("answer."): v.strip()
             for k, v in f.items()
             if k.startswith("answer.") and v.strip()
         },
-        checklist=[k.removeprefix("check.") for k, v in f.items() if k.startswith("check.") and v],
-    )
+        "checklist": [
+            k.removeprefix("check.") for k, v in f.items() if k.startswith("check.") and v
+        ],
+    }
+
+
+def _answers(p: DirectoryEntry, f: dict[str, str]) -> AnswerQuestions:
+    return AnswerQuestions(actor=actor_of(p), **captured(f))
 
 
 def _reason(p: DirectoryEntry, f: dict[str, str]) -> Reason:

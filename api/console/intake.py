@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.console import session
+from api.console.forms import captured
 from api.console.pages import Reader, SignedIn, form_of, page, sign_in_page
 from api.deps import TemporalClient
 from api.errors import DomainError, Forbidden
@@ -88,21 +89,6 @@ def request_of(f: dict[str, str], currency: str) -> EscalationRequest:
             **captured(f),
         }
     )
-
-
-def captured(f: dict[str, str]) -> dict[str, Any]:
-    """The capture questions' answers (`answer.<id>`) and the checklist's ticks (`check.<id>`)
-    as the request's `answers` and `checklist`; blank answers are no answers."""
-    return {
-        "answers": {
-            k.removeprefix("answer."): v.strip()
-            for k, v in f.items()
-            if k.startswith("answer.") and v.strip()
-        },
-        "checklist": [
-            k.removeprefix("check.") for k, v in f.items() if k.startswith("check.") and v
-        ],
-    }
 
 
 def capture_errors(fields: dict[str, str]) -> dict[str, str]:

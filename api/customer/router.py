@@ -11,14 +11,15 @@ policy.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from api import gateway
 from api.console import filters
@@ -29,8 +30,10 @@ from api.errors import DomainError, ErrorBody, Forbidden, Invalid
 from api.feedback import Gone
 from core.feedback import BadToken
 from core.status_links import TOKEN_MAX, StatusClaim, StatusLinks
+from workflows.views import EscalationView
 
 router = APIRouter(tags=["customer"])
+B = TypeVar("B", bound=BaseModel)
 templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
 filters.install(templates.env)
 LIMIT = service.AddLimit()
@@ -150,29 +153,14 @@ FORM_BODY = {
     openapi_extra={"requestBody": FORM_BODY},
 )
 async def add_information(token: Token, request: Request, client: TemporalClient) -> Response:
-    as_form = "application/json" not in request.headers.get("content-type", "")
-    try:
-        claim = _claim(request, token)
-        raw = (await request.body()).decode("utf-8", errors="replace")
-        try:
-            if as_form:
-                fields = {k: v[0] for k, v in parse_qs(raw).items()}
-                body = AddedInformation(
-                    message=fields.get("message", "").strip(),
-                    still_broken=fields.get("still_broken") in ("on", "true", "1"),
-                )
-            else:
-                body = AddedInformation.model_validate_json(raw or "{}")
-        except ValidationError as e:
-            raise _invalid(e) from None
-        view = await gateway.query_state(client, claim.escalation_id)
-        LIMIT.take(claim.escalation_id)
-        await service.add_information(client, view, body)
-    except DomainError as e:
-        return _refusal(request, e)
-    if as_form:
-        return RedirectResponse(f"/status/{token}?added=1", status_code=303)
-    return JSONResponse((await _status(request, client, token)).model_dump(mode="json"))
+    def from_form(f: dict[str, str]) -> AddedInformation:
+        still_broken = f.get("still_broken") in ("on", "true", "1")
+        return AddedInformation(message=f.get("message", "").strip(), still_broken=still_broken)
+
+    def read() -> Awaitable[AddedInformation]:
+        return _read(request, AddedInformation, from_form)
+
+    return await _take(token, request, client, read, service.add_information, "added")
 
 
 ASK_BODY = {
@@ -208,31 +196,57 @@ ASK_BODY = {
     openapi_extra={"requestBody": ASK_BODY},
 )
 async def ask_escalation(token: Token, request: Request, client: TemporalClient) -> Response:
-    as_form = "application/json" not in request.headers.get("content-type", "")
-    try:
-        claim = _claim(request, token)
-        raw = (await request.body()).decode("utf-8", errors="replace")
-        try:
-            if as_form:
-                fields = {k: v[0] for k, v in parse_qs(raw).items()}
-                body = EscalationAskBody(reason=fields.get("reason", "").strip())
-            else:
-                body = EscalationAskBody.model_validate_json(raw or "{}")
-        except ValidationError as e:
-            raise _invalid(e) from None
-        view = await gateway.query_state(client, claim.escalation_id)
-        LIMIT.take(claim.escalation_id)
-        await service.ask_escalation(client, view, body)
-    except DomainError as e:
-        return _refusal(request, e)
-    if as_form:
-        return RedirectResponse(f"/status/{token}?asked=1", status_code=303)
-    return JSONResponse((await _status(request, client, token)).model_dump(mode="json"))
+    def read() -> Awaitable[EscalationAskBody]:
+        return _read(
+            request,
+            EscalationAskBody,
+            lambda f: EscalationAskBody(reason=f.get("reason", "").strip()),
+        )
+
+    return await _take(token, request, client, read, service.ask_escalation, "asked")
 
 
 def _invalid(e: ValidationError) -> Invalid:
     where = ".".join(str(x) for x in e.errors()[0]["loc"]) or "body"
     return Invalid(f"{where}: {e.errors()[0]['msg']}")
+
+
+async def _read(request: Request, model: type[B], from_form: Callable[[dict[str, str]], B]) -> B:
+    """The body of a customer page's form (urlencoded) or of a program's request (JSON)."""
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        if _as_form(request):
+            return from_form({k: v[0] for k, v in parse_qs(raw).items()})
+        return model.model_validate_json(raw or "{}")
+    except ValidationError as e:
+        raise _invalid(e) from None
+
+
+async def _take(
+    token: str,
+    request: Request,
+    client: Any,
+    read: Callable[[], Awaitable[B]],
+    act: Callable[[Any, EscalationView, B], Awaitable[EscalationView]],
+    notice: str,
+) -> Response:
+    """A customer's action from their link: the link checked, the body read, the flood limit
+    taken, the update sent; the page again (303, with its notice) or the status as JSON."""
+    try:
+        claim = _claim(request, token)
+        taken = await read()  # after the link: a forged link's body is never read
+        view = await gateway.query_state(client, claim.escalation_id)
+        LIMIT.take(claim.escalation_id)
+        await act(client, view, taken)
+    except DomainError as e:
+        return _refusal(request, e)
+    if _as_form(request):
+        return RedirectResponse(f"/status/{token}?{notice}=1", status_code=303)
+    return JSONResponse((await _status(request, client, token)).model_dump(mode="json"))
+
+
+def _as_form(request: Request) -> bool:
+    return "application/json" not in request.headers.get("content-type", "")
 
 
 @router.get(
