@@ -50,7 +50,9 @@ def request_body(amount: float, category: str = "billing", n: int = 0) -> dict[s
             "description": "Refund both charges",
         },
         # the demo policy's required billing questions (an agent answers them: 422 otherwise)
-        "answers": {"invoice_number": f"INV-{n:06d}", "amount_disputed": f"{amount:.2f}"},
+        "answers": {"invoice_number": f"INV-{n:06d}", "amount_disputed": f"{amount:.2f}"}
+        if category == "billing"
+        else {},
     }
 
 

@@ -131,8 +131,10 @@ class TextReading(Model):
 
     source: Literal["intake"] = Field("intake", description="Which text: the captured details")
     angry: bool = Field(description="The words read angry (by the policy's `min_anger`)")
-    anger_score: float = Field(ge=0, le=1, examples=[0.91])
-    sentiment: Literal["negative", "neutral", "positive"]
+    anger_score: float = Field(ge=0, le=1, description="0 calm to 1 furious", examples=[0.97])
+    sentiment: Literal["negative", "neutral", "positive"] = Field(
+        description="The words' overall tone"
+    )
     threats: list[str] = Field(
         default_factory=list, description="Threat language found (legal, regulator, social_media)"
     )
@@ -141,9 +143,9 @@ class TextReading(Model):
     )
     language: str | None = Field(None, description="ISO 639-1 code of the text's language")
     trigger: Trigger | None = Field(None, description="The trigger the text suggests")
-    trigger_confidence: float = Field(0.0, ge=0, le=1)
+    trigger_confidence: float = Field(0.0, ge=0, le=1, description="0 to 1")
     category: str | None = Field(None, description="The category the text suggests")
-    category_confidence: float = Field(0.0, ge=0, le=1)
+    category_confidence: float = Field(0.0, ge=0, le=1, description="0 to 1")
     analyser: str = Field("", description="Which analyser read it, with its model version")
 
 

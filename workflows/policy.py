@@ -244,7 +244,11 @@ class TextRules(PolicyModel):
         "on the timeline, and the agent is shown the de-escalation prompt); null: never",
     )
     min_anger: float = Field(
-        0.5, ge=0, le=1, description="The anger score from which the words count as angry"
+        0.9,
+        ge=0,
+        le=1,
+        description="The anger score from which the words count as angry: high, because a "
+        "factual complaint scores 0.5-0.8 with the offline models (decision 0061)",
     )
 
 

@@ -4,6 +4,8 @@ lingua for the language."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 import threading
@@ -29,6 +31,35 @@ THREAT_TRIGGERS = {
     "social_media": "social_media_threat",
 }
 _ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def cache_file() -> Path:
+    """Where this machine keeps the models trained from these labelled texts by this code: one
+    training per machine, not per worker process (a new worker, or a test's, reads the file)."""
+    digest = hashlib.sha256(NAME.encode())
+    for part in ("data/texts.csv", "train.py", "features.py", "models.py"):
+        digest.update((Path(__file__).parent / part).read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "escalations"
+    return base / f"text-models-{digest.hexdigest()[:16]}.bin"
+
+
+def cached_models() -> Models:
+    """The cached models, else trained in a child process and cached (written whole or not at
+    all: a half-written file is never read)."""
+    path = cache_file()
+    try:
+        return Models.from_bytes(path.read_bytes())
+    except Exception:  # noqa: BLE001 - missing, or not a model file of this format: train
+        pass
+    models = train_in_subprocess()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(models.to_bytes())
+        tmp.replace(path)
+    except OSError as e:  # a read-only home: train again next time, nothing worse
+        log.warning("text models not cached", error=str(e)[-200:])
+    return models
 
 
 def train_in_subprocess(timeout_s: float = 120) -> Models:
@@ -78,7 +109,7 @@ class OfflineAnalyser:
                     self._models = Models.from_bytes(Path(self._model_file).read_bytes())
                 else:
                     try:
-                        self._models = train_in_subprocess()
+                        self._models = cached_models()
                     except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
                         # still an analyser, at scikit-learn's memory cost in this process
                         log.warning("training in a child process failed", error=str(e)[-300:])

@@ -20,4 +20,5 @@ def test_build_activities_registers_every_name(tmp_path):
         "customer_history",
         "move_policy_version",
         "simulate_policy",
+        "read_text",
     }

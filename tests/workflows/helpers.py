@@ -154,8 +154,15 @@ async def wait_until(pred: Callable[[], bool], timeout: float = 15) -> None:
         await asyncio.sleep(0.05)
 
 
-async def actions(handle: WorkflowHandle) -> list[str]:
-    return [i.action for i in (await handle.query(EscalationWorkflow.timeline)).items]
+# The reading of the customer's words runs beside the stages (workflows/escalation/reading.py):
+# where its entries fall among the others depends on when the activity answers.
+READING = frozenset({"text_read", "text_not_read", "urgency_raised", "threat_noticed"})
+
+
+async def actions(handle: WorkflowHandle, reading: bool = False) -> list[str]:
+    """The timeline's actions, in order; the reading's entries only when `reading`."""
+    items = (await handle.query(EscalationWorkflow.timeline)).items
+    return [i.action for i in items if reading or i.action not in READING]
 
 
 def _working_day(d: date) -> bool:

@@ -156,7 +156,9 @@ async def test_the_specialist_gets_the_whole_handover_packet(env):
     async with run_worker(env.client, [W], world.activities()) as tq:
         try:
             h = await start(env.client, tq, req=request(400))
-            v = await wait_for(h, lambda v: v.stage == "helpline_consult")
+            # (the knowledge base answers in the consult's first step: wait for it, not only
+            # for the stage, which the opening already set)
+            v = await wait_for(h, lambda v: v.stage == "helpline_consult" and bool(v.kb_matches))
             assert [m.slug for m in v.kb_matches] == ["duplicate-charge"]
             await h.execute_update(
                 W.add_note, AddNote(actor=AGENT, text="Customer has the bank statement")
