@@ -104,8 +104,9 @@ HISTORY_RETRY = RetryPolicy(
 )
 
 
-# The text analysis (activities/quality.py): a regular activity for the same reason; its first
-# call in a worker trains the offline models (seconds), hence the longer timeout.
+# The text analysis (activities/quality.py): a regular activity for the same reason. A reading
+# takes milliseconds; a worker's first loads the models (seconds, longer when it trains them: a
+# retry then finds them loaded). A worker killed mid-reading holds it until the timeout.
 READ_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
@@ -119,7 +120,8 @@ async def read_text(t: TextToRead) -> TextReading:
         QualityActivities.read_text,
         t,
         summary="reading the customer's words",
-        start_to_close_timeout=timedelta(minutes=3),
+        start_to_close_timeout=timedelta(seconds=20),
+        schedule_to_close_timeout=timedelta(minutes=5),
         retry_policy=READ_RETRY,
     )
 
