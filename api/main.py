@@ -22,7 +22,7 @@ from api.auth import FailureThrottle, RateLimiter, StartupRefused, load_people
 from api.console import mount as mount_console
 from api.console.session import session_secret_refusal
 from api.errors import add_exception_handlers, error_response
-from api.oidc import OidcVerifier
+from api.oidc import OidcVerifier, issuer_origin
 from api.oidc import start_refusal as oidc_start_refusal
 from api.security_headers import SecurityHeaders
 from core.codec import PayloadKeyError, codec_from_settings
@@ -219,7 +219,11 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
     app.add_middleware(RequestContext)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     # outermost: the headers go on every answer, a 413 or an unmatched path's 404 included
-    app.add_middleware(SecurityHeaders, trust_forwarded_proto=settings.trust_forwarded_proto)
+    app.add_middleware(
+        SecurityHeaders,
+        trust_forwarded_proto=settings.trust_forwarded_proto,
+        form_targets=issuer_origin(settings),
+    )
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     docs_page.mount(app)

@@ -238,6 +238,14 @@ def person_from_claims(
         raise RoleUnknown(why) from None
 
 
+def issuer_origin(settings: Settings) -> tuple[str, ...]:
+    """The provider's origin (scheme://host[:port]), where the console's sign-out continues."""
+    if not settings.oidc_issuer:
+        return ()
+    url = httpx.URL(settings.oidc_issuer)
+    return (f"{url.scheme}://{url.netloc.decode()}",)
+
+
 def start_refusal(settings: Settings) -> str | None:
     """Why the API must not start with these OIDC settings (None: it may)."""
     if not settings.oidc_issuer:

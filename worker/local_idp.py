@@ -84,7 +84,7 @@ def build_app(token_max_age_s: int = 3600, short_lived_users: tuple[str, ...] = 
     global _token_age
     _token_age = timedelta(seconds=token_max_age_s)
     _short_lived.update(short_lived_users)
-    app = flask.Flask("local_idp")
+    app = flask.Flask("oidc_provider_mock")  # its templates and static files
     app.config["OAUTH2_ACCESS_TOKEN_GENERATOR"] = f"{__name__}:jwt_access_token"
     oidc_provider_mock.init_app(
         app,
@@ -92,6 +92,8 @@ def build_app(token_max_age_s: int = 3600, short_lived_users: tuple[str, ...] = 
         access_token_max_age=_token_age,
         user_claims=[User(sub=sub, claims=dict(claims)) for sub, claims in DEMO_USERS.items()],
     )
+    # init_app turns on Werkzeug's interactive debugger: not on a provider people sign in to
+    app.wsgi_app, app.debug = app.wsgi_app.app, False  # type: ignore[method-assign,attr-defined]
     app.secret_key = secrets.token_bytes(16)
     return app
 
