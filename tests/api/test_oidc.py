@@ -13,7 +13,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from api.oidc import OidcVerifier
+from api.oidc import OidcVerifier, TokenRefused
 from core.settings import Settings
 from tests.api.conftest import Stack, auth, make_stack, request_body
 from tests.oidc_provider import (
@@ -162,5 +162,16 @@ async def test_a_rotated_key_is_fetched_on_its_first_token(oidc_provider):  # no
         verifier._keys, verifier._keys_at = KeySet([old]), time.monotonic()
         claims = await verifier.verify(oidc_provider.access_token("alex.agent"), audience=CLIENT_ID)
         assert claims["sub"] == "alex.agent" and verifier.jwks_fetches == 1
+    finally:
+        await verifier.aclose()
+
+
+async def test_an_id_token_from_another_sign_in_is_refused_by_its_nonce(oidc_provider):  # noqa: F811
+    settings = Settings(demo=True, **sso_settings(oidc_provider))
+    verifier = OidcVerifier(settings)
+    try:
+        id_token = oidc_provider.tokens("alex.agent")["id_token"]
+        with pytest.raises(TokenRefused, match="nonce"):
+            await verifier.verify(id_token, audience=CLIENT_ID, nonce="this-sign-in's-nonce")
     finally:
         await verifier.aclose()
