@@ -135,7 +135,11 @@ class FailureThrottle:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
 
     def _keys(self, address: str, token: str) -> tuple[str, str]:
-        prefix = hashlib.sha256(token[: self.PREFIX].encode()).hexdigest()[:16]
+        # every JWT opens with the same header ("eyJhbGci..."): its prefix would put all of the
+        # identity provider's tokens in one bucket, so a few forged ones would lock out everyone
+        # signed in by SSO; a JWT cannot be guessed anyway, so its signature names the bucket
+        named = token.rsplit(".", 1)[-1] if looks_like_jwt(token) else token
+        prefix = hashlib.sha256(named[: self.PREFIX].encode()).hexdigest()[:16]
         return f"a:{address}", f"p:{prefix}"
 
     def _level(self, key: str, now: float) -> float:
