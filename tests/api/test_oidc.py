@@ -13,7 +13,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from api.oidc import OidcVerifier, TokenRefused
+from api.oidc import OidcVerifier, ProviderUnreachable, TokenRefused
 from core.settings import Settings
 from tests.api.conftest import Stack, auth, make_stack, request_body
 from tests.oidc_provider import (
@@ -173,5 +173,16 @@ async def test_an_id_token_from_another_sign_in_is_refused_by_its_nonce(oidc_pro
         id_token = oidc_provider.tokens("alex.agent")["id_token"]
         with pytest.raises(TokenRefused, match="nonce"):
             await verifier.verify(id_token, audience=CLIENT_ID, nonce="this-sign-in's-nonce")
+    finally:
+        await verifier.aclose()
+
+
+async def test_a_provider_that_cannot_be_reached_is_said_so(oidc_provider):  # noqa: F811
+    token = oidc_provider.access_token("alex.agent")
+    gone = Settings(demo=True, oidc_issuer="http://127.0.0.1:9", oidc_client_id=CLIENT_ID)
+    verifier = OidcVerifier(gone)
+    try:
+        with pytest.raises(ProviderUnreachable):  # the API answers 503 (api/auth.py)
+            await verifier.verify(token, audience=CLIENT_ID)
     finally:
         await verifier.aclose()
