@@ -17,11 +17,11 @@ import hmac
 import json
 import secrets
 import time
+import warnings
 from typing import Any
 from urllib.parse import urlencode
 
 import structlog
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -35,6 +35,14 @@ from api.oidc import (
     person_from_claims,
 )
 from core.settings import Settings
+
+with warnings.catch_warnings():
+    # Authlib 1.9 prefers the httpx2 fork and warns on import when it falls back to httpx, the
+    # client this project uses everywhere (the fallback is supported, and is what we want)
+    import authlib.deprecate  # noqa: F401 - its "always" filter first, so ours goes before it
+
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = structlog.get_logger("api")
 
