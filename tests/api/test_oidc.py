@@ -8,11 +8,14 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from api.main import create_app
 from api.oidc import OidcVerifier, ProviderUnreachable, TokenRefused
 from core.settings import Settings
 from tests.api.conftest import Stack, auth, make_stack, request_body
@@ -186,3 +189,41 @@ async def test_a_provider_that_cannot_be_reached_is_said_so(oidc_provider):  # n
             await verifier.verify(token, audience=CLIENT_ID)
     finally:
         await verifier.aclose()
+
+
+@pytest.mark.parametrize(
+    ("settings", "headers", "callback"),
+    [
+        (  # the configured public URL of a console behind a TLS proxy
+            {"oidc_redirect_base": "https://escalations.example.com"},
+            {},
+            "https://escalations.example.com/console/sign-in/oidc/callback",
+        ),
+        (  # no public URL: the request's own, https when the trusted proxy says so
+            {"trust_forwarded_proto": True},
+            {"X-Forwarded-Proto": "https"},
+            "https://api/console/sign-in/oidc/callback",
+        ),
+        ({}, {}, "http://api/console/sign-in/oidc/callback"),
+    ],
+)
+async def test_the_redirect_uri_behind_a_tls_proxy(
+    dev_env,
+    tmp_path,
+    oidc_provider,  # noqa: F811
+    settings,
+    headers,
+    callback,
+):
+    s = Settings(demo=True, data_dir=tmp_path, **sso_settings(oidc_provider), **settings)
+    app = create_app(s, client=dev_env.client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            r = await http.get("/console/sign-in/oidc", headers=headers)
+    assert r.status_code == 303, r.text
+    query = parse_qs(urlparse(r.headers["location"]).query)
+    assert query["redirect_uri"] == [callback]
+    assert query["code_challenge_method"] == ["S256"] and query["nonce"] and query["state"]
+    flow_cookie = r.headers["set-cookie"]
+    assert ("Secure" in flow_cookie) == bool(headers), flow_cookie
