@@ -1,4 +1,6 @@
-"""Who is calling: `Authorization: Bearer <token>` -> a person of the directory.
+"""Who is calling: `Authorization: Bearer <token>` -> a person of the directory, or, when single
+sign-on is configured, a JWT access token of the identity provider -> the person its claims
+name (api/oidc.py: signature, issuer, audience, expiry; docs/decisions/0055).
 
 Tokens are compared as HMAC-SHA256 hashes under the server's pepper, in constant time
 (core.directory), against the directory as it is now (re-read when its file changes), and are
