@@ -31,7 +31,6 @@ from workflows.inputs import (
     ContributionRequest,
     ReassignCase,
 )
-from workflows.models import Person
 from workflows.views import EscalationView
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
@@ -114,7 +113,7 @@ async def reassign(
     to = get_directory(request).by_id(body.assignee)
     if to is None or to.role != "specialist":
         raise Invalid(f"assignee: {body.assignee[:80]} is not a specialist in the directory")
-    new_owner = Person.model_validate(to.model_dump(exclude={"token_hmac"}))
+    new_owner = to.as_person()
     arg = ReassignCase(actor=actor_of(person), to=new_owner, reason=body.reason)
     return await gateway.run_update(
         client, escalation_id, Action.REASSIGN, arg, person.id, idempotency_key
