@@ -11,11 +11,11 @@ from fastapi import APIRouter, Query
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from activities.policy import LivePolicy
 from api.auth import CurrentPerson
 from api.deps import CurrentPolicyFile
 from api.errors import Unavailable
 from api.schemas import error_responses
+from core.policy import LivePolicy
 from workflows import capture
 from workflows.policy import CaptureGuide, Policy
 

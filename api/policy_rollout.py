@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
-from activities.policy import parse_policy
 from api import policy_gateway, visibility
 from api.auth import CurrentPerson, access_doc, actor_of, refuse_unless_allowed, require
 from api.deps import AppSettings, TemporalClient
@@ -21,6 +20,7 @@ from api.errors import Conflict, Invalid, NotFound
 from api.policy_versions import Store, call_store, store_of
 from api.schemas import error_responses
 from core.directory import DirectoryEntry
+from core.policy import parse_policy
 from core.report_store import ReportStore
 from core.report_store.policies import PolicyVersions
 from workflows.access import ACCESS, Action

@@ -21,7 +21,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import Client
 
-from activities.policy import LivePolicy, PolicyTextError, parse_policy
 from api import policy_gateway
 from api.auth import CurrentPerson, access_doc, actor_of, refuse_unless_allowed, require
 from api.deps import AppSettings, CurrentPolicyFile, IdempotencyKey, TemporalClient
@@ -29,6 +28,7 @@ from api.errors import Conflict, Invalid, NotFound
 from api.policy import policy_with_json
 from api.schemas import error_responses
 from core.directory import DirectoryEntry
+from core.policy import LivePolicy, PolicyTextError, parse_policy
 from core.report_store import ReportStore
 from core.report_store.policies import (
     PolicyStoreError,

@@ -20,13 +20,13 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from temporalio.client import Client
 
-from activities.policy import LivePolicy  # moving to core (issue 32)
 from api import gateway
 from api.auth import actor_of
 from api.errors import Invalid
 from api.policy import policy_with_json
 from core.directory import DirectoryEntry
 from core.kb import KnowledgeBase
+from core.policy import LivePolicy
 from core.report_store import ReportStore
 from core.report_store.customers import customer_history
 from core.settings import Settings
