@@ -24,7 +24,7 @@ from api.deps import TemporalClient
 from api.errors import Conflict, DomainError, ErrorBody, Forbidden, Invalid
 from core.feedback import BadToken, Claim, FeedbackLinks
 from workflows.access import Action
-from workflows.inputs import FeedbackAnswer
+from workflows.inputs import FeedbackAnswer, FeedbackFields
 from workflows.models import Actor, Stage
 
 router = APIRouter(prefix="/feedback", tags=["customer feedback"])
@@ -37,14 +37,10 @@ class Gone(DomainError):
     status_code, kind = 410, "expired"
 
 
-class FeedbackBody(BaseModel):
-    model_config = {"extra": "forbid"}
-
-    score: int = Field(ge=1, le=5, description="1 (bad) to 5 (good)", examples=[4])
-    comment: str = Field("", max_length=5_000, examples=["Refund arrived, thank you."])
-    still_broken: bool = Field(
-        False, description="The problem is back: reopens the case", examples=[False]
-    )
+# The answer's fields as the update takes them (workflows/inputs.py), minus the check-in and
+# the actor, which the link names.
+class FeedbackBody(FeedbackFields):
+    pass
 
 
 class FeedbackRequest(FeedbackBody):

@@ -5,12 +5,12 @@ from the caller's token."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import ErrorBody
-from workflows.models import Answers, Remedy, Severity
+from workflows import inputs
 
 
 class Body(BaseModel):
@@ -18,148 +18,56 @@ class Body(BaseModel):
 
 
 # --- action bodies ------------------------------------------------------------------------------
+# Each is its update's fields minus the actor (workflows/inputs.py), so a limit is written once;
+# the class name is the schema's name in the OpenAPI document.
 
 
-class ConsultAnswerBody(Body):
-    resolves: bool = Field(
-        description="True if the answer settles the case at the help line; false to escalate "
-        "to a specialist",
-        examples=[False],
-    )
-    answer: str = Field(
-        min_length=1,
-        max_length=20_000,
-        description="The help line's answer: advice to the frontline agent, relayed to the "
-        "agent who opened the case; never sent to the customer word for word",
-        examples=["Duplicate charges above 50 GBP need a billing specialist."],
-    )
-    customer_message: str | None = Field(
-        None,
-        min_length=1,
-        max_length=5_000,
-        description="With `resolves: true`: what the customer is told, as the frontline agent "
-        "confirmed it. Without it the customer gets the policy's `helpline_resolved` message",
-        examples=["We have refunded the duplicate charge; it will show within 3 working days."],
-    )
+class ConsultAnswerBody(inputs.ConsultAnswerFields):
+    pass
 
 
 class AcknowledgeBody(Body):
     """Empty: acknowledging takes no parameters."""
 
 
-class NoteBody(Body):
-    text: str = Field(
-        min_length=1,
-        max_length=20_000,
-        description="Information captured about the case",
-        examples=["Customer confirmed both charges on the statement dated 3 March."],
-    )
+class NoteBody(inputs.AddNoteFields):
+    pass
 
 
-class InfoRequestBody(Body):
-    question: str = Field(
-        min_length=1,
-        max_length=5_000,
-        description="What the customer is asked; the SLA clocks pause until they reply",
-        examples=["Please send the last four digits of the card that was charged."],
-    )
+class InfoRequestBody(inputs.InfoRequestFields):
+    pass
 
 
-class AnswersBody(Body):
-    answers: Answers = Field(
-        default_factory=dict,
-        description="Answers to the policy's capture questions for the case's category, by "
-        "question id (`GET /policy/capture?category=`); a later answer replaces an earlier one",
-        examples=[{"invoice_number": "INV-2026-0311", "amount_disputed": "600.00"}],
-    )
-    checklist: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
-        default_factory=list,
-        max_length=10,
-        description="De-escalation checklist steps done (their ids)",
-        examples=[["acknowledged_upset"]],
-    )
+class AnswersBody(inputs.AnswerQuestionsFields):
+    pass
 
 
-class CustomerContactBody(Body):
-    message: str = Field(
-        min_length=1,
-        max_length=20_000,
-        description="What the customer said",
-        examples=["Card ending 4242. Still seeing two charges."],
-    )
-    still_broken: bool = Field(
-        False,
-        description="At a follow-up check-in: true if the problem came back (reopens the case)",
-        examples=[False],
-    )
+class CustomerContactBody(inputs.CustomerContactFields):
+    pass
 
 
-class ProposalBody(Body):
-    remedy: Remedy = Field(
-        description="The remedy the specialist proposes; above their authority it needs sign-off",
-        examples=[
-            {
-                "kind": "refund",
-                "amount": 600,
-                "currency": "GBP",
-                "description": "Refund both March charges",
-            }
-        ],
-    )
+class ProposalBody(inputs.ProposalFields):
+    pass
 
 
-class DecisionBody(Body):
-    decision: Literal["approve", "reject"] = Field(
-        description="Approve the pending remedy (the case is resolved) or reject it (back to "
-        "the specialist)",
-        examples=["approve"],
-    )
-    comment: str = Field(
-        "", max_length=5_000, description="Why", examples=["Long-standing customer."]
-    )
+class DecisionBody(inputs.DecisionFields):
+    pass
 
 
-class ResolveBody(Body):
-    outcome: str = Field(
-        min_length=1,
-        max_length=5_000,
-        description="What was done for the customer",
-        examples=["Duplicate charge refunded; customer informed by e-mail."],
-    )
-    root_cause: str | None = Field(
-        None,
-        max_length=64,
-        description="The root-cause category, one of the policy's `root_causes` (`GET /policy`; "
-        "422 for any other); counted in reports. Optional, so callers of the first contract "
-        "keep working",
-        examples=["billing_error"],
-    )
-    avoidable: bool | None = Field(
-        None,
-        description="Whether the trigger was avoidable after all (overrides triage's verdict "
-        "in the case and the `Avoidable` search attribute); omit to keep triage's",
-        examples=[True],
-    )
+class ResolveBody(inputs.ResolveCaseFields):
+    pass
 
 
-class CallbackBody(Body):
-    at: datetime = Field(
-        description="When the customer will be called back, with a time zone; within the "
-        "promiser's business hours and the next 30 days (422 otherwise)",
-        examples=["2026-12-07T10:30:00Z"],
-    )
-    note: str = Field(
-        "", max_length=2_000, description="What the call is for", examples=["Confirm the refund"]
-    )
+class CallbackBody(inputs.CallbackPromiseFields):
+    pass
 
 
-class CallbackDoneBody(Body):
-    note: str = Field(
-        "", max_length=2_000, description="How the call went", examples=["Customer happy"]
-    )
+class CallbackDoneBody(inputs.CallbackDoneFields):
+    pass
 
 
-class ReassignBody(Body):
+class ReassignBody(inputs.ReassignFields):
+    # the API finds the person in the directory; the update carries them whole (`to`)
     assignee: str = Field(
         min_length=1,
         max_length=128,
@@ -167,69 +75,26 @@ class ReassignBody(Body):
         "else); they must acknowledge it within their team's window",
         examples=["p-specialist-2"],
     )
-    reason: str = Field(
-        "", max_length=5_000, description="Why (kept in the timeline)", examples=["Sam is off"]
-    )
 
 
-class ChaseBody(Body):
-    message: str = Field(
-        min_length=1,
-        max_length=5_000,
-        description="The staff message the owner gets (kept in the timeline)",
-        examples=["Customer called twice today; please update them by noon."],
-    )
+class ChaseBody(inputs.ChaseOwnerFields):
+    pass
 
 
-class ContributionBody(Body):
-    team: str = Field(
-        min_length=1,
-        max_length=128,
-        description="Another team of the policy (`GET /policy` teams; 422 for the case's own)",
-        examples=["technical-specialists"],
-    )
-    question: str = Field(
-        min_length=1,
-        max_length=5_000,
-        description="What the team is asked",
-        examples=["Was the second charge caused by the payment-gateway retry on 3 March?"],
-    )
-    within_h: float = Field(
-        4,
-        gt=0,
-        le=24 * 30,
-        description="Business hours the team has, on its own calendar; the deadline is capped "
-        "at the resolution clock's due time (a nested budget)",
-        examples=[4],
-    )
+class ContributionBody(inputs.ContributionRequestFields):
+    pass
 
 
-class ContributionAnswerBody(Body):
-    answer: str = Field(
-        min_length=1,
-        max_length=20_000,
-        description="The team's answer (the owner is told)",
-        examples=["Yes: the gateway retried; the second charge is reversed automatically."],
-    )
+class ContributionAnswerBody(inputs.ContributionAnswerFields):
+    pass
 
 
-class SeverityBody(Body):
-    severity: Severity = Field(description="The new severity", examples=["P1"])
-    reason: str = Field(
-        "",
-        max_length=5_000,
-        description="Why (kept in the timeline)",
-        examples=["Customer has gone to the press."],
-    )
+class SeverityBody(inputs.SeverityChangeFields):
+    pass
 
 
-class ReasonBody(Body):
-    reason: str = Field(
-        "",
-        max_length=5_000,
-        description="Why (kept in the timeline)",
-        examples=["Customer reports the fault is back."],
-    )
+class ReasonBody(inputs.ReasonFields):
+    pass
 
 
 # --- list ---------------------------------------------------------------------------------------
