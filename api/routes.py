@@ -7,17 +7,14 @@ from api import (
     actions,
     codec,
     escalations,
-    feedback,
     follow_through,
     operator,
-    policy,
-    policy_rollout,
-    policy_versions,
-    report_data,
-    reports,
 )
 from api.customer import router as customer
+from api.feedback import router as feedback
 from api.openapi_docs import finish_openapi
+from api.policy import router as policy
+from api.reports import router as reports
 
 
 def include_routers(app: FastAPI) -> None:
@@ -26,10 +23,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(follow_through.router)
     app.include_router(operator.router)
     app.include_router(reports.router)
-    app.include_router(report_data.router)
     app.include_router(policy.router)
-    app.include_router(policy_versions.router)
-    app.include_router(policy_rollout.router)
     app.include_router(codec.router)
     app.include_router(feedback.router)
     app.include_router(customer.router)

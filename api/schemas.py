@@ -169,40 +169,6 @@ class EscalationPage(BaseModel):
     )
 
 
-# --- reports ------------------------------------------------------------------------------------
-
-
-class SummaryReport(BaseModel):
-    since: datetime | None = Field(None, description="Window start (opened at or after)")
-    until: datetime | None = Field(None, description="Window end (opened before)")
-    total: int = Field(description="Escalations opened in the window", examples=[42])
-    by_trigger: dict[str, int] = Field(
-        description="Escalations per trigger",
-        examples=[{"customer_request": 30, "legal_threat": 2}],
-    )
-    avoidable_share: float | None = Field(
-        description="Share (0..1) of triaged escalations whose trigger is avoidable; null when "
-        "none was triaged",
-        examples=[0.62],
-    )
-    resolved_at: dict[str, int] = Field(
-        description="Resolved escalations per tier", examples=[{"tier1": 9, "executive": 1}]
-    )
-    sla_compliance: float | None = Field(
-        description="Share (0..1) of resolved escalations resolved within their resolution "
-        "clock; null when none was resolved",
-        examples=[0.9],
-    )
-    median_time_to_resolution_s: float | None = Field(
-        description="Median wall-clock seconds from opening to resolution (up to the "
-        "5,000 most recently opened resolved cases); null when none",
-        examples=[5400.0],
-    )
-    open_by_stage: dict[str, int] = Field(
-        description="Escalations still running, per stage", examples=[{"specialist": 4}]
-    )
-
-
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: each listed error code with the one error shape."""
     text = {

@@ -26,8 +26,7 @@ from api.console import filters
 from api.customer import service
 from api.customer.schemas import AddedInformation, CustomerStatus, EscalationAskBody, PublicHours
 from api.deps import TemporalClient
-from api.errors import DomainError, ErrorBody, Forbidden, Invalid
-from api.feedback import Gone
+from api.errors import DomainError, ErrorBody, Forbidden, Gone, Invalid
 from core.feedback import BadToken
 from core.status_links import TOKEN_MAX, StatusClaim, StatusLinks
 from workflows.views import EscalationView

@@ -23,7 +23,7 @@ from temporalio.client import Client
 from api import gateway
 from api.auth import actor_of
 from api.errors import Invalid
-from api.policy import policy_with_json
+from api.policy.service import policy_with_json
 from core.directory import DirectoryEntry
 from core.kb import KnowledgeBase
 from core.policy import LivePolicy

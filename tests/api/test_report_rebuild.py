@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.report_rebuild import rebuild
+from api.reports.rebuild import rebuild
 from core.report_store import ReportStore
 from core.report_store.schema import cases, events
 from tests.api.conftest import auth

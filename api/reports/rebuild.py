@@ -1,7 +1,7 @@
 """Fill the report store from Temporal for cases that predate it (or whose facts were lost):
 
-    python -m api.report_rebuild                 # every escalation visibility lists
-    python -m api.report_rebuild --since 2026-01-01
+    python -m api.reports.rebuild                 # every escalation visibility lists
+    python -m api.reports.rebuild --since 2026-01-01
 
 Lists the escalations through visibility, asks each for its `facts` (a query answered by the
 workflow's own `facts.all_facts`, so the snapshot is the one the worker writes; a closed case is
