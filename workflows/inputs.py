@@ -66,8 +66,8 @@ class ActionInput(Model):
 
 
 # Each action's payload is written once: `<Name>Fields` is what the caller says (the API's body
-# is exactly these fields: api/schemas.py), and the update's input adds who acts (`ActionInput`)
-# and what the API looked up. The descriptions and examples are the public manual's.
+# is exactly these fields: api/cases/schemas.py), and the update's input adds who acts
+# (`ActionInput`) and what the API looked up. The descriptions and examples are the manual's.
 
 
 class ConsultAnswerFields(Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api import gateway
+from api.cases import service as cases
 from api.errors import Conflict, Forbidden, Gone
 from api.feedback.schemas import FeedbackBody, FeedbackReceipt
 from core.feedback import BadToken, Claim, FeedbackLinks
@@ -30,7 +30,7 @@ def claim_of(settings: Settings, token: str) -> Claim:
 
 async def unanswered(client: Any, claim: Claim) -> EscalationView:
     """The case of a check-in still to answer (409 once answered)."""
-    view = await gateway.query_state(client, claim.escalation_id)
+    view = await cases.query_state(client, claim.escalation_id)
     if any(f.key == claim.key for f in view.feedback):
         raise Conflict(ANSWERED)
     return view
@@ -38,7 +38,7 @@ async def unanswered(client: Any, claim: Claim) -> EscalationView:
 
 async def record(client: Any, claim: Claim, body: FeedbackBody) -> FeedbackReceipt:
     arg = FeedbackAnswer(actor=CUSTOMER, key=claim.key, **body.model_dump())
-    view = await gateway.run_update(
+    view = await cases.run_update(
         client, claim.escalation_id, Action.CUSTOMER_FEEDBACK, arg, CUSTOMER.id, None
     )
     mine = next((f for f in reversed(view.feedback) if f.key == claim.key), None)

@@ -22,7 +22,7 @@ from datetime import datetime
 import structlog
 from temporalio.client import Client
 
-from api.gateway import query_facts
+from api.cases.service import query_facts
 from api.visibility import list_page, visibility_query
 from core.report_store import ReportStore
 
