@@ -19,7 +19,12 @@ from workflows.models import (
     Severity,
 )
 
-# A reason given for an action (kept in the timeline): one limit wherever one is asked for.
+# The texts an action carries, each limit written once: a long text (a note, an answer, what the
+# customer said), a line (a question, an outcome, a message), a name (a team, a person id), and a
+# reason given for an action, which may be left empty.
+Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+Line = Annotated[str, Field(min_length=1, max_length=5_000)]
+Name = Annotated[str, Field(min_length=1, max_length=128)]
 Why = Annotated[str, Field(max_length=5_000)]
 
 WORKFLOW_VERSION = 2  # the only `StartEscalation.version` this code runs (docs/decisions/0002)
@@ -76,17 +81,13 @@ class ConsultAnswerFields(Model):
         "to a specialist",
         examples=[False],
     )
-    answer: str = Field(
-        min_length=1,
-        max_length=20_000,
+    answer: Text = Field(
         description="The help line's answer: advice to the frontline agent, relayed to the "
         "agent who opened the case; never sent to the customer word for word",
         examples=["Duplicate charges above 50 GBP need a billing specialist."],
     )
-    customer_message: str | None = Field(
+    customer_message: Line | None = Field(
         None,
-        min_length=1,
-        max_length=5_000,
         description="With `resolves: true`: what the customer is told, as the frontline agent "
         "confirmed it. Without it the customer gets the policy's `helpline_resolved` message",
         examples=["We have refunded the duplicate charge; it will show within 3 working days."],
@@ -102,9 +103,7 @@ class Acknowledge(ActionInput):
 
 
 class AddNoteFields(Model):
-    text: str = Field(
-        min_length=1,
-        max_length=20_000,
+    text: Text = Field(
         description="Information captured about the case",
         examples=["Customer confirmed both charges on the statement dated 3 March."],
     )
@@ -115,9 +114,7 @@ class AddNote(AddNoteFields, ActionInput):
 
 
 class InfoRequestFields(Model):
-    question: str = Field(
-        min_length=1,
-        max_length=5_000,
+    question: Line = Field(
         description="What the customer is asked; the SLA clocks pause until they reply",
         examples=["Please send the last four digits of the card that was charged."],
     )
@@ -128,9 +125,7 @@ class InfoRequest(InfoRequestFields, ActionInput):
 
 
 class CustomerContactFields(Model):
-    message: str = Field(
-        min_length=1,
-        max_length=20_000,
+    message: Text = Field(
         description="What the customer said",
         examples=["Card ending 4242. Still seeing two charges."],
     )
@@ -177,9 +172,7 @@ class Decision(DecisionFields, ActionInput):
 
 
 class ResolveCaseFields(Model):
-    outcome: str = Field(
-        min_length=1,
-        max_length=5_000,
+    outcome: Line = Field(
         description="What was done for the customer",
         examples=["Duplicate charge refunded; customer informed by e-mail."],
     )
@@ -259,9 +252,7 @@ class ReassignCase(ReassignFields, ActionInput):
 
 
 class ChaseOwnerFields(Model):
-    message: str = Field(
-        min_length=1,
-        max_length=5_000,
+    message: Line = Field(
         description="The staff message the owner gets (kept in the timeline)",
         examples=["Customer called twice today; please update them by noon."],
     )
@@ -272,15 +263,11 @@ class ChaseOwner(ChaseOwnerFields, ActionInput):
 
 
 class ContributionRequestFields(Model):
-    team: str = Field(
-        min_length=1,
-        max_length=128,
+    team: Name = Field(
         description="Another team of the policy (`GET /policy` teams; 422 for the case's own)",
         examples=["technical-specialists"],
     )
-    question: str = Field(
-        min_length=1,
-        max_length=5_000,
+    question: Line = Field(
         description="What the team is asked",
         examples=["Was the second charge caused by the payment-gateway retry on 3 March?"],
     )
@@ -299,9 +286,7 @@ class ContributionRequest(ContributionRequestFields, ActionInput):
 
 
 class ContributionAnswerFields(Model):
-    answer: str = Field(
-        min_length=1,
-        max_length=20_000,
+    answer: Text = Field(
         description="The team's answer (the owner is told)",
         examples=["Yes: the gateway retried; the second charge is reversed automatically."],
     )

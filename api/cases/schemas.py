@@ -63,9 +63,7 @@ class CallbackDoneBody(inputs.CallbackDoneFields):
 
 class ReassignBody(inputs.ReassignFields):
     # the API finds the person in the directory; the update carries them whole (`to`)
-    assignee: str = Field(
-        min_length=1,
-        max_length=128,
+    assignee: inputs.Name = Field(
         description="Person id of the specialist who takes the case over (422 for anyone "
         "else); they must acknowledge it within their team's window",
         examples=["p-specialist-2"],
