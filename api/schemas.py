@@ -1,6 +1,7 @@
-"""Request and response models of the HTTP API only (the workflow's own contracts live in
-workflows/models.py, inputs.py and views.py). Action bodies carry no actor: the API adds it
-from the caller's token."""
+"""What every domain's schemas share: the base of a request body (unknown fields refused) and
+the documented error answers of a route. Each domain's own models are in its `schemas.py`
+(api/cases/schemas.py for the action bodies, which carry no actor: the API adds it from the
+caller's token); the workflow's contracts are in workflows/models.py, inputs.py and views.py."""
 
 from __future__ import annotations
 
