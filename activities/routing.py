@@ -59,7 +59,7 @@ class _Load:
 
 def to_person(entry: DirectoryEntry) -> Person:
     """The directory entry without its token hash (which must never reach workflow history)."""
-    return Person.model_validate(entry.model_dump(exclude={"token_hmac"}))
+    return entry.as_person()
 
 
 def rank_teams(teams: list[Team], category: str, required_authority: float) -> list[Team]:

@@ -1,4 +1,6 @@
-"""Who is calling: `Authorization: Bearer <token>` -> a person of the directory.
+"""Who is calling: `Authorization: Bearer <token>` -> a person of the directory, or, when single
+sign-on is configured, a JWT access token of the identity provider -> the person its claims
+name (api/oidc.py: signature, issuer, audience, expiry; docs/decisions/0055).
 
 Tokens are compared as HMAC-SHA256 hashes under the server's pepper, in constant time
 (core.directory), against the directory as it is now (re-read when its file changes), and are
@@ -19,11 +21,20 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import Counter
 
-from api.errors import Forbidden, TooManyRequests, Unauthorized
+from api.errors import Forbidden, TooManyRequests, Unauthorized, Unavailable
+from api.oidc import (
+    OidcVerifier,
+    ProviderUnreachable,
+    RoleUnknown,
+    TokenRefused,
+    looks_like_jwt,
+    person_from_claims,
+)
 from api.schemas import error_responses
 from core.directory import Directory, DirectoryEntry, LiveDirectory
 from core.settings import Settings
@@ -31,12 +42,15 @@ from workflows.access import ACCESS, ROLES, Action, role_refusal, stages_text, w
 from workflows.models import Actor
 from workflows.views import EscalationView
 
+log = structlog.get_logger("api")
+
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
     description=(
         "A personal API token. The demo tokens are `demo-<role>`, e.g. `demo-agent`, "
-        "`demo-specialist`, `demo-executive` (see the README)."
+        "`demo-specialist`, `demo-executive` (see the README). With single sign-on "
+        "configured, an access token (JWT) of the organisation's identity provider as well."
     ),
 )
 
@@ -125,7 +139,11 @@ class FailureThrottle:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
 
     def _keys(self, address: str, token: str) -> tuple[str, str]:
-        prefix = hashlib.sha256(token[: self.PREFIX].encode()).hexdigest()[:16]
+        # every JWT opens with the same header ("eyJhbGci..."): its prefix would put all of the
+        # identity provider's tokens in one bucket, so a few forged ones would lock out everyone
+        # signed in by SSO; a JWT cannot be guessed anyway, so its signature names the bucket
+        named = token.rsplit(".", 1)[-1] if looks_like_jwt(token) else token
+        prefix = hashlib.sha256(named[: self.PREFIX].encode()).hexdigest()[:16]
         return f"a:{address}", f"p:{prefix}"
 
     def _level(self, key: str, now: float) -> float:
@@ -190,8 +208,12 @@ async def current_person(
     token = credentials.credentials
     if retry_after := throttled(request, token, "api"):
         raise TooManyRequests(TOO_MANY_FAILURES, retry_after=retry_after)
-    person = get_directory(request).authenticate(token)
-    if person is None:
+    verifier = getattr(request.app.state, "oidc", None)
+    if verifier is not None and looks_like_jwt(token):
+        person = await provider_person(request, verifier, token)
+    elif (known := get_directory(request).authenticate(token)) is not None:
+        person = known
+    else:
         authentication_failed(request, token, "api")
         raise Unauthorized("The token is not known.")
     wait = request.app.state.rate_limiter.take(person.id)
@@ -201,6 +223,23 @@ async def current_person(
             retry_after=max(1, math.ceil(wait)),
         )
     return person
+
+
+async def provider_person(request: Request, verifier: OidcVerifier, token: str) -> DirectoryEntry:
+    """The person an access token of the identity provider names (401: not a valid token of
+    ours, counted like an unknown token; 403: no role this product knows)."""
+    try:
+        claims = await verifier.verify(token, audience=verifier.api_audience)
+    except TokenRefused as e:
+        authentication_failed(request, token, "api")
+        raise Unauthorized(str(e)) from None
+    except ProviderUnreachable as e:
+        log.warning("oidc_provider_unreachable", error=str(e)[:300])
+        raise Unavailable("The identity provider cannot be reached to check the token.") from None
+    try:
+        return person_from_claims(claims, get_directory(request), request.app.state.settings)
+    except RoleUnknown as e:
+        raise Forbidden(str(e)) from None
 
 
 CurrentPerson = Annotated[DirectoryEntry, Depends(current_person)]
@@ -259,4 +298,5 @@ def actor_of(person: DirectoryEntry) -> Actor:
         role=person.role,
         authority_limit=person.authority_limit,
         team=person.team,
+        subject=person.subject,
     )

@@ -21,6 +21,8 @@ from api.auth import FailureThrottle, RateLimiter, StartupRefused, load_people
 from api.console import mount as mount_console
 from api.console.session import session_secret_refusal
 from api.errors import add_exception_handlers, error_response
+from api.oidc import OidcVerifier, issuer_origin
+from api.oidc import start_refusal as oidc_start_refusal
 from api.security_headers import SecurityHeaders
 from core.codec import PayloadKeyError, codec_from_settings
 from core.directory import reload_on_sighup
@@ -161,8 +163,14 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
             settings.auth_failure_rate_per_s, settings.auth_failure_burst
         )
         reload_on_sighup()
-        if why := session_secret_refusal(settings) or feedback_secret_refusal(settings):
+        if why := (
+            session_secret_refusal(settings)
+            or feedback_secret_refusal(settings)
+            or oidc_start_refusal(settings)
+        ):
             raise StartupRefused(why)
+        # single sign-on: the provider is read lazily, so the API starts while it is down
+        app.state.oidc = OidcVerifier(settings) if settings.oidc_issuer else None
         # every update and start the API sends is signed; the workers refuse unsigned ones
         app.state.temporal = signing_client(
             client or await connect(settings, lazy=True), signer_from_settings(settings)
@@ -190,6 +198,8 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
         finally:
             if report_store is None:
                 store.close()
+            if app.state.oidc is not None:
+                await app.state.oidc.aclose()
 
     app = FastAPI(
         title="Escalation management",
@@ -209,7 +219,11 @@ def create_app(settings: Settings | None = None, client=None, report_store=None)
     app.add_middleware(RequestContext)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     # outermost: the headers go on every answer, a 413 or an unmatched path's 404 included
-    app.add_middleware(SecurityHeaders, trust_forwarded_proto=settings.trust_forwarded_proto)
+    app.add_middleware(
+        SecurityHeaders,
+        trust_forwarded_proto=settings.trust_forwarded_proto,
+        form_targets=issuer_origin(settings),
+    )
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     docs_page.mount(app)
@@ -227,7 +241,11 @@ def main() -> None:
     setup_logging(settings.log_format, settings.log_level)
     try:
         load_people(settings)  # fail fast, in one line, before the server starts
-        if why := session_secret_refusal(settings) or feedback_secret_refusal(settings):
+        if why := (
+            session_secret_refusal(settings)
+            or feedback_secret_refusal(settings)
+            or oidc_start_refusal(settings)
+        ):
             raise StartupRefused(why)
         codec_from_settings(settings)
         signer_from_settings(settings)

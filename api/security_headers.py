@@ -49,17 +49,28 @@ def came_over_tls(scope, trust_forwarded_proto: bool) -> bool:
     return scope.get("scheme") == "https"
 
 
+def policy(form_targets: tuple[str, ...] = ()) -> str:
+    """The pages' policy; `form_targets`: origins a form may lead to besides this one (the
+    identity provider, where sign-out continues: a form's redirects are held to form-action)."""
+    if not form_targets:
+        return CSP
+    return CSP.replace("form-action 'self'", " ".join(("form-action 'self'", *form_targets)))
+
+
 class SecurityHeaders:
-    def __init__(self, app, trust_forwarded_proto: bool = False) -> None:
+    def __init__(
+        self, app, trust_forwarded_proto: bool = False, form_targets: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.trust_forwarded_proto = trust_forwarded_proto
+        self.csp = policy(form_targets)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         temporal_ui = scope["path"] == "/temporal" or scope["path"].startswith("/temporal/")
-        csp = (TEMPORAL_UI_CSP if temporal_ui else CSP).encode()
+        csp = (TEMPORAL_UI_CSP if temporal_ui else self.csp).encode()
         frame = b"SAMEORIGIN" if temporal_ui else b"DENY"
         tls = came_over_tls(scope, self.trust_forwarded_proto)
 

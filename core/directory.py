@@ -48,6 +48,12 @@ def token_hmac(token: str, pepper: str) -> str:
 
 class DirectoryEntry(Person):
     token_hmac: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    # The identity provider's `sub` of this person: how an OIDC sign-in finds their entry
+    subject: str | None = Field(None, min_length=1, max_length=255)
+
+    def as_person(self) -> Person:
+        """The person without what only the directory keeps (token hash, OIDC subject)."""
+        return Person.model_validate(self.model_dump(exclude={"token_hmac", "subject"}))
 
     @field_validator("role")
     @classmethod

@@ -126,6 +126,62 @@ class Settings(BaseSettings):
         "(docs/decisions/0022)",
     )
 
+    # Staff sign-in through an OpenID Connect provider (api/oidc.py, docs/decisions/0055):
+    # unset issuer = directory tokens only
+    oidc_issuer: str | None = Field(
+        None,
+        description="The provider's issuer URL; its /.well-known/openid-configuration is read "
+        "(ESCALATIONS_OIDC_ISSUER). Unset: no single sign-on, directory tokens only.",
+    )
+    oidc_client_id: str | None = Field(None, description="The console's client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="The console's client secret (unset: a public client, PKCE only)"
+    )
+    oidc_scopes: str = Field("openid profile email", description="Scopes the console asks for")
+    oidc_audience: str | None = Field(
+        None,
+        description="The `aud` the API accepts in access tokens (default: the client id). A "
+        "dedicated API audience keeps ID tokens out of the API.",
+    )
+    oidc_display_name: str = Field(
+        "single sign-on", description="Named on the sign-in page's button: Sign in with <name>"
+    )
+    oidc_redirect_base: str | None = Field(
+        None,
+        description="The console's public base URL for the provider's redirect, e.g. "
+        "https://escalations.example.com behind a TLS proxy (default: the request's own URL)",
+    )
+    oidc_person_source: Literal["directory", "claims"] = Field(
+        "directory",
+        description="Who a signed-in person is: `directory` (the entry matched by subject or "
+        "e-mail wins; claims only for people it does not list) or `claims` (claims win, the "
+        "matched entry fills what they leave out)",
+    )
+    oidc_role_claim: str = Field("groups", description="The claim that carries the role(s)")
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='Claim value -> role, e.g. {"escalations-agents": "agent"} '
+        "(ESCALATIONS_OIDC_ROLE_MAP, JSON). Empty: claim values are role names.",
+    )
+    oidc_email_claim: str = Field("email", description="The claim with the person's e-mail")
+    oidc_name_claim: str = Field("name", description="The claim with the display name")
+    oidc_authority_claim: str = Field(
+        "authority_limit", description="The claim with the authority limit (money)"
+    )
+    oidc_team_claim: str = Field("team", description="The claim with the specialist team")
+    oidc_calendar_claim: str = Field("calendar", description="The claim with the calendar")
+    oidc_authority_by_role: dict[str, float] = Field(
+        default_factory=dict,
+        description="Authority limit of a role when the claims carry none (JSON)",
+    )
+    oidc_leeway_s: int = Field(30, ge=0, le=300, description="Clock skew allowed on exp/iat")
+    oidc_jwks_refresh_floor_s: float = Field(
+        60.0,
+        ge=0,
+        description="At most one JWKS fetch per this many seconds for unknown key ids, so "
+        "forged kids cannot hammer the provider",
+    )
+
     # Process behaviour
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -124,6 +124,11 @@ class Stack:
             "ESCALATIONS_CODEC_CORS_ORIGINS",
             json.dumps([f"http://localhost:{a.ui_port}", f"http://127.0.0.1:{a.ui_port}"]),
         )
+        if a.local_idp:  # single sign-on through the local provider (worker/local_idp.py)
+            env.setdefault("ESCALATIONS_OIDC_ISSUER", f"http://127.0.0.1:{a.idp_port}")
+            env.setdefault("ESCALATIONS_OIDC_CLIENT_ID", "escalations-console")
+            env.setdefault("ESCALATIONS_OIDC_CLIENT_SECRET", "local-idp-accepts-any-secret")
+            env.setdefault("ESCALATIONS_OIDC_DISPLAY_NAME", "the local identity provider")
         if a.workers > 1:  # each process has its own sticky cache: share the default out
             env["ESCALATIONS_WORKER_MAX_CACHED_WORKFLOWS"] = str(
                 cached_workflows_per_worker(a.workers, env)
@@ -274,6 +279,13 @@ async def run(args: argparse.Namespace) -> int:
                     str(args.data_dir / "outbox"),
                 ],
             )
+        if args.local_idp:
+            idp = f"http://127.0.0.1:{args.idp_port}"
+            await stack.spawn(
+                "local-idp",
+                [sys.executable, "-m", "worker.local_idp", "--port", str(args.idp_port)],
+            )
+            await stack.wait_http(f"{idp}/.well-known/openid-configuration", 30, "local IdP")
         for i in range(args.workers):
             await stack.spawn(
                 "worker" if i == 0 else f"worker-{i + 1}",
@@ -344,6 +356,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="don't start the demo SMTP server and webhook gateway (use your own, "
         "configured with ESCALATIONS_SMTP_* and ESCALATIONS_WEBHOOK_*_URL)",
     )
+    p.add_argument(
+        "--local-idp",
+        action="store_true",
+        help="also start a local OpenID Connect provider (worker/local_idp.py) and sign the "
+        "console in through it: 'Sign in with the local identity provider' on the sign-in page",
+    )
+    p.add_argument("--idp-port", type=int, default=9400, help="the local provider's port")
     args = p.parse_args(argv)
     if args.workers < 1:
         p.error("--workers must be at least 1")

@@ -71,6 +71,10 @@ class Actor(Model):
     role: Role
     authority_limit: float = 0
     team: str | None = Field(None, description="The specialist team the person belongs to")
+    # Optional with a default: histories recorded before sign-in through OIDC still replay
+    subject: str | None = Field(
+        None, description="The identity provider's subject (sub) of a person signed in by OIDC"
+    )
 
 
 # --- the request that opens an escalation -------------------------------------------------------

@@ -66,7 +66,7 @@ from workflows.inputs import (
     ResolveCase,
     SeverityChange,
 )
-from workflows.models import EscalationRequest, Person, Severity, Stage
+from workflows.models import EscalationRequest, Severity, Stage
 from workflows.views import EscalationView, Handover, Timeline
 
 log = structlog.get_logger("api")
@@ -632,7 +632,7 @@ async def reassign(
     to = get_directory(request).by_id(body.assignee)
     if to is None or to.role != "specialist":
         raise Invalid(f"assignee: {body.assignee[:80]} is not a specialist in the directory")
-    new_owner = Person.model_validate(to.model_dump(exclude={"token_hmac"}))
+    new_owner = to.as_person()
     arg = ReassignCase(actor=actor_of(person), to=new_owner, reason=body.reason)
     return await service.run_update(
         client, escalation_id, Action.REASSIGN, arg, person.id, idempotency_key

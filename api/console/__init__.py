@@ -1,8 +1,8 @@
 """The console: web pages for the people in the loop, served by the API process (same origin).
 
 `mount(app)` adds the pages (/console, its reports at /console/reports), their static files
-(/console/static), the Temporal UI for operators (/temporal, when configured) and a redirect
-from / to the console.
+(/console/static), single sign-on (/console/sign-in/oidc), the Temporal UI for operators
+(/temporal, when configured) and a redirect from / to the console.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console import filters, intake, pages, policy, reports, temporal_ui
+from api.console import filters, intake, pages, policy, reports, sso, temporal_ui
 
 
 def mount(app: FastAPI) -> None:
     filters.install(pages.templates.env)
     pages.add_sign_in_handler(app)
     app.include_router(pages.router)
+    app.include_router(sso.router)
     app.include_router(intake.router)
     app.include_router(policy.router)
     app.include_router(reports.router)

@@ -37,7 +37,7 @@ from workflows.inputs import (
     ResolveCase,
     SeverityChange,
 )
-from workflows.models import Person, Remedy, RemedyKind
+from workflows.models import Remedy, RemedyKind
 from workflows.views import EscalationView
 
 REMEDY_KINDS: tuple[str, ...] = get_args(RemedyKind)
@@ -105,7 +105,7 @@ def _reassign(p: DirectoryEntry, f: dict[str, str], directory: Directory) -> Rea
     to = directory.by_id(wanted)
     if to is None or to.role != "specialist":
         raise ValueError(f"assignee: {wanted[:80]} is not a specialist in the directory")
-    new_owner = Person.model_validate(to.model_dump(exclude={"token_hmac"}))
+    new_owner = to.as_person()
     return ReassignCase(actor=actor_of(p), to=new_owner, reason=f.get("reason", ""))
 
 

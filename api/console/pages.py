@@ -24,7 +24,7 @@ from temporalio.client import Client
 from api import gateway, visibility
 from api.auth import TOO_MANY_FAILURES, authentication_failed, get_directory, throttled
 from api.cases import service as cases
-from api.console import session
+from api.console import session, sso
 from api.console.board import Figure, board_figures
 from api.console.forms import FORMS, build, choices, field_errors, forms_for, may_decide
 from api.console.work import my_work
@@ -102,6 +102,8 @@ def add_sign_in_handler(app) -> None:
 def sign_in_page(request: Request, message: str = "", status: int = 200, nxt: str = "") -> Response:
     settings: Settings = request.app.state.settings
     pre = session.presession(request)
+    if not message and request.query_params.get("signed_out") == "1":  # back from the provider
+        message = "You are signed out."
     response = page(
         request,
         "sign_in.html",
@@ -110,6 +112,7 @@ def sign_in_page(request: Request, message: str = "", status: int = 200, nxt: st
         csrf=session.presession_csrf(settings, pre),
         next=_next(nxt or request.query_params.get("next")),
         person=None,
+        sso=settings.oidc_display_name if settings.oidc_issuer else None,
     )
     session.set_cookie(response, request, session.PRE_COOKIE, pre, session.PRE_MAX_AGE_S)
     return response
@@ -155,7 +158,14 @@ async def sign_out(request: Request) -> Response:
             session.check_csrf(request.app.state.settings, found[0], form.get("csrf"))
         except session.StaleForm:
             return HTMLResponse("This sign-out form was not sent by the console.", 403)
-    response = sign_in_page(request, "You are signed out.")
+    continue_at = None
+    if found is not None and found[0].subject is not None:  # RP-initiated logout
+        continue_at = await sso.end_session_url(request)
+    response: Response
+    if continue_at:
+        response = RedirectResponse(continue_at, status_code=303)
+    else:
+        response = sign_in_page(request, "You are signed out.")
     session.end(response, request, found[0] if found else None)
     return response
 

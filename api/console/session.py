@@ -5,7 +5,9 @@ The cookie holds `<base64url(JSON {sid, pid, exp})>.<HMAC-SHA256>` keyed by
 row in the report store (core/report_store/sessions.py), checked on every request and ended at
 sign-out, so a copied or replayed cookie dies with its session on every API process and across
 restarts (docs/decisions/0053-revocable-console-sessions.md). The person is looked up in the
-directory on every request too (someone removed from the directory is out at once). Forms
+directory on every request too (someone removed from the directory is out at once); a person
+signed in through the identity provider whom the directory does not list is carried in the
+signed cookie, as the provider's claims said at sign-in (docs/decisions/0055-oidc-sign-in.md). Forms
 carry a CSRF token that is an HMAC of the session id, so a form forged on another site, or
 rendered for another session, is refused. The sign-in form is protected the same way by a
 short pre-session cookie.
@@ -20,6 +22,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request, Response
 
@@ -42,6 +45,11 @@ class Session:
     sid: str
     person_id: str
     expires_at: float
+    # Signed in through the identity provider (sign-out continues there): their subject, and,
+    # for a person the directory does not list, who the claims said they are (the cookie is
+    # signed, so this is as trustworthy as the person id beside it)
+    subject: str | None = None
+    person: dict[str, Any] | None = None
 
 
 def _key(settings: Settings) -> bytes:
@@ -65,10 +73,16 @@ def session_secret_refusal(settings: Settings) -> str | None:
 
 
 def encode(settings: Settings, session: Session) -> str:
-    body = json.dumps(
-        {"sid": session.sid, "pid": session.person_id, "exp": int(session.expires_at)},
-        separators=(",", ":"),
-    )
+    data: dict[str, Any] = {
+        "sid": session.sid,
+        "pid": session.person_id,
+        "exp": int(session.expires_at),
+    }
+    if session.subject is not None:
+        data["sub"] = session.subject
+    if session.person is not None:
+        data["p"] = session.person
+    body = json.dumps(data, separators=(",", ":"))
     value = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
     return f"{value}.{_mac(settings, 'session', value)}"
 
@@ -82,7 +96,14 @@ def decode(settings: Settings, cookie: str | None, now: float | None = None) -> 
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        session = Session(str(data["sid"]), str(data["pid"]), float(data["exp"]))
+        person = data.get("p")
+        session = Session(
+            str(data["sid"]),
+            str(data["pid"]),
+            float(data["exp"]),
+            str(data["sub"]) if "sub" in data else None,
+            person if isinstance(person, dict) else None,
+        )
     except (ValueError, KeyError, TypeError):
         return None
     if session.expires_at <= (time.time() if now is None else now):
@@ -90,9 +111,18 @@ def decode(settings: Settings, cookie: str | None, now: float | None = None) -> 
     return session
 
 
-def new_session(settings: Settings, person: DirectoryEntry) -> Session:
+def new_session(
+    settings: Settings, person: DirectoryEntry, *, via_provider: bool = False, listed: bool = True
+) -> Session:
+    """`via_provider`: signed in through the identity provider; `listed`: the person is a
+    directory entry (re-read on every request), else the cookie carries who they are."""
+    carried = None if listed else person.model_dump(mode="json", exclude={"token_hmac"})
     return Session(
-        secrets.token_urlsafe(16), person.id, time.time() + settings.session_hours * 3600
+        secrets.token_urlsafe(16),
+        person.id,
+        time.time() + settings.session_hours * 3600,
+        person.subject if via_provider else None,
+        carried,
     )
 
 
@@ -123,9 +153,16 @@ def _store(request: Request) -> ConsoleSessions:
     return request.app.state.report_store.sessions
 
 
-def start(response: Response, request: Request, person: DirectoryEntry) -> Session:
+def start(
+    response: Response,
+    request: Request,
+    person: DirectoryEntry,
+    *,
+    via_provider: bool = False,
+    listed: bool = True,
+) -> Session:
     settings: Settings = request.app.state.settings
-    session = new_session(settings, person)
+    session = new_session(settings, person, via_provider=via_provider, listed=listed)
     now = time.time()
     _store(request).start(session.sid, person.id, session.expires_at, now)
     set_cookie(response, request, COOKIE, encode(settings, session), int(session.expires_at - now))
@@ -150,7 +187,14 @@ def current(request: Request) -> tuple[Session, DirectoryEntry] | None:
     session = decode(settings, request.cookies.get(COOKIE))
     if session is None or not _store(request).active(session.sid, session.person_id, time.time()):
         return None
+    if session.person is not None:  # signed in through the provider, not in the directory
+        try:
+            return session, DirectoryEntry.model_validate(session.person)
+        except ValueError:
+            return None
     person = get_directory(request).by_id(session.person_id)
+    if person is not None and session.subject is not None:
+        person = person.model_copy(update={"subject": session.subject})
     return None if person is None else (session, person)
 
 

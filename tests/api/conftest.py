@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +112,13 @@ class Stack:
 @pytest.fixture(scope="module")
 async def stack(dev_env, tmp_path_factory) -> AsyncIterator[Stack]:
     # a report store of the module's own: a customer's past escalations are the module's cases
-    data = tmp_path_factory.mktemp("data")
+    async with make_stack(dev_env, tmp_path_factory.mktemp("data")) as s:
+        yield s
+
+
+@asynccontextmanager
+async def make_stack(dev_env, data, **overrides: Any) -> AsyncIterator[Stack]:
+    """A worker on a fresh task queue and the API app in front of it; `overrides`: settings."""
     client = dev_env.client
     deliveries: list[Delivery] = []
 
@@ -136,7 +143,13 @@ async def stack(dev_env, tmp_path_factory) -> AsyncIterator[Stack]:
         # the access tables send an unknown token per operation, all from one address: the
         # failed-authentication throttle has its own tests (test_auth_throttle.py)
         settings = Settings(
-            demo=True, task_queue=task_queue, data_dir=data, auth_failure_burst=100_000
+            **{
+                "demo": True,
+                "task_queue": task_queue,
+                "data_dir": data,
+                "auth_failure_burst": 100_000,
+                **overrides,
+            }
         )
         app = create_app(settings, client=client)
         async with app.router.lifespan_context(app):

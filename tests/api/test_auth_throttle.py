@@ -112,3 +112,14 @@ def test_the_bucket_refills_and_its_memory_is_bounded(monkeypatch):
         throttle.failed(f"addr-{i}", f"t{i:05d}")
     assert len(throttle._buckets) <= 10
     assert FailureThrottle(rate=1, burst=0).wait("a", "x") == 0  # burst 0: off
+
+
+def test_forged_jwts_do_not_lock_out_the_identity_providers_tokens():
+    throttle = FailureThrottle(rate=0.01, burst=2)
+    header = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0"  # the same in every token of the provider
+    for n in range(5):
+        throttle.failed(f"10.0.0.{n}", f"{header}.eyJzdWIiOiJ4In0.forged{n}sig")
+    assert throttle.wait("10.0.0.9", f"{header}.eyJzdWIiOiJ5In0.realsignature") == 0
+    assert throttle.wait("10.0.0.0", f"{header}.eyJzdWIiOiJ5In0.realsignature") == 0  # burst 2
+    throttle.failed("10.0.0.0", f"{header}.eyJzdWIiOiJ4In0.forgedAsig")
+    assert throttle.wait("10.0.0.0", f"{header}.eyJzdWIiOiJ5In0.realsignature") > 0

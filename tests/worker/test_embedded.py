@@ -113,6 +113,36 @@ async def test_stack_starts_ready_and_stops_on_ctrl_c(tmp_path: Path, ports: dic
             s.bind(("127.0.0.1", port))
 
 
+async def test_with_a_local_identity_provider_staff_sign_in_through_it(
+    tmp_path: Path, ports: dict[str, int]
+):
+    idp_port = free_port()
+    proc = await start_stack(tmp_path, ports, "--local-idp", "--idp-port", str(idp_port))
+    try:
+        api = f"http://127.0.0.1:{ports['api']}"
+        await wait_ready(f"{api}/readyz", proc)
+        async with httpx.AsyncClient(base_url=api, timeout=10) as console:
+            page = (await console.get("/console/sign-in")).text
+            assert "Sign in with the local identity provider" in page
+            start = await console.get("/console/sign-in/oidc")
+            assert start.status_code == 303
+            authorize = start.headers["location"]
+            assert authorize.startswith(f"http://127.0.0.1:{idp_port}/")
+            # the provider's authorization page, the demo operator picked there
+            picked = await console.post(authorize, data={"sub": "olly.operator"})
+            assert picked.status_code == 302, picked.text
+            back = await console.get(picked.headers["location"])
+            assert back.status_code == 303 and back.headers["location"] == "/console", back.text
+            work = await console.get("/console")
+            assert work.status_code == 200 and "Olly Operator (SSO)" in work.text
+            ui = await console.get("/temporal/api/v1/settings")
+            assert ui.status_code == 200, ui.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, out.decode()[-3000:]
+
+
 async def test_two_workers_poll_the_task_queue_each_with_its_own_metrics_port(tmp_path: Path):
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue

@@ -29,7 +29,7 @@ from workflows.messages import (
     PeopleResult,
     RouteResult,
 )
-from workflows.models import KbMatch, Person
+from workflows.models import KbMatch
 from workflows.policy import Policy, RouteRequest
 
 
@@ -79,7 +79,7 @@ class World:
         @activity.defn(name="find_people")
         async def find_people(q: PeopleQuery) -> PeopleResult:
             people = [
-                Person.model_validate(p.model_dump(exclude={"token_hmac"}))
+                p.as_person()
                 for p in directory.people
                 if p.role in q.roles and p.authority_limit >= q.min_authority
             ]
@@ -95,7 +95,7 @@ class World:
             p = directory.by_id(member)
             return RouteResult(
                 team=team.name,
-                assignee=Person.model_validate(p.model_dump(exclude={"token_hmac"})),
+                assignee=p.as_person(),
                 open_load=0,
             )
 

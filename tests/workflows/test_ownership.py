@@ -21,12 +21,11 @@ from tests.workflows.test_escalation import running, to_specialist
 from workflows.business_hours import add_business_seconds
 from workflows.escalation import EscalationWorkflow
 from workflows.inputs import ChaseOwner, ReassignCase
-from workflows.models import Person
 
 W = EscalationWorkflow
 _sky = load_directory(CONFIG_DIR / "people.demo.toml").by_id("p-specialist-2")
 assert _sky is not None
-SKY = Person.model_validate(_sky.model_dump(exclude={"token_hmac"}))  # as the API sends it
+SKY = _sky.as_person()  # as the API sends it
 
 
 @pytest.fixture
