@@ -33,13 +33,15 @@ test-any-hour: $(STAMP) system-deps
 system-deps:
 	@sh tests/setup/system-deps.sh
 
-## lint: ruff (lint, then the formatter as a check) and mypy, configured in pyproject.toml; runs
-## all three and fails if any does (CI runs it before the tests)
+## lint: ruff (lint, then the formatter as a check), mypy and the import direction between the
+## rooms (lint-imports), configured in pyproject.toml; runs all four and fails if any does (CI
+## runs it before the tests)
 lint: $(STAMP)
 	@rc=0; \
 	$(BIN)/ruff check . || rc=1; \
 	$(BIN)/ruff format --check . || rc=1; \
 	$(BIN)/mypy || rc=1; \
+	$(BIN)/lint-imports --no-cache || rc=1; \
 	exit $$rc
 
 ## bench: benchmark on the embedded stack beside raw Temporal (bench/README.md); BENCH_ARGS=--quick for a smoke run

@@ -54,7 +54,7 @@ class SimulationActivities:
 
     @activity.defn(name="simulate_policy")
     async def simulate_policy(self, s: SimulationStart) -> SimulationDone:
-        from activities.policy import parse_policy
+        from core.policy import parse_policy
         from core.policy_sim.load import side_by_side
 
         loop = asyncio.get_running_loop()

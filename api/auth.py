@@ -35,10 +35,12 @@ from api.oidc import (
     looks_like_jwt,
     person_from_claims,
 )
+from api.schemas import error_responses
 from core.directory import Directory, DirectoryEntry, LiveDirectory
 from core.settings import Settings
 from workflows.access import ACCESS, ROLES, Action, role_refusal, stages_text, who
 from workflows.models import Actor
+from workflows.views import EscalationView
 
 log = structlog.get_logger("api")
 
@@ -272,6 +274,21 @@ def access_doc(action: Action) -> str:
     if rule.four_eyes:
         line += " **Four eyes:** never by the person who proposed it (403)."
     return line
+
+
+def action_doc(action: Action, summary: str, more: str = "") -> dict[str, Any]:
+    """The route arguments of a case action: its summary, the "**Who:**" line and the rest of
+    the description, the escalation as the answer, the errors an action can meet."""
+    return {
+        "summary": summary,
+        "description": (
+            f"{access_doc(action)}\n\n{more}\n\nReturns the escalation after the action. An "
+            "`Idempotency-Key` header makes a retry return the first result instead of acting "
+            "twice."
+        ).replace("\n\n\n\n", "\n\n"),
+        "response_model": EscalationView,
+        "responses": error_responses(401, 403, 404, 409, 413, 422, 503),
+    }
 
 
 def actor_of(person: DirectoryEntry) -> Actor:

@@ -15,8 +15,8 @@ from fastapi import Depends, Header, Path, Request
 from pydantic import BeforeValidator
 from temporalio.client import Client
 
-from activities.policy import LivePolicy
 from api.errors import Invalid
+from core.policy import LivePolicy
 from core.settings import Settings
 
 

@@ -46,6 +46,12 @@ class Conflict(DomainError):
     status_code, kind = 409, "conflict"
 
 
+class Gone(DomainError):
+    """A signed link past its expiry (feedback and status links)."""
+
+    status_code, kind = 410, "expired"
+
+
 class PayloadTooLarge(DomainError):
     status_code, kind = 413, "payload_too_large"
 

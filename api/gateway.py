@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
@@ -26,10 +26,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api import ended_outside
 from api.errors import Conflict, NotFound
 from api.temporal_errors import temporal_errors
-from workflows.access import Action
-from workflows.messages import CaseFacts
 from workflows.opening import NewCase
-from workflows.views import EscalationView, Handover, Timeline
+from workflows.views import EndedOutside
 
 log = structlog.get_logger("api")
 
@@ -168,90 +166,24 @@ async def start_case(
 # --- queries and updates ------------------------------------------------------------------------
 
 
-async def query_state(client: Client, escalation_id: str) -> EscalationView:
-    """The live state; a case ended outside the process shows as stage `terminated`."""
-    handle = handle_for(client, escalation_id)
-    async with temporal_errors(escalation_id):
-        # one bound (and one Server-Timing share) for the pair: they run side by side
-        view, ended = await bounded(
-            asyncio.gather(
-                handle.query(
-                    STATE_QUERY,
-                    result_type=EscalationView,
-                    rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S),
-                ),
-                ended_outside.ended_outside(client, handle, rpc_timeout(QUERY_TIMEOUT_S)),
-            ),
-            QUERY_TIMEOUT_S,
-        )
-    return ended_outside.state(view, ended)
-
-
-async def query_facts(client: Client, escalation_id: str) -> CaseFacts:
-    """The case's facts for the report store (its rebuild; the same snapshot the worker
-    writes)."""
-    handle = handle_for(client, escalation_id)
-    async with temporal_errors(escalation_id):
-        return await bounded(
-            handle.query(
-                FACTS_QUERY, result_type=CaseFacts, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
-            ),
-            QUERY_TIMEOUT_S,
-        )
-
-
-async def query_timeline(client: Client, escalation_id: str) -> Timeline:
-    handle = handle_for(client, escalation_id)
-    async with temporal_errors(escalation_id):
-        items, ended = await bounded(
-            asyncio.gather(
-                handle.query(
-                    TIMELINE_QUERY, result_type=Timeline, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
-                ),
-                ended_outside.ended_outside(client, handle, rpc_timeout(QUERY_TIMEOUT_S)),
-            ),
-            QUERY_TIMEOUT_S,
-        )
-    return ended_outside.timeline(items, ended)
-
-
-async def query_handover(client: Client, escalation_id: str) -> Handover:
-    handle = handle_for(client, escalation_id)
-    async with temporal_errors(escalation_id):
-        return await bounded(
-            handle.query(
-                HANDOVER_QUERY, result_type=Handover, rpc_timeout=rpc_timeout(QUERY_TIMEOUT_S)
-            ),
-            QUERY_TIMEOUT_S,
-        )
-
-
-async def run_update(
+async def query(
     client: Client,
     escalation_id: str,
-    action: Action,
-    arg: Any,
-    by: str,
-    idempotency_key: str | None,
-) -> EscalationView:
-    """Run the workflow update of `action` for person `by`; its result is the escalation after
-    the action. A retry with the same person and key gets the same update id, so it is applied
-    once and answers the first result."""
+    name: str,
+    result_type: type[T],
+    seen_ended: Callable[[T, EndedOutside | None], T] | None = None,
+) -> T:
+    """The answer of the case's workflow query `name`. With `seen_ended`, how the run ended
+    outside the process is read beside it (one bound, and one Server-Timing share, for the pair:
+    they run side by side) and `seen_ended` folds that into the answer."""
     handle = handle_for(client, escalation_id)
-    update_id = None
-    if idempotency_key:
-        digest = hashlib.sha256(f"{by}\x00{idempotency_key}".encode()).hexdigest()[:32]
-        update_id = f"{action.value}-{digest}"
+    timeout = rpc_timeout(QUERY_TIMEOUT_S)
     async with temporal_errors(escalation_id):
-        view = await bounded(
-            handle.execute_update(
-                action.value,
-                arg,
-                id=update_id,
-                result_type=EscalationView,
-                rpc_timeout=rpc_timeout(UPDATE_TIMEOUT_S),
-            ),
-            UPDATE_TIMEOUT_S,
+        asked = handle.query(name, result_type=result_type, rpc_timeout=timeout)
+        if seen_ended is None:
+            return await bounded(asked, QUERY_TIMEOUT_S)
+        answer, ended = await bounded(
+            asyncio.gather(asked, ended_outside.ended_outside(client, handle, timeout)),
+            QUERY_TIMEOUT_S,
         )
-    log.info("escalation_action", escalation_id=escalation_id, action=action.value, by=by)
-    return view
+    return seen_ended(answer, ended)

@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 
-from activities.policy import LivePolicy
 from api import docs_page, gateway, health
 from api.auth import FailureThrottle, RateLimiter, StartupRefused, load_people
 from api.console import mount as mount_console
@@ -30,6 +29,7 @@ from core.directory import reload_on_sighup
 from core.feedback import feedback_secret_refusal
 from core.kb import KnowledgeBase
 from core.logging import setup_logging
+from core.policy import LivePolicy
 from core.report_store import ReportStore
 from core.settings import Settings, get_settings
 from core.signing import ActionKeyError, signer_from_settings, signing_client

@@ -17,6 +17,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import ended_outside
+from api.cases.schemas import EscalationPage, EscalationSummary
 from api.errors import Invalid
 from api.gateway import (
     COUNT_TIMEOUT_S,
@@ -27,7 +28,6 @@ from api.gateway import (
     log,
     rpc_timeout,
 )
-from api.schemas import EscalationPage, EscalationSummary
 from api.temporal_errors import temporal_errors
 from workflows import search_attributes as sa
 from workflows.access import APPROVER_ROLES

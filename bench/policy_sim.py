@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from activities.policy import read_policy
+from core.policy import read_policy
 from core.policy_sim.load import side_by_side
 from core.report_store import ReportStore, week_of
 from core.report_store.schema import cases, events

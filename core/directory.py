@@ -30,24 +30,15 @@ from pathlib import Path
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from workflows.access import ROLES
 from workflows.models import Person
 
 log = structlog.get_logger("directory")
 
 # Public: it only hashes the demo directory's public tokens, and is refused outside the demo.
 DEMO_TOKEN_PEPPER = "demo-token-pepper-public"
-DEMO_ROLES = (
-    "system",
-    "agent",
-    "helpline",
-    "specialist",
-    "supervisor",
-    "manager",
-    "executive",
-    "operator",
-)
 # Every public demo token: one per role, and the second manager the four-eyes rule needs.
-DEMO_TOKENS = (*(f"demo-{r}" for r in DEMO_ROLES), "demo-manager-2")
+DEMO_TOKENS = (*(f"demo-{r}" for r in ROLES), "demo-manager-2")
 
 
 def token_hmac(token: str, pepper: str) -> str:

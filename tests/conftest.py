@@ -26,9 +26,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities import policy as policy_loader
 from activities.http import WebhookPoster
 from activities.smtp import SmtpSender
+from core import policy as policy_loader
 from core.binaries import find_binary
 from core.temporal import add_search_attributes
 from tests.demo_clock import SCENARIOS, DemoClock

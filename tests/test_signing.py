@@ -17,7 +17,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.policy import read_policy
+from core.policy import read_policy
 from core.settings import CONFIG_DIR, Settings
 from core.signing import ActionSigner, signer_from_settings
 from core.temporal import data_converter

@@ -14,7 +14,7 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
-from activities.policy import LivePolicy
+from core.policy import LivePolicy
 from core.report_store import ReportStore
 from core.settings import Settings
 from workflows.digest import WeeklyDigestWorkflow

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 from workflows.stages import OPEN_STAGES, Stage
 
@@ -24,16 +24,9 @@ Role = Literal[
     "operator",
     "customer",  # only through a feedback link (core/feedback.py), never a directory token
 ]
-ROLES: tuple[Role, ...] = (
-    "system",
-    "agent",
-    "helpline",
-    "specialist",
-    "supervisor",
-    "manager",
-    "executive",
-    "operator",
-)
+# The roles a directory may give (customers act only through their link): the one role list,
+# read by the directory, its demo tokens, the API and the console.
+ROLES: tuple[Role, ...] = tuple(r for r in get_args(Role) if r != "customer")
 STAFF_ROLES: tuple[Role, ...] = tuple(r for r in ROLES if r != "system")
 APPROVER_ROLES: tuple[Role, ...] = ("supervisor", "manager", "executive")
 

@@ -1,6 +1,6 @@
 """The case page's action forms: which fields each action asks for, and how a submitted form
-becomes the same update argument the API sends (api/actions.py). Which forms a reader sees is
-the access table's answer for their role and the case's stage (workflows/access.py).
+becomes the same update argument the API sends (api/cases/router.py). Which forms a reader sees
+is the access table's answer for their role and the case's stage (workflows/access.py).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Server-rendered (Jinja2); `static/console.js` adds live countdowns, local times and a poll of
 each page's live fragment (`.../live`) every few seconds. Every action goes through the same
-gateway call as the API (`api/gateway.py`), so the workflow's validators decide; a refusal is
-shown in words with the API's status (403, 409) and changes nothing.
+service call as the API (`api/cases/service.py`), so the workflow's validators decide; a
+refusal is shown in words with the API's status (403, 409) and changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from temporalio.client import Client
 
 from api import gateway, visibility
 from api.auth import TOO_MANY_FAILURES, authentication_failed, get_directory, throttled
+from api.cases import service as cases
 from api.console import session, sso
 from api.console.board import Figure, board_figures
 from api.console.forms import FORMS, build, choices, field_errors, forms_for, may_decide
@@ -280,9 +281,9 @@ async def cases_page(request: Request, r: SignedIn, client: TemporalClient) -> R
 
 async def _case(client: Client, r: Reader, escalation_id: str, request: Request) -> dict[str, Any]:
     view, timeline, handover = await asyncio.gather(  # one worker serves all three at once
-        gateway.query_state(client, escalation_id),
-        gateway.query_timeline(client, escalation_id),
-        gateway.query_handover(client, escalation_id),
+        cases.query_state(client, escalation_id),
+        cases.query_timeline(client, escalation_id),
+        cases.query_handover(client, escalation_id),
     )
     ui = r.settings.temporal_ui_url
     temporal_link = (
@@ -369,7 +370,7 @@ async def act(
         return await _refused(request, client, r, escalation_id, 422, detail, errors, failed)
     key = form_values.get("idempotency_key") or None
     try:
-        await gateway.run_update(client, escalation_id, form.action, arg, r.person.id, key)
+        await cases.run_update(client, escalation_id, form.action, arg, r.person.id, key)
     except DomainError as e:
         errors, _ = field_errors(form, ValueError(e.detail))  # "at: outside the team's hours"
         return await _refused(

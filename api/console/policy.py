@@ -3,7 +3,7 @@ with its diff, its approvers' decisions and its simulation report, and the forms
 role allows: write and propose a draft, approve or reject, move the go-live, simulate, move cases
 in flight to the live version.
 
-Every action calls the same function as the API (api/policy_versions.py, api/policy_rollout.py),
+Every action calls the same function as the API (api/policy/service.py),
 which checks the role against the access table; a refusal is shown in words with the API's status
 (403, 409, 422) on the form that was sent, and nothing is changed.
 """
@@ -25,14 +25,16 @@ from api.console.policy_report import tables
 from api.console.times import local_time
 from api.deps import TemporalClient
 from api.errors import DomainError, Invalid, NotFound
-from api.policy import policy_with_json
-from api.policy_rollout import MigrationRequest, migrate_cases, start_simulation
-from api.policy_versions import (
+from api.policy.schemas import MigrationRequest
+from api.policy.service import (
     call_store,
     decide_change,
     detail_of,
+    migrate_cases,
+    policy_with_json,
     propose_draft,
     schedule_change,
+    start_simulation,
     write_draft,
 )
 from core.report_store import ReportStore

@@ -2,9 +2,9 @@
 
 The page is server-rendered (filters, one section per chart, each with its CSV link, which works
 as a plain link with the session cookie); `static/reports.js` draws the charts from
-`/console/reports/data/<name>` (the same rows as `GET /reports/<name>`, api/report_data.py). Who
+`/console/reports/data/<name>` (the same rows as `GET /reports/<name>`, api/reports/service.py). Who
 may read them is the access table's REPORTS row; the coaching chart's own row is checked apart.
-The old token page, /reports/charts, redirects here (api/report_data.py).
+The old token page, /reports/charts, redirects here (api/reports/router.py).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from api import report_data
 from api.console.pages import SignedIn, page
 from api.errors import Forbidden
+from api.reports import service as reports
 from core.report_store import queries as q
 from workflows.access import Action, role_refusal
 from workflows.models import Channel, Severity, Trigger
@@ -118,8 +118,8 @@ async def report_rows(
     request: Request,
     name: str,
     r: SignedIn,
-    f: Annotated[q.Filters, Depends(report_data.filters)],
-    store: report_data.Store,
+    f: Annotated[q.Filters, Depends(reports.filters)],
+    store: reports.Store,
 ) -> Response:
     """A report's rows as JSON or CSV (`format=csv`), for the signed-in reader."""
     if name not in ACCESS:
@@ -130,4 +130,4 @@ async def report_rows(
     interval = INTERVAL.get(name) and request.query_params.get("interval", INTERVAL[name])
     if interval not in (None, "day", "week"):
         interval = INTERVAL[name]
-    return await report_data.answer(request, store, name, f, fmt, interval)
+    return await reports.answer(request, store, name, f, fmt, interval)

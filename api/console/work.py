@@ -19,7 +19,7 @@ from datetime import datetime
 from temporalio.client import Client
 
 from api import visibility
-from api.schemas import EscalationPage, EscalationSummary
+from api.cases.schemas import EscalationPage, EscalationSummary
 from core.directory import DirectoryEntry
 from workflows import search_attributes as sa
 from workflows.access import APPROVER_RANK, APPROVER_ROLES

@@ -21,13 +21,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
-from api import gateway
+from api.cases import service as cases
 from api.console import filters
 from api.customer import service
 from api.customer.schemas import AddedInformation, CustomerStatus, EscalationAskBody, PublicHours
 from api.deps import TemporalClient
-from api.errors import DomainError, ErrorBody, Forbidden, Invalid
-from api.feedback import Gone
+from api.errors import DomainError, ErrorBody, Forbidden, Gone, Invalid
 from core.feedback import BadToken
 from core.status_links import TOKEN_MAX, StatusClaim, StatusLinks
 from workflows.views import EscalationView
@@ -87,8 +86,8 @@ def _claim(request: Request, token: str) -> StatusClaim:
 
 async def _status(request: Request, client: Any, token: str) -> CustomerStatus:
     claim = _claim(request, token)
-    view = await gateway.query_state(client, claim.escalation_id)
-    timeline = await gateway.query_timeline(client, claim.escalation_id)
+    view = await cases.query_state(client, claim.escalation_id)
+    timeline = await cases.query_timeline(client, claim.escalation_id)
     policy = request.app.state.policy_file.get()
     return service.status_of(view, timeline.items, policy, claim)
 
@@ -235,7 +234,7 @@ async def _take(
     try:
         claim = _claim(request, token)
         taken = await read()  # after the link: a forged link's body is never read
-        view = await gateway.query_state(client, claim.escalation_id)
+        view = await cases.query_state(client, claim.escalation_id)
         LIMIT.take(claim.escalation_id)
         await act(client, view, taken)
     except DomainError as e:

@@ -14,7 +14,7 @@ from typing import Any, get_args
 
 from temporalio.client import Client
 
-from api import gateway
+from api.cases import service as cases
 from api.customer.schemas import (
     AddedInformation,
     CustomerEntry,
@@ -186,7 +186,7 @@ async def add_information(
         message=body.message,
         still_broken=body.still_broken and Stage(view.stage) in RESOLVED,
     )
-    return await gateway.run_update(client, view.id, Action.CUSTOMER_CONTACT, arg, actor.id, None)
+    return await cases.run_update(client, view.id, Action.CUSTOMER_CONTACT, arg, actor.id, None)
 
 
 async def ask_escalation(
@@ -204,7 +204,7 @@ async def ask_escalation(
         )
     actor = Actor(id=f"customer:{view.customer.id}", name=view.customer.name, role="customer")
     arg = EscalationAsk(actor=actor, reason=body.reason)
-    return await gateway.run_update(client, view.id, Action.ASK_ESCALATION, arg, actor.id, None)
+    return await cases.run_update(client, view.id, Action.ASK_ESCALATION, arg, actor.id, None)
 
 
 def public_hours(policy: Policy) -> PublicHours:

@@ -1,6 +1,6 @@
 """Opening a case, and what the intake form shows the agent before they escalate.
 
-`open_case` is the one way in: `POST /escalations` (api/escalations.py) and the console's
+`open_case` is the one way in: `POST /escalations` (api/cases/router.py) and the console's
 "Escalate" form (api/console/intake.py) both call it, so every case opens through
 `workflows.opening` with the same idempotency, triage and policy pinning.
 
@@ -20,13 +20,14 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from temporalio.client import Client
 
-from activities.policy import LivePolicy  # moving to core (issue 32)
 from api import gateway
 from api.auth import actor_of
+from api.cases import service as cases
 from api.errors import Invalid
-from api.policy import policy_with_json
+from api.policy.service import policy_with_json
 from core.directory import DirectoryEntry
 from core.kb import KnowledgeBase
+from core.policy import LivePolicy
 from core.report_store import ReportStore
 from core.report_store.customers import customer_history
 from core.settings import Settings
@@ -78,7 +79,7 @@ async def open_case(
         return opening.view(case.state, policy, now), True  # what the workflow holds at start
     # An older case: its live state, or 503 (Retry-After) when it cannot be read now; never a
     # state made up from the request.
-    return await gateway.query_state(client, escalation_id), False
+    return await cases.query_state(client, escalation_id), False
 
 
 class CaptureInvalid(Invalid):

@@ -17,8 +17,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.policy import read_policy
 from activities.routing import RoutingActivities, assignee_query, rank_teams
+from core.policy import read_policy
 from core.settings import CONFIG_DIR
 from tests.activities.conftest import make_settings
 from workflows import search_attributes as sa

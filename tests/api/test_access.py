@@ -19,10 +19,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.policy import read_policy
+from core.policy import read_policy
 from core.settings import CONFIG_DIR
 from tests.api.conftest import auth, request_body
 from tests.policy.test_policy_access import POLICY_ACCESS
+from workflows.access import ROLES
 from workflows.business_hours import next_open
 from workflows.inputs import (
     Acknowledge,
@@ -58,16 +59,6 @@ def next_working_morning() -> datetime:
     return next_open(office, tomorrow) + timedelta(hours=1)
 
 
-ROLES = (
-    "system",
-    "agent",
-    "helpline",
-    "specialist",
-    "supervisor",
-    "manager",
-    "executive",
-    "operator",
-)
 ANY = frozenset(ROLES)
 STAFF = ANY - {"system"}
 # a specialist, or the escalated-accounts manager on the threats and P1s sent straight to them

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from api.main import create_app
-from api.report_data import csv_cell
+from api.reports.service import csv_cell
 from core.report_store import ReportStore
 from core.settings import Settings
 from tests.api.conftest import auth

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from activities.policy import read_policy
+from core.policy import read_policy
 from core.settings import CONFIG_DIR
 from tests.api.conftest import auth, request_body
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from api.reports.rebuild import rebuild
 from core.report_store import ReportStore
-from core.report_store.rebuild import rebuild
 from core.report_store.schema import cases, events
 from tests.api.conftest import auth
 from tests.report_store.test_writes import dump

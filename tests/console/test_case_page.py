@@ -16,8 +16,8 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from activities.policy import read_policy
 from api.main import create_app
+from core.policy import read_policy
 from core.settings import CONFIG_DIR, Settings
 from tests.api.conftest import auth, request_body
 from tests.api.test_feedback import check_in_token

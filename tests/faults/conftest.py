@@ -514,7 +514,7 @@ async def open_escalation(
     client: Client, task_queue: str, req: EscalationRequest, policy: Path
 ) -> WorkflowHandle:
     """Open a case as the API does (workflows.opening.new_case), under the policy file given."""
-    from activities.policy import read_policy
+    from core.policy import read_policy
     from workflows.opening import new_case
 
     pol = read_policy(policy)

@@ -13,8 +13,8 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.policy import LivePolicy
 from activities.policy_store import PolicyStoreActivities
+from core.policy import LivePolicy
 from core.report_store import ReportStore
 from core.settings import CONFIG_DIR
 from tests.conftest import run_worker

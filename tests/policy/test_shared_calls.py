@@ -1,5 +1,5 @@
-"""The policy calls the API's routes and the console's pages share (api/policy_versions.py,
-api/policy_rollout.py) check the caller's role against the access table themselves, before they
+"""The policy calls the API's routes and the console's pages share (api/policy/service.py)
+check the caller's role against the access table themselves, before they
 read the store or reach Temporal: a console page cannot take an action the API would refuse."""
 
 from __future__ import annotations
@@ -10,8 +10,15 @@ from typing import Any
 import pytest
 
 from api.errors import Forbidden, Invalid
-from api.policy_rollout import MigrationRequest, migrate_cases, start_simulation
-from api.policy_versions import decide_change, propose_draft, schedule_change, write_draft
+from api.policy.schemas import MigrationRequest
+from api.policy.service import (
+    decide_change,
+    migrate_cases,
+    propose_draft,
+    schedule_change,
+    start_simulation,
+    write_draft,
+)
 from core.directory import DirectoryEntry
 from workflows.access import ACCESS, ROLES, Action
 

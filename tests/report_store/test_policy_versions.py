@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from activities.policy import LivePolicy
+from core.policy import LivePolicy
 from core.report_store import ReportStore
 from core.report_store.policies import StateConflict, VersionReused
 from core.report_store.schema import policy_versions

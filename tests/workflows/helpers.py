@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.policy import read_policy
+from core.policy import read_policy
 from core.settings import CONFIG_DIR
 from workflows.escalation import EscalationWorkflow
 from workflows.models import Actor, Contact, Customer, EscalationRequest, Remedy

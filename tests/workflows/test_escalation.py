@@ -443,7 +443,7 @@ async def test_a_breach_fires_on_time_after_a_slow_opening_task(dev_env, world):
 def world_policy():
     from datetime import date
 
-    from activities.policy import read_policy
+    from core.policy import read_policy
     from core.settings import CONFIG_DIR
 
     return read_policy(CONFIG_DIR / "policy.toml", today=date.today())

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from activities.policy import read_policy
+from core.policy import read_policy
 from core.settings import CONFIG_DIR
 from workflows import policy as policy_mod
 from workflows.policy import pinned

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from activities.policy import read_policy
+from core.policy import read_policy
 from core.settings import CONFIG_DIR
 from workflows import clocks as clk
 from workflows import rules

@@ -1,7 +1,7 @@
 """Fill the report store from Temporal for cases that predate it (or whose facts were lost):
 
-    python -m core.report_store.rebuild                 # every escalation visibility lists
-    python -m core.report_store.rebuild --since 2026-01-01
+    python -m api.reports.rebuild                 # every escalation visibility lists
+    python -m api.reports.rebuild --since 2026-01-01
 
 Lists the escalations through visibility, asks each for its `facts` (a query answered by the
 workflow's own `facts.all_facts`, so the snapshot is the one the worker writes; a closed case is
@@ -22,7 +22,7 @@ from datetime import datetime
 import structlog
 from temporalio.client import Client
 
-from api.gateway import query_facts
+from api.cases.service import query_facts
 from api.visibility import list_page, visibility_query
 from core.report_store import ReportStore
 

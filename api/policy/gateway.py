@@ -13,6 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.cases.service import run_update
 from api.errors import Conflict, DomainError
 from api.gateway import (
     QUERY_TIMEOUT_S,
@@ -21,7 +22,6 @@ from api.gateway import (
     bounded,
     log,
     rpc_timeout,
-    run_update,
 )
 from api.temporal_errors import temporal_errors
 from api.visibility import OPEN, list_cases, quoted

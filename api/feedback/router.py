@@ -10,60 +10,21 @@ HTML page with the same status for a browser).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from api import gateway
 from api.console.pages import templates
 from api.deps import TemporalClient
-from api.errors import Conflict, DomainError, ErrorBody, Forbidden, Invalid
-from core.feedback import BadToken, Claim, FeedbackLinks
-from workflows.access import Action
-from workflows.inputs import FeedbackAnswer
-from workflows.models import Actor, Stage
+from api.errors import Conflict, DomainError, ErrorBody, Invalid
+from api.feedback import service
+from api.feedback.schemas import TOKEN_MAX, FeedbackBody, FeedbackReceipt, FeedbackRequest
+from core.feedback import Claim
 
 router = APIRouter(prefix="/feedback", tags=["customer feedback"])
-
-CUSTOMER = Actor(id="customer", name="Customer (feedback link)", role="customer")
-TOKEN_MAX = 512
-
-
-class Gone(DomainError):
-    status_code, kind = 410, "expired"
-
-
-class FeedbackBody(BaseModel):
-    model_config = {"extra": "forbid"}
-
-    score: int = Field(ge=1, le=5, description="1 (bad) to 5 (good)", examples=[4])
-    comment: str = Field("", max_length=5_000, examples=["Refund arrived, thank you."])
-    still_broken: bool = Field(
-        False, description="The problem is back: reopens the case", examples=[False]
-    )
-
-
-class FeedbackRequest(FeedbackBody):
-    token: str = Field(
-        min_length=1, max_length=TOKEN_MAX, description="The token of the check-in's link"
-    )
-
-
-class FeedbackReceipt(BaseModel):
-    escalation_id: str = Field(examples=["E-3F2A9C0B7D1E4A55"])
-    check_in: str = Field(description="The check-in answered", examples=["0.1"])
-    score: int = Field(examples=[4])
-    still_broken: bool = Field(examples=[False])
-    being_worked_on: bool = Field(
-        description="The case is (again) with the team: a low rating or `still_broken` "
-        "reopened it, or it was already open",
-        examples=[False],
-    )
-    recorded_at: datetime = Field(description="When the answer was recorded on the case")
 
 
 def _error_doc(html: bool) -> dict[int | str, dict[str, Any]]:
@@ -89,32 +50,8 @@ HTML_OK: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _links(request: Request) -> FeedbackLinks:
-    return FeedbackLinks.from_settings(request.app.state.settings)
-
-
 def _claim(request: Request, token: str) -> Claim:
-    try:
-        return _links(request).verify(token)
-    except BadToken as e:
-        raise (Gone if e.kind == "expired" else Forbidden)(str(e)) from None
-
-
-async def _record(client: Any, claim: Claim, body: FeedbackBody) -> FeedbackReceipt:
-    arg = FeedbackAnswer(actor=CUSTOMER, key=claim.key, **body.model_dump())
-    view = await gateway.run_update(
-        client, claim.escalation_id, Action.CUSTOMER_FEEDBACK, arg, CUSTOMER.id, None
-    )
-    mine = next((f for f in reversed(view.feedback) if f.key == claim.key), None)
-    return FeedbackReceipt(
-        escalation_id=claim.escalation_id,
-        check_in=claim.key,
-        score=body.score,
-        still_broken=body.still_broken,
-        being_worked_on=view.stage
-        in (Stage.HELPLINE_CONSULT, Stage.SPECIALIST, Stage.EXECUTIVE_SIGNOFF),
-        recorded_at=mine.at if mine else view.updated_at,
-    )
+    return service.claim_of(request.app.state.settings, token)
 
 
 def _wants_html(request: Request) -> bool:
@@ -153,15 +90,12 @@ Token = Annotated[
 async def form(token: Token, request: Request, client: TemporalClient) -> Response:
     try:
         claim = _claim(request, token)
-        view = await gateway.query_state(client, claim.escalation_id)
+        view = await service.unanswered(client, claim)
     except DomainError as e:
         return _refusal(request, e)
-    if any(f.key == claim.key for f in view.feedback):
-        return _refusal(request, Conflict(ANSWERED))
     return _page(request, 200, claim=claim, summary=view.summary, token=token)
 
 
-ANSWERED = "You have already answered this check-in; thank you."
 FORM_BODY = {
     "required": True,
     "content": {
@@ -206,10 +140,10 @@ async def answer_form(token: Token, request: Request, client: TemporalClient) ->
         except ValidationError as e:
             where = ".".join(str(x) for x in e.errors()[0]["loc"]) or "body"
             raise Invalid(f"{where}: {e.errors()[0]['msg']}") from None
-        receipt = await _record(client, claim, body)
+        receipt = await service.record(client, claim, body)
     except DomainError as e:
         if e.status_code == 409 and "already answered" in e.detail:
-            e = Conflict(ANSWERED)
+            e = Conflict(service.ANSWERED)
         return _refusal(request, e)
     return _page(request, 200, receipt=receipt)
 
@@ -227,4 +161,4 @@ async def answer(
     request: Request, body: FeedbackRequest, client: TemporalClient
 ) -> FeedbackReceipt:
     claim = _claim(request, body.token)
-    return await _record(client, claim, FeedbackBody(**body.model_dump(exclude={"token"})))
+    return await service.record(client, claim, FeedbackBody(**body.model_dump(exclude={"token"})))
